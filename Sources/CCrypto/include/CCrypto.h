@@ -1,0 +1,35 @@
+// CCrypto: SHA-256 and HMAC-SHA-256 over libcrypto without a heap allocation
+// per call, and a constant-time comparison.
+//
+// OpenSSL 3's one-shot SHA256() and HMAC() go through EVP and allocate three
+// times per call; the low-level SHA256_CTX API allocates nothing. An HMAC key
+// is prepared once (inner and outer pads already absorbed), so each MAC costs
+// two context copies and two short hash runs.
+#ifndef SWITCHYARD_CCRYPTO_H
+#define SWITCHYARD_CCRYPTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CCRYPTO_SHA256_SIZE 32
+
+/* Opaque storage for two SHA256_CTX; its size is checked in the .c file so the
+ * public header does not drag OpenSSL's deprecated declarations into Swift. */
+typedef struct ccrypto_hmac_key {
+    _Alignas(16) unsigned char storage[256];
+} ccrypto_hmac_key;
+
+void ccrypto_sha256(const void *data, size_t count, uint8_t out[CCRYPTO_SHA256_SIZE]);
+
+void ccrypto_hmac_key_init(ccrypto_hmac_key *key, const void *secret, size_t count);
+
+void ccrypto_hmac_sha256(const ccrypto_hmac_key *key, const void *data, size_t count,
+                         uint8_t out[CCRYPTO_SHA256_SIZE]);
+
+/* 1 when equal, 0 otherwise; the time depends only on count. */
+int ccrypto_equal(const void *a, const void *b, size_t count);
+
+/* Wipes the key material. */
+void ccrypto_hmac_key_clear(ccrypto_hmac_key *key);
+
+#endif

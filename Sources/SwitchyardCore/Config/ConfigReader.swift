@@ -1,0 +1,146 @@
+import Yams
+
+/// Walks one YAML mapping, reading typed fields and recording every mistake
+/// with its line and column. Keys nobody asked for are reported too, since a
+/// misspelt key silently falling back to a default is the worst config bug.
+final class ConfigReader {
+    let file: String
+    let path: String
+    private let node: Node?
+    private let pairs: [(key: String, value: Node)]
+    private var used: Set<String> = []
+    private let problems: ProblemList
+
+    final class ProblemList {
+        var items: [ConfigurationError.Problem] = []
+    }
+
+    /// A reader over a document's root mapping (an empty document means all defaults).
+    init(root: Node?, file: String) {
+        self.file = file
+        self.path = ""
+        self.problems = ProblemList()
+        (self.node, self.pairs) = ConfigReader.entries(of: root)
+        if let root, root.mapping == nil, !ConfigReader.isNull(root) {
+            report(at: root, field: "", "the top level must be a mapping of sections")
+        }
+    }
+
+    private init(node: Node?, path: String, parent: ConfigReader) {
+        self.file = parent.file
+        self.path = path
+        self.problems = parent.problems
+        (self.node, self.pairs) = ConfigReader.entries(of: node)
+    }
+
+    var collected: [ConfigurationError.Problem] { problems.items }
+
+    /// A nested section; absent or null sections read as empty (all defaults).
+    func section(_ key: String) -> ConfigReader {
+        let value = take(key)
+        if let value, value.mapping == nil, !ConfigReader.isNull(value) {
+            report(at: value, field: field(key), "expected a mapping")
+            return ConfigReader(node: nil, path: field(key), parent: self)
+        }
+        return ConfigReader(node: value, path: field(key), parent: self)
+    }
+
+    func integer(_ key: String, default fallback: Int, in range: ClosedRange<Int>, unit: String = "") -> Int {
+        guard let value = take(key) else { return fallback }
+        let suffix = unit.isEmpty ? "" : " (\(unit))"
+        guard let scalar = value.scalar, let number = Int(String(scalar.string.filter { $0 != "_" })) else {
+            report(at: value, field: field(key), "expected an integer from \(range.lowerBound) to \(range.upperBound)\(suffix), got \(describe(value))")
+            return fallback
+        }
+        guard range.contains(number) else {
+            report(at: value, field: field(key), "\(number) is out of range: expected \(range.lowerBound) to \(range.upperBound)\(suffix)")
+            return fallback
+        }
+        return number
+    }
+
+    func string(_ key: String, default fallback: String) -> String {
+        guard let value = take(key) else { return fallback }
+        guard let scalar = value.scalar else {
+            report(at: value, field: field(key), "expected a string, got \(describe(value))")
+            return fallback
+        }
+        return scalar.string
+    }
+
+    /// A string that must be one of `choices`.
+    func choice(_ key: String, default fallback: String, from choices: [String]) -> String {
+        guard let value = take(key) else { return fallback }
+        guard let text = value.scalar?.string, choices.contains(text) else {
+            report(at: value, field: field(key), "expected one of \(choices.joined(separator: ", ")), got \(describe(value))")
+            return fallback
+        }
+        return text
+    }
+
+    /// A string checked by `parse`, whose error message is reported with the field's place.
+    func parsed<T>(_ key: String, default fallback: T, _ parse: (String) -> Result<T, InvalidValue>) -> T {
+        guard let value = take(key) else { return fallback }
+        guard let text = value.scalar?.string else {
+            report(at: value, field: field(key), "expected a string, got \(describe(value))")
+            return fallback
+        }
+        switch parse(text) {
+        case .success(let result): return result
+        case .failure(let invalid):
+            report(at: value, field: field(key), invalid.message)
+            return fallback
+        }
+    }
+
+    /// Reports a mistake found after reading, such as two fields that disagree.
+    func report(field key: String, _ message: String) {
+        report(at: pairs.first(where: { $0.key == key })?.value ?? node, field: field(key), message)
+    }
+
+    /// Reports every key of this mapping that no reader asked for. Call after reading.
+    func rejectUnknownKeys(known: [String]) {
+        for (key, value) in pairs where !used.contains(key) {
+            let hint = known.isEmpty ? "" : " (known: \(known.joined(separator: ", ")))"
+            report(at: value, field: field(key), "unknown field\(hint)")
+        }
+    }
+
+    private func take(_ key: String) -> Node? {
+        used.insert(key)
+        guard let value = pairs.first(where: { $0.key == key })?.value else { return nil }
+        return ConfigReader.isNull(value) ? nil : value
+    }
+
+    private func field(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    private func report(at node: Node?, field: String, _ message: String) {
+        let mark = node?.mark
+        problems.items.append(.init(file: file, line: mark?.line ?? 0, column: mark?.column ?? 0, field: field, message: message))
+    }
+
+    private func describe(_ node: Node) -> String {
+        switch node {
+        case .scalar(let scalar): "'\(scalar.string)'"
+        case .mapping: "a mapping"
+        case .sequence: "a list"
+        case .alias: "an alias"
+        }
+    }
+
+    private static func isNull(_ node: Node) -> Bool {
+        guard case .scalar(let scalar) = node else { return false }
+        return scalar.style == .plain && ["", "~", "null", "Null", "NULL"].contains(scalar.string)
+    }
+
+    private static func entries(of node: Node?) -> (Node?, [(key: String, value: Node)]) {
+        guard let mapping = node?.mapping else { return (node, []) }
+        return (node, mapping.map { (key: $0.key.scalar?.string ?? "\($0.key)", value: $0.value) })
+    }
+}
+
+/// Why a value was refused, in words for the person editing the file.
+struct InvalidValue: Error {
+    let message: String
+    init(_ message: String) { self.message = message }
+}

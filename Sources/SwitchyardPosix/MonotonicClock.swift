@@ -1,0 +1,12 @@
+import Glibc
+
+/// Nanoseconds since an arbitrary start, never going backwards. Read through
+/// the vDSO: no system call.
+public enum MonotonicClock {
+
+    public static func nanoseconds() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+    }
+}

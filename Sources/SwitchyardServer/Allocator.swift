@@ -1,0 +1,35 @@
+import CJemalloc
+import Glibc
+
+/// Facts about the process allocator. The daemon links jemalloc, and these
+/// checks prove that malloc really goes to it (a library linked but not bound
+/// would still answer mallctl while glibc's malloc served every request).
+public enum Allocator {
+    /// jemalloc's version string, when jemalloc is linked.
+    public static var jemallocVersion: String? {
+        var version: UnsafePointer<CChar>? = nil
+        var size = MemoryLayout<UnsafePointer<CChar>?>.size
+        guard mallctl("version", &version, &size, nil, 0) == 0, let version else { return nil }
+        return String(cString: version)
+    }
+
+    /// Bytes this thread has allocated through jemalloc since it started.
+    public static var threadAllocatedBytes: UInt64 {
+        var value: UInt64 = 0
+        var size = MemoryLayout<UInt64>.size
+        guard mallctl("thread.allocated", &value, &size, nil, 0) == 0 else { return 0 }
+        return value
+    }
+
+    /// True when a plain malloc call is served by jemalloc: jemalloc's own
+    /// per-thread counter moves by the allocation.
+    public static var mallocIsJemalloc: Bool {
+        let before = threadAllocatedBytes
+        guard let block = malloc(4_096) else { return false }
+        // Touch the block so the call cannot be optimised away.
+        block.storeBytes(of: 1, as: UInt8.self)
+        let after = threadAllocatedBytes
+        free(block)
+        return after - before >= 4_096
+    }
+}

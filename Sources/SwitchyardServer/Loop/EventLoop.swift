@@ -1,0 +1,322 @@
+import Glibc
+import Logging
+import SwitchyardPosix
+import SwitchyardWire
+
+/// One event-loop thread: its own epoll set, its own SO_REUSEPORT listener,
+/// its connections and buffers. Built on its own thread and never shared, so
+/// its state needs no lock and the compiler checks exclusive access statically.
+///
+/// Per readable connection the loop makes one read, answers every complete
+/// frame, and sends all replies of the batch with one write: a request costs
+/// no syscall beyond those, no lock and no allocation once buffers are warm.
+struct EventLoop: ~Copyable {
+    private static let listenerToken = UInt64.max
+    private static let wakeToken = UInt64.max - 1
+    /// How often idle connections are looked for; also bounds how late a drain deadline is noticed.
+    private static let sweepIntervalNanoseconds: UInt64 = 250_000_000
+
+    private let handle: LoopHandle
+    private let budget: ConnectionBudget
+    private let epoll: Epoll
+    private var listener: Int32
+    private var settings: ServerSettings
+    private var handler: RequestHandler
+    private var connections = ConnectionTable()
+    private var pool: BufferPool
+    private var logger: Logger
+    private var now: UInt64 = MonotonicClock.nanoseconds()
+    private var nextSweep: UInt64 = 0
+    private var drainDeadline: UInt64? = nil
+
+    init(handle: LoopHandle, listener: Int32, settings: ServerSettings, budget: ConnectionBudget, logger: Logger) throws(SyscallError) {
+        let epoll = try Epoll(capacity: 256)
+        try epoll.add(listener, interest: .read, token: EventLoop.listenerToken)
+        try epoll.add(handle.wake.fd, interest: .read, token: EventLoop.wakeToken)
+        self.epoll = epoll
+        self.handle = handle
+        self.listener = listener
+        self.settings = settings
+        self.handler = RequestHandler(settings: settings)
+        self.budget = budget
+        self.pool = BufferPool(bufferBytes: settings.bufferBytes, retainLimit: 1_024)
+        self.logger = logger
+        self.logger[metadataKey: "loop"] = "\(handle.index)"
+    }
+
+    /// Runs until a drain has closed every connection (or its grace period ended).
+    mutating func run() {
+        while true {
+            let ready: Int
+            do {
+                ready = try epoll.wait(timeoutMilliseconds: Int32(EventLoop.sweepIntervalNanoseconds / 1_000_000))
+            } catch {
+                logger.critical("epoll_wait failed, loop stops", metadata: ["error": "\(error)"])
+                break
+            }
+            now = MonotonicClock.nanoseconds()
+            for i in 0..<ready {
+                let (token, interest) = epoll.event(at: i)
+                switch token {
+                case EventLoop.listenerToken: acceptPending()
+                case EventLoop.wakeToken: readMailbox()
+                default:
+                    guard let slot = connections.slot(for: token) else { continue }
+                    if interest.contains(.write) { onWritable(slot) }
+                    if interest.contains(.read) || interest.contains(.hangUp) { onReadable(slot) }
+                }
+            }
+            if now >= nextSweep {
+                nextSweep = now + EventLoop.sweepIntervalNanoseconds
+                closeIdleConnections()
+            }
+            if let deadline = drainDeadline, connections.openCount == 0 || now >= deadline { break }
+        }
+        for slot in connections.slots.indices where connections.slots[slot].isOpen { close(slot) }
+        if listener >= 0 { Descriptor.close(listener) }
+    }
+
+    // MARK: - Accepting
+
+    private mutating func acceptPending() {
+        // Bounded, so a connection storm cannot starve the connections this
+        // loop already serves; level-triggered epoll reports the rest.
+        for _ in 0..<64 {
+            let fd: Int32
+            do {
+                guard let accepted = try Socket.accept(listener) else { return }
+                fd = accepted
+            } catch {
+                // EMFILE and friends: log, and let the next event retry.
+                logger.error("accept failed", metadata: ["error": "\(error)"])
+                return
+            }
+            guard budget.reserve(limit: settings.maxConnections) else {
+                sendNotice(.tooManyConnections, to: fd)
+                Descriptor.close(fd)
+                continue
+            }
+            let slot = connections.open(fd: fd, now: now)
+            do {
+                try epoll.add(fd, interest: [.read, .hangUp], token: token(slot))
+            } catch {
+                logger.error("epoll_ctl(ADD) failed for a new connection", metadata: ["error": "\(error)"])
+                close(slot)
+            }
+        }
+    }
+
+    /// A connection-level error frame written straight to a socket we are
+    /// about to close; on a fresh or idle socket the kernel buffer has room.
+    private func sendNotice(_ status: Status, to fd: Int32) {
+        withUnsafeTemporaryAllocation(byteCount: RequestHandler.maxFixedReplyBytes, alignment: 8) { buffer in
+            let count = writeError(status, for: FrameHeader(opcode: .none, requestID: 0), close: true, into: buffer)
+            _ = try? Descriptor.write(fd, from: buffer.baseAddress!, count: count)
+        }
+    }
+
+    // MARK: - Reading and answering
+
+    private mutating func onReadable(_ slot: Int) {
+        if connections.slots[slot].writeBlocked || connections.slots[slot].closing { return }
+        let bufferBytes = pool.bufferBytes
+        if connections.slots[slot].input == nil { connections.slots[slot].input = pool.take() }
+        let conn = connections.slots[slot]
+        let result: Int?
+        do {
+            result = try Descriptor.read(conn.fd, into: conn.input! + conn.inputCount, count: bufferBytes - conn.inputCount)
+        } catch {
+            close(slot)  // ECONNRESET and the like: the peer is gone.
+            return
+        }
+        guard let count = result else {
+            releaseEmptyBuffers(slot)
+            return
+        }
+        if count == 0 {
+            // The peer closed its side. Every complete frame it sent was
+            // answered on earlier reads, and no output is pending (reading
+            // pauses while it is), so nothing is lost by closing now.
+            close(slot)
+            return
+        }
+        connections.slots[slot].inputCount += count
+        connections.slots[slot].lastActivity = now
+        answerBufferedFrames(slot)
+    }
+
+    /// Answers complete frames in the input buffer, writing replies in batches,
+    /// until the input holds no complete frame or the peer stops reading.
+    private mutating func answerBufferedFrames(_ slot: Int) {
+        let bufferBytes = pool.bufferBytes
+        while true {
+            if connections.slots[slot].output == nil { connections.slots[slot].output = pool.take() }
+            let conn = connections.slots[slot]
+            let progress = handler.process(
+                input: UnsafeRawBufferPointer(start: conn.input, count: conn.inputCount),
+                output: UnsafeMutableRawBufferPointer(start: conn.output! + conn.outputEnd, count: bufferBytes - conn.outputEnd)
+            )
+            connections.slots[slot].outputEnd += progress.produced
+            consumeInput(slot, progress.consumed)
+            if progress.stop == .close { connections.slots[slot].closing = true }
+
+            guard flush(slot) else { return }  // closed, or waiting for the peer to read
+            if progress.stop != .needOutputSpace { break }
+        }
+        releaseEmptyBuffers(slot)
+    }
+
+    private mutating func consumeInput(_ slot: Int, _ count: Int) {
+        guard count > 0 else { return }
+        let remaining = connections.slots[slot].inputCount - count
+        if remaining > 0 {
+            // Only a partial frame is left; moving it to the front keeps room
+            // for the rest of it (a buffer always holds one whole frame).
+            let input = connections.slots[slot].input!
+            input.copyMemory(from: input + count, byteCount: remaining)
+        }
+        connections.slots[slot].inputCount = remaining
+    }
+
+    // MARK: - Writing
+
+    /// Writes pending output once. Returns true when the connection is open
+    /// and has nothing left to send; false when it was closed or is now
+    /// waiting for the peer to read.
+    private mutating func flush(_ slot: Int) -> Bool {
+        let conn = connections.slots[slot]
+        if conn.pendingOutput > 0 {
+            let written: Int?
+            do {
+                written = try Descriptor.write(conn.fd, from: conn.output! + conn.outputStart, count: conn.pendingOutput)
+            } catch {
+                close(slot)
+                return false
+            }
+            if let written, written > 0 {
+                connections.slots[slot].outputStart += written
+                connections.slots[slot].lastActivity = now
+            }
+            if connections.slots[slot].pendingOutput > 0 {
+                waitForWritable(slot)
+                return false
+            }
+            connections.slots[slot].outputStart = 0
+            connections.slots[slot].outputEnd = 0
+        }
+        if connections.slots[slot].closing {
+            close(slot)
+            return false
+        }
+        return true
+    }
+
+    /// Stops reading a peer that does not read its replies, until it does.
+    private mutating func waitForWritable(_ slot: Int) {
+        guard !connections.slots[slot].writeBlocked else { return }
+        connections.slots[slot].writeBlocked = true
+        let output = connections.slots[slot].output!
+        let start = connections.slots[slot].outputStart
+        let pending = connections.slots[slot].pendingOutput
+        // Keep the unsent tail at the front so the next batch has the most room.
+        output.copyMemory(from: output + start, byteCount: pending)
+        connections.slots[slot].outputStart = 0
+        connections.slots[slot].outputEnd = pending
+        do {
+            try epoll.modify(connections.slots[slot].fd, interest: [.write, .hangUp], token: token(slot))
+        } catch {
+            close(slot)
+        }
+    }
+
+    private mutating func onWritable(_ slot: Int) {
+        guard connections.slots[slot].writeBlocked else { return }
+        connections.slots[slot].writeBlocked = false
+        guard flush(slot) else { return }
+        do {
+            try epoll.modify(connections.slots[slot].fd, interest: [.read, .hangUp], token: token(slot))
+        } catch {
+            close(slot)
+            return
+        }
+        // Frames that arrived while the peer was not reading are still buffered.
+        answerBufferedFrames(slot)
+    }
+
+    // MARK: - Closing
+
+    private mutating func close(_ slot: Int) {
+        let conn = connections.slots[slot]
+        // Closing the descriptor also removes it from the epoll set.
+        Descriptor.close(conn.fd)
+        if let input = conn.input { pool.give(input) }
+        if let output = conn.output { pool.give(output) }
+        connections.release(slot)
+        budget.release()
+    }
+
+    private mutating func releaseEmptyBuffers(_ slot: Int) {
+        if connections.slots[slot].inputCount == 0, let input = connections.slots[slot].input {
+            pool.give(input)
+            connections.slots[slot].input = nil
+        }
+        if connections.slots[slot].pendingOutput == 0, let output = connections.slots[slot].output {
+            pool.give(output)
+            connections.slots[slot].output = nil
+        }
+    }
+
+    private mutating func closeIdleConnections() {
+        let timeout = settings.idleTimeoutNanoseconds
+        guard timeout > 0 else { return }
+        for slot in connections.slots.indices {
+            let conn = connections.slots[slot]
+            guard conn.isOpen, now - conn.lastActivity >= timeout else { continue }
+            if conn.pendingOutput == 0 { sendNotice(.idleTimeout, to: conn.fd) }
+            close(slot)
+        }
+    }
+
+    // MARK: - Mailbox: reload and shutdown
+
+    private mutating func readMailbox() {
+        let mail = handle.collect()
+        if let updated = mail.settings {
+            settings = updated
+            handler = RequestHandler(settings: updated)
+        }
+        if mail.drain && drainDeadline == nil { beginDrain() }
+    }
+
+    /// Stops accepting, answers what each connection has already sent, tells
+    /// it the server is going away, and closes it once its replies are out.
+    private mutating func beginDrain() {
+        drainDeadline = now + settings.shutdownGraceNanoseconds
+        try? epoll.remove(listener)
+        Descriptor.close(listener)
+        listener = -1
+        for slot in connections.slots.indices where connections.slots[slot].isOpen {
+            if !connections.slots[slot].writeBlocked {
+                onReadable(slot)
+                guard connections.slots[slot].isOpen else { continue }
+            }
+            appendShutdownNotice(slot)
+            connections.slots[slot].closing = true
+            if !connections.slots[slot].writeBlocked { _ = flush(slot) }
+        }
+    }
+
+    private mutating func appendShutdownNotice(_ slot: Int) {
+        if connections.slots[slot].output == nil { connections.slots[slot].output = pool.take() }
+        let conn = connections.slots[slot]
+        let room = pool.bufferBytes - conn.outputEnd
+        guard room >= RequestHandler.maxFixedReplyBytes else { return }
+        connections.slots[slot].outputEnd += writeError(
+            .shuttingDown, for: FrameHeader(opcode: .none, requestID: 0), close: true,
+            into: UnsafeMutableRawBufferPointer(start: conn.output! + conn.outputEnd, count: room))
+    }
+
+    private func token(_ slot: Int) -> UInt64 {
+        ConnectionTable.token(slot: slot, generation: connections.slots[slot].generation)
+    }
+}

@@ -1,0 +1,61 @@
+import Synchronization
+import SwitchyardPosix
+
+/// What the supervisor keeps of a loop running on another thread: the wake-up
+/// descriptor and a mailbox. The mailbox is touched only on cold events
+/// (reload, shutdown), never per request.
+final class LoopHandle: Sendable {
+    let index: Int
+    let wake: EventFD
+    private let mailbox = Mutex(Mail())
+
+    struct Mail {
+        var settings: ServerSettings?
+        var drain = false
+    }
+
+    init(index: Int) throws(SyscallError) {
+        self.index = index
+        wake = try EventFD()
+    }
+
+    func post(settings: ServerSettings) {
+        mailbox.withLock { $0.settings = settings }
+        wake.signal()
+    }
+
+    func postDrain() {
+        mailbox.withLock { $0.drain = true }
+        wake.signal()
+    }
+
+    func collect() -> Mail {
+        wake.drain()
+        return mailbox.withLock { mail in
+            defer { mail = Mail() }
+            return mail
+        }
+    }
+}
+
+/// Counts open connections across all loops to enforce max_connections.
+/// Touched at accept and close only.
+final class ConnectionBudget: Sendable {
+    private let open = Atomic<Int>(0)
+
+    /// Reserves a place for one more connection, or says there is none.
+    func reserve(limit: Int) -> Bool {
+        var current = open.load(ordering: .relaxed)
+        while current < limit {
+            let (exchanged, original) = open.compareExchange(
+                expected: current, desired: current + 1, ordering: .relaxed)
+            if exchanged { return true }
+            current = original
+        }
+        return false
+    }
+
+    func release() { open.subtract(1, ordering: .relaxed) }
+
+    var count: Int { open.load(ordering: .relaxed) }
+}

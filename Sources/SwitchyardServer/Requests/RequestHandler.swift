@@ -1,0 +1,152 @@
+import SwitchyardWire
+
+/// Turns complete request frames into reply frames. Pure: bytes in, bytes
+/// out, no sockets, so every protocol rule is tested without a network and the
+/// event loop stays a thin shell around it.
+struct RequestHandler {
+    /// The longest reply that does not echo the request (HELLO, errors); a PING
+    /// reply is as long as its request.
+    static let maxFixedReplyBytes = 1_024
+
+    let settings: ServerSettings
+
+    enum Stop: Equatable {
+        /// Every complete frame was answered; the rest is a partial frame.
+        case needInput
+        /// The output has no room for the next reply: flush and call again.
+        case needOutputSpace
+        /// A fatal error reply was written; close once it is sent.
+        case close
+    }
+
+    struct Progress: Equatable {
+        var consumed = 0
+        var produced = 0
+        var stop = Stop.needInput
+    }
+
+    /// Answers as many complete frames at the front of `input` as `output` has room for.
+    func process(input: UnsafeRawBufferPointer, output: UnsafeMutableRawBufferPointer) -> Progress {
+        var progress = Progress()
+        while true {
+            let rest = UnsafeRawBufferPointer(rebasing: input[progress.consumed...])
+            switch FrameHeader.parse(rest, maxBodyLength: settings.maxBodyBytes) {
+            case .needMore:
+                progress.stop = .needInput
+                return progress
+            case .fatal(let status, let header):
+                guard output.count - progress.produced >= RequestHandler.maxFixedReplyBytes else {
+                    progress.stop = .needOutputSpace
+                    return progress
+                }
+                let echo = header ?? FrameHeader(opcode: .none, requestID: 0)
+                progress.produced += writeError(
+                    status, for: echo, close: true, into: slice(output, from: progress.produced))
+                progress.consumed = input.count
+                progress.stop = .close
+                return progress
+            case .header(let header):
+                guard rest.count >= header.frameLength else {
+                    progress.stop = .needInput
+                    return progress
+                }
+                guard output.count - progress.produced >= max(header.frameLength, RequestHandler.maxFixedReplyBytes)
+                else {
+                    progress.stop = .needOutputSpace
+                    return progress
+                }
+                let body = UnsafeRawBufferPointer(rebasing: rest[FrameHeader.size..<header.frameLength])
+                progress.produced += answer(header, body: body, into: slice(output, from: progress.produced))
+                progress.consumed += header.frameLength
+            }
+        }
+    }
+
+    /// Writes the reply to one complete request and returns its length.
+    private func answer(_ request: FrameHeader, body: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Int {
+        guard request.flags.isEmpty, request.status == .ok else {
+            return writeError(.invalidHeader, for: request, close: false, into: output,
+                              "requests carry no flags and status 0")
+        }
+        switch request.opcode {
+        case .ping:
+            return FrameEncoder.encode(into: output, header: replyHeader(for: request)) { $0.raw(body) }!
+        case .hello:
+            return hello(request, body: body, into: output)
+        default:
+            if let message = RequestHandler.notImplementedMessage(request.opcode) {
+                return writeError(.notImplemented, for: request, close: false, into: output, message)
+            }
+            return writeError(.unknownOpcode, for: request, close: false, into: output, "unknown opcode")
+        }
+    }
+
+    private func hello(_ request: FrameHeader, body: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Int {
+        guard let hello = Hello(body: body) else {
+            return writeError(.malformedBody, for: request, close: false, into: output,
+                              "HELLO body is u8 min_version, u8 max_version, u32 features, str8 client_name")
+        }
+        guard hello.minVersion <= FrameHeader.version, FrameHeader.version <= hello.maxVersion else {
+            return writeError(.unsupportedVersion, for: request, close: false, into: output,
+                              "this server speaks protocol version 1 only")
+        }
+        let reply = HelloReply(
+            version: FrameHeader.version,
+            features: hello.features.intersection(RequestHandler.supportedFeatures),
+            maxBodyBytes: settings.maxBodyBytes,
+            serverName: ServerSettings.serverName,
+            serverVersion: ServerSettings.serverVersion,
+            instanceID: settings.instanceID
+        )
+        return FrameEncoder.encode(into: output, header: replyHeader(for: request)) { reply.write(to: &$0) }!
+    }
+
+    /// No operation beyond HELLO and PING is served yet.
+    static let supportedFeatures: Features = []
+
+    private func replyHeader(for request: FrameHeader) -> FrameHeader {
+        FrameHeader(opcode: request.opcode, flags: .reply, requestID: request.requestID)
+    }
+
+    static func notImplementedMessage(_ opcode: Opcode) -> StaticString? {
+        switch opcode {
+        case .authorize: "AUTHORIZE is not implemented by this server version"
+        case .route: "ROUTE is not implemented by this server version"
+        case .decide: "DECIDE is not implemented by this server version"
+        case .report: "REPORT is not implemented by this server version"
+        case .adminStats, .adminHealth, .adminSetWeight, .adminBreaker, .adminGatewayState, .adminReload,
+            .adminMerchant, .adminExplain:
+            "admin operations are not implemented by this server version"
+        default: nil
+        }
+    }
+
+    private func slice(_ output: UnsafeMutableRawBufferPointer, from offset: Int) -> UnsafeMutableRawBufferPointer {
+        UnsafeMutableRawBufferPointer(rebasing: output[offset...])
+    }
+}
+
+/// Error replies, shared by the request handler and the loop's connection notices.
+func writeError(
+    _ status: Status, for request: FrameHeader, close: Bool, into output: UnsafeMutableRawBufferPointer,
+    _ message: StaticString? = nil
+) -> Int {
+    let header = FrameHeader(
+        opcode: request.opcode, flags: close ? [.reply, .close] : .reply, status: status,
+        requestID: request.requestID)
+    let text = message ?? defaultMessage(status)
+    // Every caller reserves RequestHandler.maxFixedReplyBytes, which any error fits.
+    return FrameEncoder.encode(into: output, header: header) { ErrorReply.write(text, to: &$0) }!
+}
+
+private func defaultMessage(_ status: Status) -> StaticString {
+    switch status {
+    case .badMagic: "not a Switchyard frame: the first two bytes must be 'S' 'Y'"
+    case .unsupportedVersion: "unsupported protocol version: this server speaks version 1"
+    case .frameTooLarge: "frame body larger than the server's max_body_bytes"
+    case .tooManyConnections: "too many connections"
+    case .idleTimeout: "connection closed after the idle timeout"
+    case .shuttingDown: "server shutting down"
+    default: "error"
+    }
+}

@@ -1,0 +1,144 @@
+public import Logging
+public import SwitchyardCore
+import Synchronization
+public import SwitchyardPosix
+import Glibc
+
+/// The Switchyard server: N event loops, each on its own thread with its own
+/// SO_REUSEPORT listener. The object itself is the supervisor's handle: start,
+/// reload, shut down.
+public final class Server: Sendable {
+    /// The port the listeners are bound to (the real one when the configuration asked for port 0).
+    public let port: UInt16
+    public let loopCount: Int
+
+    private let handles: [LoopHandle]
+    private let budget = ConnectionBudget()
+    private let state: Mutex<State>
+    private let logger: Logger
+
+    private struct State {
+        var settings: ServerSettings
+        var configuration: ServerConfiguration
+        /// Listeners not yet handed to a loop (before start) and loop threads (after).
+        var listeners: [Int32]
+        var threads: [Thread] = []
+    }
+
+    public enum StartError: Error, CustomStringConvertible {
+        case address(AddressError)
+        case system(SyscallError)
+
+        public var description: String {
+            switch self {
+            case .address(let error): "server.listen: \(error)"
+            case .system(let error): "\(error)"
+            }
+        }
+    }
+
+    /// Binds every loop's listener; nothing runs until ``start()``.
+    public init(configuration: ServerConfiguration, logger: Logger) throws(StartError) {
+        let address: SocketAddress
+        do { address = try SocketAddress(parsing: configuration.listen) } catch { throw .address(error) }
+        let loops = configuration.loops > 0 ? configuration.loops : Server.onlineCores()
+
+        var listeners: [Int32] = []
+        do {
+            // Bind the first listener, then bind the rest to the port it got,
+            // so that port 0 gives every loop the same ephemeral port.
+            let first = try Socket.listen(on: address, reusePort: true)
+            listeners.append(first)
+            let port = try Socket.localPort(first)
+            let bound = try SocketAddress(host: address.host, port: port)
+            for _ in 1..<loops { listeners.append(try Socket.listen(on: bound, reusePort: true)) }
+            self.port = port
+            handles = try (0..<loops).map { index throws(SyscallError) in try LoopHandle(index: index) }
+        } catch let error as SyscallError {
+            listeners.forEach(Descriptor.close)
+            throw .system(error)
+        } catch {
+            listeners.forEach(Descriptor.close)
+            throw .address(error as! AddressError)
+        }
+        loopCount = loops
+        self.logger = logger
+        state = Mutex(State(settings: ServerSettings(configuration), configuration: configuration, listeners: listeners))
+    }
+
+    /// Starts the loop threads.
+    public func start() throws(SyscallError) {
+        let (settings, listeners) = state.withLock { ($0.settings, $0.listeners) }
+        var threads: [Thread] = []
+        for (handle, listener) in zip(handles, listeners) {
+            let budget = self.budget
+            let logger = self.logger
+            let thread = try Thread(name: "sy-loop-\(handle.index)") {
+                do {
+                    var loop = try EventLoop(
+                        handle: handle, listener: listener, settings: settings, budget: budget, logger: logger)
+                    loop.run()
+                } catch {
+                    logger.critical("event loop could not start", metadata: ["error": "\(error)"])
+                }
+            }
+            threads.append(thread)
+        }
+        state.withLock {
+            $0.threads = threads
+            $0.listeners = []
+        }
+        logger.info("listening", metadata: ["port": "\(port)", "loops": "\(loopCount)"])
+    }
+
+    /// Open connections across all loops.
+    public var connectionCount: Int { budget.count }
+
+    /// Applies a new configuration to the running loops. Settings that need a
+    /// restart (listen address, loops, max_body_bytes) keep their running
+    /// value; the returned messages name them.
+    @discardableResult
+    public func reload(_ configuration: ServerConfiguration) -> [String] {
+        let (settings, ignored) = state.withLock { state -> (ServerSettings, [String]) in
+            var ignored: [String] = []
+            var applied = configuration
+            let running = state.configuration
+            if applied.listen != running.listen {
+                ignored.append("server.listen changes only on restart (still \(running.listen))")
+                applied.listen = running.listen
+            }
+            if applied.loops != running.loops {
+                ignored.append("server.loops changes only on restart (still \(running.loops))")
+                applied.loops = running.loops
+            }
+            if applied.maxBodyBytes != running.maxBodyBytes {
+                ignored.append("server.max_body_bytes changes only on restart (still \(running.maxBodyBytes))")
+                applied.maxBodyBytes = running.maxBodyBytes
+            }
+            state.configuration = applied
+            state.settings = ServerSettings(applied, bufferBytes: state.settings.bufferBytes)
+            return (state.settings, ignored)
+        }
+        handles.forEach { $0.post(settings: settings) }
+        return ignored
+    }
+
+    /// Stops accepting, lets each loop answer what it has received and close
+    /// its connections (within shutdown_grace_ms), and waits for the loops to end.
+    public func shutdown() {
+        let (threads, unstarted) = state.withLock { state in
+            defer {
+                state.threads = []
+                state.listeners = []
+            }
+            return (state.threads, state.listeners)
+        }
+        unstarted.forEach(Descriptor.close)
+        handles.forEach { $0.postDrain() }
+        threads.forEach { $0.join() }
+    }
+
+    static func onlineCores() -> Int {
+        max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    }
+}

@@ -1,0 +1,132 @@
+import ArgumentParser
+import Glibc
+import Logging
+import SwitchyardCore
+import SwitchyardPosix
+import SwitchyardServer
+
+/// The Switchyard daemon.
+struct Switchyard: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "switchyard",
+        abstract: "Routing and authorization daemon for payment platforms.",
+        discussion: """
+            With no --config the daemon runs on its built-in defaults (listen on 127.0.0.1:7400, \
+            standalone, no Redis); config/switchyard.yaml spells them out. SIGHUP reloads the \
+            configuration file; SIGTERM or SIGINT stops accepting, answers what is in flight and exits 0.
+            """,
+        version: "switchyard \(ServerSettings.serverVersion)"
+    )
+
+    @Option(name: .shortAndLong, help: "YAML configuration file.")
+    var config: String?
+
+    @Flag(help: "Validate the configuration, print the result and exit (0 valid, 1 invalid).")
+    var check = false
+
+    @Option(help: "Override server.listen (host:port).")
+    var listen: String?
+
+    @Option(help: "Override server.loops (0: one per core).")
+    var loops: Int?
+
+    @Flag(help: "Print the version and the allocator the process uses, then exit.")
+    var buildInfo = false
+
+    mutating func run() throws {
+        if buildInfo {
+            print("switchyard \(ServerSettings.serverVersion)")
+            let bound = Allocator.mallocIsJemalloc ? "malloc is bound to it" : "malloc is NOT bound to it"
+            print("allocator: jemalloc \(Allocator.jemallocVersion ?? "missing") (\(bound))")
+            return
+        }
+        let configuration: Configuration
+        do {
+            configuration = try loadConfiguration()
+        } catch {
+            FileHandleStderr.write("\(error)\n")
+            throw ExitCode(1)
+        }
+        if check {
+            print("\(config ?? "built-in defaults"): configuration is valid")
+            return
+        }
+        try serve(configuration)
+    }
+
+    private func loadConfiguration() throws(ConfigurationError) -> Configuration {
+        var configuration = try config.map { path throws(ConfigurationError) in try Configuration.load(path: path) } ?? Configuration()
+        if let listen { configuration.server.listen = listen }
+        if let loops {
+            guard (0...256).contains(loops) else {
+                throw ConfigurationError(file: "--loops", message: "expected 0 to 256, got \(loops)")
+            }
+            configuration.server.loops = loops
+        }
+        return configuration
+    }
+
+    private func serve(_ configuration: Configuration) throws {
+        let level = LogLevelSwitch(Logger.Level(rawValue: configuration.logging.level) ?? .info)
+        LoggingSystem.bootstrap { label in level.handler(wrapping: StreamLogHandler.standardError(label: label)) }
+        let logger = Logger(label: "switchyard")
+
+        // Signals are read from a descriptor by this thread; they are blocked
+        // before any loop thread starts, so every thread inherits the mask.
+        let signals = try SignalFD(blocking: [SIGTERM, SIGINT, SIGHUP])
+        let server: Server
+        do {
+            server = try Server(configuration: configuration.server, logger: logger)
+            try server.start()
+        } catch {
+            logger.critical("cannot start", metadata: ["error": "\(error)"])
+            throw ExitCode(1)
+        }
+        logger.info(
+            "switchyard started",
+            metadata: [
+                "version": "\(ServerSettings.serverVersion)",
+                "config": "\(config ?? "built-in defaults")",
+                "allocator": "jemalloc \(Allocator.jemallocVersion ?? "missing")",
+            ])
+
+        while true {
+            let signal = try signals.next()
+            if signal == SIGHUP {
+                reload(server, logger: logger, level: level)
+                continue
+            }
+            logger.info("stopping: draining connections", metadata: ["signal": "\(signal)"])
+            server.shutdown()
+            logger.info("stopped")
+            return
+        }
+    }
+
+    private func reload(_ server: Server, logger: Logger, level: LogLevelSwitch) {
+        guard let config else {
+            logger.warning("SIGHUP: no --config file, nothing to reload")
+            return
+        }
+        do {
+            var updated = try Configuration.load(path: config)
+            if let listen { updated.server.listen = listen }
+            if let loops { updated.server.loops = loops }
+            for message in server.reload(updated.server) { logger.warning("reload: \(message)") }
+            level.level = Logger.Level(rawValue: updated.logging.level) ?? level.level
+            logger.info("configuration reloaded", metadata: ["config": "\(config)"])
+        } catch {
+            logger.error("reload refused, the running configuration stays", metadata: ["problems": "\(error)"])
+        }
+    }
+}
+
+/// Unbuffered writes to standard error, for messages before logging starts.
+enum FileHandleStderr {
+    static func write(_ text: String) {
+        var text = text
+        text.withUTF8 { _ = Glibc.write(2, $0.baseAddress, $0.count) }
+    }
+}
+
+Switchyard.main()
