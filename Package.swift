@@ -32,7 +32,7 @@ var package = Package(
         // C: byte-level hot paths and the system calls Glibc's module lacks.
         .target(name: "CRouting", cSettings: cStrict),
         .target(name: "CLinux", cSettings: cStrict + [.define("_GNU_SOURCE")]),
-        .target(name: "CCrypto", dependencies: ["COpenSSL"], cSettings: cStrict),
+        .target(name: "CCrypto", cSettings: cStrict, linkerSettings: [.linkedLibrary("crypto")]),
         .systemLibrary(name: "CHiredis"),
         .systemLibrary(name: "COpenSSL"),
         .systemLibrary(name: "CJemalloc"),
@@ -66,7 +66,7 @@ var package = Package(
         .executableTarget(
             name: "switchyard",
             dependencies: [
-                "SwitchyardServer", "SwitchyardCore",
+                "SwitchyardServer", "SwitchyardCore", "COpenSSL",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -123,6 +123,22 @@ public final class Server: Sendable {
         return ignored
     }
 
+    /// Bytes each loop thread has allocated since it started, fresh from the
+    /// loops themselves; nil when a loop did not answer within the timeout.
+    /// Tests and soak runs use the difference between two readings to prove
+    /// the request path allocates nothing.
+    public func loopAllocatedBytes(timeoutMilliseconds: Int = 5_000) -> [UInt64]? {
+        let before = handles.map { $0.lastReport.count }
+        handles.forEach { $0.postReportRequest() }
+        let deadline = MonotonicClock.nanoseconds() + UInt64(timeoutMilliseconds) * 1_000_000
+        while true {
+            let reports = handles.map(\.lastReport)
+            if zip(reports, before).allSatisfy({ $0.count > $1 }) { return reports.map(\.allocatedBytes) }
+            if MonotonicClock.nanoseconds() > deadline { return nil }
+            usleep(1_000)
+        }
+    }
+
     /// Stops accepting, lets each loop answer what it has received and close
     /// its connections (within shutdown_grace_ms), and waits for the loops to end.
     public func shutdown() {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import COpenSSL
 import Glibc
 import Logging
 import SwitchyardCore
@@ -30,7 +31,7 @@ struct Switchyard: ParsableCommand {
     @Option(help: "Override server.loops (0: one per core).")
     var loops: Int?
 
-    @Flag(help: "Print the version and the allocator the process uses, then exit.")
+    @Flag(help: "Print the version, the allocator and the crypto library the process uses, then exit.")
     var buildInfo = false
 
     mutating func run() throws {
@@ -38,6 +39,7 @@ struct Switchyard: ParsableCommand {
             print("switchyard \(ServerSettings.serverVersion)")
             let bound = Allocator.mallocIsJemalloc ? "malloc is bound to it" : "malloc is NOT bound to it"
             print("allocator: jemalloc \(Allocator.jemallocVersion ?? "missing") (\(bound))")
+            print("crypto: \(String(cString: OpenSSL_version(OPENSSL_VERSION)))")
             return
         }
         let configuration: Configuration

@@ -10,9 +10,6 @@ public struct ServerConfiguration: Equatable, Sendable {
     public var maxConnections: Int = 10_000
     /// Largest frame body accepted; a larger header gets FRAME_TOO_LARGE and a close.
     public var maxBodyBytes: Int = 16_384
-    /// Replies a client may leave unread before the server stops reading its
-    /// requests (backpressure), in bytes.
-    public var maxPendingReplyBytes: Int = 262_144
     /// A connection with no traffic for this long is closed; 0 disables.
     public var idleTimeoutMilliseconds: Int = 300_000
     /// How long SIGTERM waits for in-flight replies before closing anyway.
@@ -22,7 +19,7 @@ public struct ServerConfiguration: Equatable, Sendable {
 
     static let fields = [
         "listen", "loops", "instance_id", "max_connections", "max_body_bytes",
-        "max_pending_reply_bytes", "idle_timeout_ms", "shutdown_grace_ms",
+        "idle_timeout_ms", "shutdown_grace_ms",
     ]
 
     init(reading reader: ConfigReader) {
@@ -35,17 +32,10 @@ public struct ServerConfiguration: Equatable, Sendable {
         }
         maxConnections = reader.integer("max_connections", default: d.maxConnections, in: 1...1_000_000)
         maxBodyBytes = reader.integer("max_body_bytes", default: d.maxBodyBytes, in: 256...16_777_216, unit: "bytes")
-        maxPendingReplyBytes = reader.integer(
-            "max_pending_reply_bytes", default: d.maxPendingReplyBytes, in: 4_096...1_073_741_824, unit: "bytes")
         idleTimeoutMilliseconds = reader.integer(
             "idle_timeout_ms", default: d.idleTimeoutMilliseconds, in: 0...86_400_000, unit: "milliseconds")
         shutdownGraceMilliseconds = reader.integer(
             "shutdown_grace_ms", default: d.shutdownGraceMilliseconds, in: 0...600_000, unit: "milliseconds")
-        if maxPendingReplyBytes < maxBodyBytes + 16 {
-            reader.report(
-                field: "max_pending_reply_bytes",
-                "must be at least max_body_bytes + 16 (\(maxBodyBytes + 16)) so one full reply always fits")
-        }
         reader.rejectUnknownKeys(known: Self.fields)
     }
 }

@@ -69,6 +69,7 @@ struct EventLoop: ~Copyable {
             if now >= nextSweep {
                 nextSweep = now + EventLoop.sweepIntervalNanoseconds
                 closeIdleConnections()
+                handle.report(allocatedBytes: Allocator.threadAllocatedBytes)
             }
             if let deadline = drainDeadline, connections.openCount == 0 || now >= deadline { break }
         }
@@ -286,6 +287,7 @@ struct EventLoop: ~Copyable {
             handler = RequestHandler(settings: updated)
         }
         if mail.drain && drainDeadline == nil { beginDrain() }
+        if mail.report { handle.report(allocatedBytes: Allocator.threadAllocatedBytes) }
     }
 
     /// Stops accepting, answers what each connection has already sent, tells

@@ -8,10 +8,17 @@ final class LoopHandle: Sendable {
     let index: Int
     let wake: EventFD
     private let mailbox = Mutex(Mail())
+    /// Bytes the loop thread has allocated since it started, as of its last
+    /// report, and how many reports it has made. A loop reports at every idle
+    /// sweep and when asked; a figure that grows under steady traffic means
+    /// something on the request path allocates.
+    private let allocated = Atomic<UInt64>(0)
+    private let reports = Atomic<UInt64>(0)
 
     struct Mail {
         var settings: ServerSettings?
         var drain = false
+        var report = false
     }
 
     init(index: Int) throws(SyscallError) {
@@ -22,6 +29,22 @@ final class LoopHandle: Sendable {
     func post(settings: ServerSettings) {
         mailbox.withLock { $0.settings = settings }
         wake.signal()
+    }
+
+    func postReportRequest() {
+        mailbox.withLock { $0.report = true }
+        wake.signal()
+    }
+
+    /// Called on the loop's own thread.
+    func report(allocatedBytes: UInt64) {
+        allocated.store(allocatedBytes, ordering: .relaxed)
+        reports.add(1, ordering: .releasing)
+    }
+
+    var lastReport: (count: UInt64, allocatedBytes: UInt64) {
+        let count = reports.load(ordering: .acquiring)
+        return (count, allocated.load(ordering: .relaxed))
     }
 
     func postDrain() {

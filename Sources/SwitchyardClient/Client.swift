@@ -1,0 +1,93 @@
+public import SwitchyardPosix
+public import SwitchyardWire
+import Glibc
+
+/// A connection that comes back by itself. Each call uses the current
+/// connection; when it is lost, the next call reconnects (with a growing pause
+/// between failed attempts), and calls marked idempotent are retried once on a
+/// fresh connection.
+public final class Client {
+    public struct Options: Sendable {
+        public var connectTimeoutMilliseconds: Int32 = 2_000
+        public var replyTimeoutMilliseconds = 5_000
+        /// First pause after a failed connect; doubles up to ``maxBackoffMilliseconds``.
+        public var initialBackoffMilliseconds = 50
+        public var maxBackoffMilliseconds = 2_000
+        public init() {}
+    }
+
+    public let address: SocketAddress
+    public let options: Options
+    private var connection: Connection?
+    private var backoffMilliseconds = 0
+    private var reconnects = 0
+
+    public init(address: String, options: Options = Options()) throws(ClientError) {
+        do { self.address = try SocketAddress(parsing: address) } catch { throw .invalidAddress(error) }
+        self.options = options
+    }
+
+    /// How many times a lost connection was replaced.
+    public var reconnectCount: Int { reconnects }
+
+    /// The live connection, connecting first when there is none.
+    public func connected() throws(ClientError) -> Connection {
+        if let connection { return connection }
+        if backoffMilliseconds > 0 { sleepMilliseconds(backoffMilliseconds) }
+        do {
+            let fresh = try Connection(
+                to: address, connectTimeoutMilliseconds: options.connectTimeoutMilliseconds,
+                replyTimeoutMilliseconds: options.replyTimeoutMilliseconds)
+            connection = fresh
+            backoffMilliseconds = 0
+            return fresh
+        } catch {
+            backoffMilliseconds = min(
+                options.maxBackoffMilliseconds, max(options.initialBackoffMilliseconds, backoffMilliseconds * 2))
+            throw error
+        }
+    }
+
+    /// Sends one request and returns its reply. With `idempotent`, a request
+    /// whose connection was lost is sent again once on a new connection.
+    public func call(_ opcode: Opcode, idempotent: Bool, body: (inout BodyWriter) -> Void = { _ in }) throws(ClientError) -> Reply {
+        do {
+            return try connected().call(opcode, body: body)
+        } catch where error.isConnectionLost {
+            dropConnection()
+            guard idempotent else { throw error }
+            return try connected().call(opcode, body: body)
+        }
+    }
+
+    public func hello(clientName: String, features: Features = .all) throws(ClientError) -> HelloReply {
+        do {
+            return try connected().hello(clientName: clientName, features: features)
+        } catch where error.isConnectionLost {
+            dropConnection()
+            return try connected().hello(clientName: clientName, features: features)
+        }
+    }
+
+    @discardableResult
+    public func ping(payload: [UInt8] = []) throws(ClientError) -> [UInt8] {
+        do {
+            return try connected().ping(payload: payload)
+        } catch where error.isConnectionLost {
+            dropConnection()
+            return try connected().ping(payload: payload)
+        }
+    }
+
+    /// Closes the current connection; the next call opens a new one.
+    public func dropConnection() {
+        if connection != nil { reconnects += 1 }
+        connection = nil
+    }
+}
+
+private func sleepMilliseconds(_ milliseconds: Int) {
+    var request = timespec(tv_sec: milliseconds / 1000, tv_nsec: (milliseconds % 1000) * 1_000_000)
+    var remaining = timespec()
+    while nanosleep(&request, &remaining) != 0 { request = remaining }
+}

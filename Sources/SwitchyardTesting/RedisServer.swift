@@ -1,0 +1,52 @@
+import Foundation
+import Glibc
+import SwitchyardPosix
+
+/// A real redis-server on a free loopback port, for tests; stopped by its pid.
+public final class RedisServer {
+    public let port: UInt16
+    private let child: ChildProcess
+
+    /// The redis-server executable, when installed.
+    public static var executable: String? {
+        ["/usr/bin/redis-server", "/usr/local/bin/redis-server"].first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    public static var isAvailable: Bool { executable != nil }
+
+    public init() throws {
+        guard let executable = RedisServer.executable else { throw RedisServerError.notInstalled }
+        var lastOutput = ""
+        // A port found free can be taken before Redis binds it; try a few.
+        for _ in 0..<5 {
+            let port = try RedisServer.freePort()
+            let child = try ChildProcess(
+                executable: executable,
+                arguments: ["--bind", "127.0.0.1", "--port", "\(port)", "--save", "", "--appendonly", "no"])
+            if child.waitForOutput(containing: "Ready to accept connections", seconds: 10) {
+                self.port = port
+                self.child = child
+                return
+            }
+            lastOutput = child.output
+            _ = child.waitForExit(seconds: 1)
+        }
+        throw RedisServerError.didNotStart(lastOutput)
+    }
+
+    deinit {
+        child.signal(SIGTERM)
+        _ = child.waitForExit(seconds: 10)
+    }
+
+    static func freePort() throws -> UInt16 {
+        let fd = try Socket.listen(on: SocketAddress(host: "127.0.0.1", port: 0), reusePort: false)
+        defer { Descriptor.close(fd) }
+        return try Socket.localPort(fd)
+    }
+}
+
+public enum RedisServerError: Error {
+    case notInstalled
+    case didNotStart(String)
+}

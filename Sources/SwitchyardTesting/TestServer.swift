@@ -1,0 +1,31 @@
+import Logging
+public import SwitchyardCore
+public import SwitchyardServer
+
+/// An in-process server on 127.0.0.1 and a free port, for tests.
+public final class TestServer {
+    public let server: Server
+    public var port: UInt16 { server.port }
+    public var address: String { "127.0.0.1:\(server.port)" }
+
+    /// The configuration tests start from: loopback, port 0, two loops and a
+    /// fixed instance id so replies are byte-for-byte predictable.
+    public static func configuration() -> ServerConfiguration {
+        var configuration = ServerConfiguration()
+        configuration.listen = "127.0.0.1:0"
+        configuration.loops = 2
+        configuration.instanceID = "sy-1"
+        return configuration
+    }
+
+    public init(_ configure: (inout ServerConfiguration) -> Void = { _ in }) throws {
+        var configuration = TestServer.configuration()
+        configure(&configuration)
+        var logger = Logger(label: "switchyard-test")
+        logger.logLevel = .warning
+        server = try Server(configuration: configuration, logger: logger)
+        try server.start()
+    }
+
+    deinit { server.shutdown() }
+}
