@@ -14,11 +14,17 @@ public enum Allocator {
     }
 
     /// Bytes this thread has allocated through jemalloc since it started.
+    /// Reading it allocates nothing, so it can bracket code that must not.
     public static var threadAllocatedBytes: UInt64 {
         var value: UInt64 = 0
         var size = MemoryLayout<UInt64>.size
-        guard mallctl("thread.allocated", &value, &size, nil, 0) == 0 else { return 0 }
-        return value
+        // A StaticString's bytes are handed to C as they are; a String
+        // argument may be copied to the heap first, and that would be counted.
+        let name: StaticString = "thread.allocated"
+        let status = name.utf8Start.withMemoryRebound(to: CChar.self, capacity: name.utf8CodeUnitCount + 1) {
+            mallctl($0, &value, &size, nil, 0)
+        }
+        return status == 0 ? value : 0
     }
 
     /// True when a plain malloc call is served by jemalloc: jemalloc's own

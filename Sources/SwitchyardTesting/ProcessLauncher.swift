@@ -1,74 +1,106 @@
 public import Foundation
 import Glibc
 
-/// A child process whose standard error is collected, stopped by its pid.
+/// A child process started with posix_spawn, its output (stdout and stderr)
+/// going to a file, stopped by its pid.
+///
+/// Not Foundation's Process: it starts children with the calling thread's
+/// signal mask, and test threads block SIGTERM, so a child would ignore it.
 public final class ChildProcess: @unchecked Sendable {
-    // @unchecked: `process` is only started and signalled from the creating
-    // test; the output buffer is guarded by `lock`.
-    public let process: Process
-    private let lock = NSLock()
-    private var collected = ""
+    // @unchecked: the pid and log path are immutable; `status` is only
+    // touched by the test that owns the child.
+    public let pid: pid_t
+    private let logPath: String
+    private var status: Int32?
 
     public init(executable: String, arguments: [String], environment: [String: String]? = nil) throws {
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        let pipe = Pipe()
-        process.standardError = pipe
-        process.standardOutput = pipe
-        pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            guard let self, !data.isEmpty else { return }
-            self.lock.withLock { self.collected += String(decoding: data, as: UTF8.self) }
+        logPath = NSTemporaryDirectory() + "switchyard-child-\(UUID().uuidString).log"
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
+
+        let environment = (environment ?? ProcessInfo.processInfo.environment).map { "\($0.key)=\($0.value)" }
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        let envp = environment.map { strdup($0) } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
         }
-        try process.run()
+        var pid = pid_t()
+        let rc = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+        guard rc == 0 else { throw ChildProcessError.spawn(executable, rc) }
+        self.pid = pid
     }
 
     deinit {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+        if isRunning {
+            kill(pid, SIGKILL)
+            _ = waitForExit(seconds: 10)
         }
+        unlink(logPath)
     }
 
-    public var pid: Int32 { process.processIdentifier }
+    /// Everything the child has written so far.
+    public var output: String {
+        (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+    }
 
-    public var output: String { lock.withLock { collected } }
+    public var isRunning: Bool {
+        if status != nil { return false }
+        var raw: Int32 = 0
+        guard waitpid(pid, &raw, WNOHANG) == pid else { return true }
+        // Exit status, or 128 + signal for a child killed by a signal.
+        status = (raw & 0x7F) == 0 ? (raw >> 8) & 0xFF : 128 + (raw & 0x7F)
+        return false
+    }
 
     /// Waits, up to `seconds`, for the output to contain `text`; returns whether it did.
     public func waitForOutput(containing text: String, seconds: Double = 20) -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             if output.contains(text) { return true }
-            if !process.isRunning { return output.contains(text) }
+            if !isRunning { return output.contains(text) }
             usleep(20_000)
         }
         return false
     }
 
-    public func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
+    public func signal(_ signal: Int32) { kill(pid, signal) }
 
     /// Waits up to `seconds` for the process to exit and returns its status,
     /// or nil (after killing it) when it did not.
     public func waitForExit(seconds: Double = 20) -> Int32? {
         let deadline = Date().addingTimeInterval(seconds)
-        while process.isRunning && Date() < deadline { usleep(20_000) }
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+        while isRunning && Date() < deadline { usleep(10_000) }
+        if isRunning {
+            kill(pid, SIGKILL)
+            while isRunning { usleep(10_000) }
             return nil
         }
-        return process.terminationStatus
+        return status
     }
 
     /// Runs a command to completion and returns its exit status and output.
     public static func run(_ executable: String, _ arguments: [String], seconds: Double = 60) throws -> (status: Int32?, output: String) {
         let child = try ChildProcess(executable: executable, arguments: arguments)
         let status = child.waitForExit(seconds: seconds)
-        usleep(50_000)  // let the pipe's last bytes arrive
         return (status, child.output)
     }
+}
+
+public enum ChildProcessError: Error {
+    case spawn(String, Int32)
 }
 
 /// Paths of the products built next to the test bundle.

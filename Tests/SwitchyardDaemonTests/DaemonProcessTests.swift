@@ -1,0 +1,107 @@
+import Foundation
+import SwitchyardClient
+import SwitchyardTesting
+import SwitchyardWire
+import Testing
+
+/// The built `switchyard` executable, run as a process and driven over the protocol.
+@Suite struct DaemonProcessTests {
+    static let binary = BuiltProducts.switchyard
+
+    func config(instance: String, extra: String = "") -> String {
+        """
+        server:
+          listen: "127.0.0.1:0"
+          loops: 2
+          instance_id: \(instance)
+        \(extra)
+        """
+    }
+
+    /// The port from the daemon's "listening" log line.
+    func port(from output: String) throws -> UInt16 {
+        let line = try #require(output.split(separator: "\n").first { $0.contains("listening") })
+        let field = try #require(line.split(separator: " ").first { $0.hasPrefix("port=") })
+        return try #require(UInt16(field.dropFirst(5)))
+    }
+
+    @Test func buildInfoProvesJemallocIsTheAllocator() throws {
+        let (status, output) = try ChildProcess.run(Self.binary, ["--build-info"])
+        #expect(status == 0)
+        #expect(output.contains("allocator: jemalloc 5."))
+        #expect(output.contains("(malloc is bound to it)"))
+        #expect(output.contains("crypto: OpenSSL 3."))
+    }
+
+    @Test func theDynamicLinkerBindsMallocToJemalloc() throws {
+        let child = try ChildProcess(
+            executable: Self.binary, arguments: ["--build-info"],
+            environment: ProcessInfo.processInfo.environment.merging(["LD_DEBUG": "bindings"]) { $1 })
+        #expect(child.waitForExit() == 0)
+        let bindings = child.output.split(separator: "\n").filter { $0.contains("normal symbol `malloc'") }
+        #expect(!bindings.isEmpty)
+        #expect(bindings.allSatisfy { $0.contains("libjemalloc") }, "malloc bound elsewhere: \(bindings.prefix(3))")
+    }
+
+    @Test func checkAcceptsAGoodFileAndExplainsABadOne() throws {
+        let directory = try TemporaryDirectory()
+        let good = try directory.write("good.yaml", config(instance: "x"))
+        let (goodStatus, goodOutput) = try ChildProcess.run(Self.binary, ["--check", "--config", good])
+        #expect(goodStatus == 0)
+        #expect(goodOutput.contains("configuration is valid"))
+
+        let bad = try directory.write("bad.yaml", "server:\n  loops: 2\n  max_connections: none\n")
+        let (badStatus, badOutput) = try ChildProcess.run(Self.binary, ["--check", "--config", bad])
+        #expect(badStatus == 1)
+        #expect(badOutput.contains("\(bad):3:20: server.max_connections: expected an integer"))
+
+        let (noDefaultsStatus, _) = try ChildProcess.run(Self.binary, ["--check"])
+        #expect(noDefaultsStatus == 0, "the built-in defaults are valid")
+    }
+
+    @Test func startsServesReloadsAndStopsCleanly() throws {
+        let directory = try TemporaryDirectory()
+        let file = try directory.write("switchyard.yaml", config(instance: "e2e-1"))
+        let daemon = try ChildProcess(executable: Self.binary, arguments: ["--config", file])
+        #expect(daemon.waitForOutput(containing: "switchyard started"), "\(daemon.output)")
+        let port = try port(from: daemon.output)
+
+        let client = try Client(address: "127.0.0.1:\(port)")
+        #expect(try client.hello(clientName: "e2e").instanceID == "e2e-1")
+        #expect(try client.ping(payload: [1, 2]) == [1, 2])
+
+        // SIGHUP with a changed file: new connections see the new instance id.
+        try directory.write("switchyard.yaml", config(instance: "e2e-2"))
+        daemon.signal(SIGHUP)
+        #expect(daemon.waitForOutput(containing: "configuration reloaded"))
+        var instance = ""
+        for _ in 0..<100 where instance != "e2e-2" {
+            instance = try Connection(to: "127.0.0.1:\(port)").hello(clientName: "e2e").instanceID
+            if instance != "e2e-2" { usleep(10_000) }
+        }
+        #expect(instance == "e2e-2")
+
+        // SIGHUP with a broken file: refused, the running configuration stays.
+        try directory.write("switchyard.yaml", "server:\n  idle_timeout_ms: soon\n")
+        daemon.signal(SIGHUP)
+        #expect(daemon.waitForOutput(containing: "reload refused"))
+        #expect(daemon.output.contains("switchyard.yaml:2:20: server.idle_timeout_ms"))
+        #expect(try Connection(to: "127.0.0.1:\(port)").hello(clientName: "e2e").instanceID == "e2e-2")
+
+        // SIGTERM: requests already sent are answered, then a notice, then exit 0.
+        let raw = try RawConnection(port: port)
+        try raw.write((1...50).flatMap { Frames.ping(id: UInt32($0)) })
+        #expect(try raw.readFrame().header.requestID == 1)
+        daemon.signal(SIGTERM)
+        for id in 2...50 { #expect(try raw.readFrame().header.requestID == UInt32(id)) }
+        #expect(try raw.readFrame().header.status == .shuttingDown)
+        #expect(daemon.waitForExit() == 0)
+        #expect(daemon.output.contains("stopped"))
+    }
+
+    @Test func refusesToStartOnAnAddressItCannotUse() throws {
+        let (status, output) = try ChildProcess.run(Self.binary, ["--listen", "203.0.113.1:7400"])
+        #expect(status == 1)
+        #expect(output.contains("cannot start"))
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+@testable import SwitchyardServer
+import SwitchyardCore
+import SwitchyardTesting
+import SwitchyardWire
+import Testing
+
+/// Keeps docs/protocol.md and the code in step: every hex example in the
+/// document is fed to the request handler, and its reply must be the
+/// documented bytes exactly.
+@Suite struct ProtocolDocumentTests {
+    static let document: String = {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        return (try? String(contentsOf: root.appendingPathComponent("docs/protocol.md"), encoding: .utf8)) ?? ""
+    }()
+
+    /// Named hex blocks: ```hex NAME, one or more lines of hex pairs, `#` starts a comment.
+    static let examples: [String: [UInt8]] = {
+        var found: [String: [UInt8]] = [:]
+        var name: String?
+        var bytes: [UInt8] = []
+        for line in document.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("```hex ") {
+                name = String(line.dropFirst(7))
+                bytes = []
+            } else if line.hasPrefix("```"), let current = name {
+                found[current] = bytes
+                name = nil
+            } else if name != nil {
+                let code = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+                bytes += code.split(separator: " ").compactMap { UInt8($0, radix: 16) }
+            }
+        }
+        return found
+    }()
+
+    static let exchanges: [String] = examples.keys.filter { $0.hasSuffix(".request") }
+        .map { String($0.dropLast(".request".count)) }.sorted()
+
+    var handler: RequestHandler {
+        RequestHandler(settings: ServerSettings(TestServer.configuration()))
+    }
+
+    func answer(_ request: [UInt8]) -> [UInt8] {
+        var output = [UInt8](repeating: 0, count: 65_536)
+        let progress = request.withUnsafeBytes { input in
+            output.withUnsafeMutableBytes { handler.process(input: input, output: $0) }
+        }
+        #expect(progress.consumed == request.count)
+        return Array(output[..<progress.produced])
+    }
+
+    @Test func theDocumentHasExamples() {
+        #expect(Self.exchanges.count >= 20)
+        for name in Self.exchanges { #expect(Self.examples[name + ".reply"] != nil, "\(name) has no reply") }
+    }
+
+    @Test(arguments: exchanges)
+    func documentedReplyIsWhatTheServerSends(name: String) throws {
+        let request = try #require(Self.examples[name + ".request"])
+        let reply = try #require(Self.examples[name + ".reply"])
+        #expect(answer(request) == reply)
+    }
+
+    @Test(arguments: [
+        ("too-many-connections.notice", Status.tooManyConnections),
+        ("idle-timeout.notice", Status.idleTimeout),
+        ("shutting-down.notice", Status.shuttingDown),
+    ])
+    func documentedNoticesAreWhatTheServerSends(name: String, status: Status) throws {
+        let documented = try #require(Self.examples[name])
+        var output = [UInt8](repeating: 0, count: 1_024)
+        let count = output.withUnsafeMutableBytes {
+            writeError(status, for: FrameHeader(opcode: .none, requestID: 0), close: true, into: $0)
+        }
+        #expect(Array(output[..<count]) == documented)
+    }
+
+    @Test func theClientEncodesDocumentedRequestsByteForByte() throws {
+        var output = [UInt8](repeating: 0, count: 256)
+        let hello = Hello(features: .all, clientName: "shop-api")
+        let count = output.withUnsafeMutableBytes {
+            FrameEncoder.encode(into: $0, header: FrameHeader(opcode: .hello, requestID: 1)) { hello.write(to: &$0) }
+        }
+        #expect(Array(output[..<count!]) == Self.examples["hello.request"])
+        #expect(Frames.ping(id: 2, payload: Array("hi".utf8)) == Self.examples["ping.request"])
+    }
+
+    @Test func everyOpcodeAndStatusIsDocumented() {
+        for opcode in Opcode.allDefined {
+            #expect(Self.document.contains("`\(opcode.name)`"), "\(opcode) missing from docs/protocol.md")
+        }
+        for status in Status.allDefined {
+            #expect(Self.document.contains("| \(status.rawValue) | `\(status.name)` |"), "\(status) missing from docs/protocol.md")
+        }
+    }
+}

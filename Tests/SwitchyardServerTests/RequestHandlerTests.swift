@@ -1,0 +1,144 @@
+@testable import SwitchyardServer
+import SwitchyardCore
+import SwitchyardTesting
+import SwitchyardWire
+import Testing
+
+/// The protocol rules, without sockets: bytes in, bytes out.
+@Suite struct RequestHandlerTests {
+    let handler = RequestHandler(settings: ServerSettings(TestServer.configuration()))
+
+    /// Feeds `input` in chunks the way the event loop does (unconsumed bytes
+    /// stay at the front of the buffer) and returns all output.
+    func run(_ input: [UInt8], chunks: [Int], outputCapacity: Int = 65_536) -> (output: [UInt8], stops: [RequestHandler.Stop]) {
+        var buffered: [UInt8] = []
+        var output: [UInt8] = []
+        var stops: [RequestHandler.Stop] = []
+        var offset = 0
+        for size in chunks + [input.count] where offset < input.count {
+            let end = min(input.count, offset + size)
+            buffered += input[offset..<end]
+            offset = end
+            while true {
+                var out = [UInt8](repeating: 0, count: outputCapacity)
+                let progress = buffered.withUnsafeBytes { inBytes in
+                    out.withUnsafeMutableBytes { handler.process(input: inBytes, output: $0) }
+                }
+                output += out[..<progress.produced]
+                buffered.removeFirst(progress.consumed)
+                stops.append(progress.stop)
+                if progress.stop != .needOutputSpace { break }
+            }
+        }
+        return (output, stops)
+    }
+
+    func expectedPingReplies(_ ids: Range<UInt32>, payload: [UInt8] = []) -> [UInt8] {
+        ids.flatMap { id in
+            var frame = Frames.ping(id: id, payload: payload)
+            frame[4] = 0x01  // REPLY
+            return frame
+        }
+    }
+
+    @Test func aFrameSplitAtEveryBytePositionIsAnsweredOnce() {
+        let frame = Frames.ping(id: 77, payload: Array("split me".utf8))
+        for split in 1..<frame.count {
+            let (output, _) = run(frame, chunks: [split])
+            #expect(output == expectedPingReplies(77..<78, payload: Array("split me".utf8)), "split at \(split)")
+        }
+    }
+
+    @Test func bytesArrivingOneAtATimeAreAnsweredInOrder() {
+        let input = (1..<21).flatMap { Frames.ping(id: UInt32($0)) }
+        let (output, _) = run(input, chunks: Array(repeating: 1, count: input.count))
+        #expect(output == expectedPingReplies(1..<21))
+    }
+
+    @Test func thousandsOfPipelinedFramesInOneWrite() {
+        let input = (1..<5_001).flatMap { Frames.ping(id: UInt32($0)) }
+        let (output, stops) = run(input, chunks: [input.count], outputCapacity: 16_384)
+        #expect(output == expectedPingReplies(1..<5_001))
+        #expect(stops.contains(.needOutputSpace), "a small output makes the handler stop and resume")
+    }
+
+    @Test func garbageAnswersBadMagicAndCloses() {
+        let (output, stops) = run(Array("hello there\n".utf8), chunks: [12])
+        #expect(stops == [.close])
+        #expect(output.count > 16)
+        #expect(output[6] == UInt8(Status.badMagic.rawValue))
+        #expect(output[4] == 0x03, "REPLY | CLOSE")
+    }
+
+    @Test func framesBeforeGarbageAreStillAnswered() {
+        let input = Frames.ping(id: 1) + Frames.ping(id: 2) + [0xFF, 0xFF]
+        let (output, stops) = run(input, chunks: [input.count])
+        #expect(stops == [.close])
+        #expect(Array(output.prefix(32)) == expectedPingReplies(1..<3))
+        #expect(output[32 + 6] == UInt8(Status.badMagic.rawValue))
+    }
+
+    @Test func wrongVersionAndOversizedBodyClose() {
+        let (v2, v2Stops) = run(Frames.make(.ping, id: 3, version: 2), chunks: [16])
+        #expect(v2Stops == [.close])
+        #expect(v2[6] == UInt8(Status.unsupportedVersion.rawValue))
+
+        var huge = Frames.make(.ping, id: 4)
+        huge.replaceSubrange(12..<16, with: Frames.le(UInt32(16_385)))
+        let (tooLarge, stops) = run(huge, chunks: [16])
+        #expect(stops == [.close])
+        #expect(tooLarge[6] == UInt8(Status.frameTooLarge.rawValue))
+        #expect(Array(tooLarge[8..<12]) == Frames.le(UInt32(4)), "request id echoed")
+    }
+
+    @Test func aTruncatedFrameWaitsForMore() {
+        let frame = Frames.ping(id: 5, payload: [1, 2, 3])
+        let (output, stops) = run(Array(frame.dropLast()), chunks: [frame.count - 1])
+        #expect(output.isEmpty)
+        #expect(stops == [.needInput])
+    }
+
+    @Test func everyReservedOpcodeAnswersNotImplementedAndTheStreamGoesOn() {
+        for opcode in Opcode.allDefined where opcode != .hello && opcode != .ping {
+            let input = Frames.make(opcode, id: 9) + Frames.ping(id: 10)
+            let (output, _) = run(input, chunks: [input.count])
+            #expect(output[6] == UInt8(Status.notImplemented.rawValue), "\(opcode)")
+            #expect(output[4] == 0x01, "no CLOSE for \(opcode)")
+            #expect(Array(output.suffix(16)) == expectedPingReplies(10..<11))
+        }
+    }
+
+    @Test func helloGrantsNothingYetAndReportsLimits() throws {
+        let hello = Hello(features: .all, clientName: "t")
+        var body = [UInt8](repeating: 0, count: 64)
+        let count = body.withUnsafeMutableBytes { raw in
+            var writer = BodyWriter(raw)
+            hello.write(to: &writer)
+            return writer.count
+        }
+        let (output, _) = run(Frames.make(.hello, id: 1, body: Array(body[..<count])), chunks: [100])
+        let reply = try #require(output.withUnsafeBytes { HelloReply(body: UnsafeRawBufferPointer(rebasing: $0[16...])) })
+        #expect(reply.features == [])
+        #expect(reply.maxBodyBytes == 16_384)
+        #expect(reply.instanceID == "sy-1")
+        #expect(reply.serverName == "switchyard")
+    }
+
+    @Test func handlingPingsAllocatesNothing() {
+        let input = (1..<1_001).flatMap { Frames.ping(id: UInt32($0), payload: [1, 2, 3, 4]) }
+        var output = [UInt8](repeating: 0, count: 65_536)
+        let handler = self.handler
+        func handleAll() -> Int {
+            input.withUnsafeBytes { inBytes in
+                output.withUnsafeMutableBytes { handler.process(input: inBytes, output: $0).produced }
+            }
+        }
+        _ = handleAll()  // warm-up
+        let before = Allocator.threadAllocatedBytes
+        var produced = 0
+        for _ in 0..<20 { produced += handleAll() }
+        let allocated = Allocator.threadAllocatedBytes - before
+        #expect(produced == 20 * 1_000 * 20)
+        #expect(allocated == 0, "\(allocated) bytes allocated while answering 20,000 PINGs")
+    }
+}
