@@ -1,4 +1,5 @@
 public import Glibc
+import CLinux
 
 /// An IPv4 or IPv6 address and port, parsed from `host:port` or `[v6]:port`.
 /// Only numeric hosts are accepted (plus `localhost`): a daemon that resolves
