@@ -118,8 +118,10 @@ struct EventLoop: ~Copyable {
 
     // MARK: - Reading and answering
 
-    private mutating func onReadable(_ slot: Int) {
-        if connections.slots[slot].writeBlocked || connections.slots[slot].closing { return }
+    /// Returns true when it read bytes and the connection is still open.
+    @discardableResult
+    private mutating func onReadable(_ slot: Int) -> Bool {
+        if connections.slots[slot].writeBlocked || connections.slots[slot].closing { return false }
         let bufferBytes = pool.bufferBytes
         if connections.slots[slot].input == nil { connections.slots[slot].input = pool.take() }
         let conn = connections.slots[slot]
@@ -128,22 +130,23 @@ struct EventLoop: ~Copyable {
             result = try Descriptor.read(conn.fd, into: conn.input! + conn.inputCount, count: bufferBytes - conn.inputCount)
         } catch {
             close(slot)  // ECONNRESET and the like: the peer is gone.
-            return
+            return false
         }
         guard let count = result else {
             releaseEmptyBuffers(slot)
-            return
+            return false
         }
         if count == 0 {
             // The peer closed its side. Every complete frame it sent was
             // answered on earlier reads, and no output is pending (reading
             // pauses while it is), so nothing is lost by closing now.
             close(slot)
-            return
+            return false
         }
         connections.slots[slot].inputCount += count
         connections.slots[slot].lastActivity = now
         answerBufferedFrames(slot)
+        return connections.slots[slot].isOpen
     }
 
     /// Answers complete frames in the input buffer, writing replies in batches,
@@ -290,18 +293,19 @@ struct EventLoop: ~Copyable {
         if mail.report { handle.report(allocatedBytes: Allocator.threadAllocatedBytes) }
     }
 
-    /// Stops accepting, answers what each connection has already sent, tells
-    /// it the server is going away, and closes it once its replies are out.
+    /// Stops accepting, answers what each connection has already sent (up to
+    /// 64 reads' worth, so a client that never stops sending cannot hold the
+    /// stop), tells it the server is going away, and closes it once its
+    /// replies are out.
     private mutating func beginDrain() {
         drainDeadline = now + settings.shutdownGraceNanoseconds
         try? epoll.remove(listener)
         Descriptor.close(listener)
         listener = -1
         for slot in connections.slots.indices where connections.slots[slot].isOpen {
-            if !connections.slots[slot].writeBlocked {
-                onReadable(slot)
-                guard connections.slots[slot].isOpen else { continue }
-            }
+            var reads = 0
+            while reads < 64 && onReadable(slot) { reads += 1 }
+            guard connections.slots[slot].isOpen else { continue }
             appendShutdownNotice(slot)
             connections.slots[slot].closing = true
             if !connections.slots[slot].writeBlocked { _ = flush(slot) }
