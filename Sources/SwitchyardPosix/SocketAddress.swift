@@ -1,5 +1,5 @@
-public import Glibc
 import CLinux
+import Glibc
 
 /// An IPv4 or IPv6 address and port, parsed from `host:port` or `[v6]:port`.
 /// Only numeric hosts are accepted (plus `localhost`): a daemon that resolves
@@ -54,7 +54,7 @@ public struct SocketAddress: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Calls `body` with this address as a `sockaddr` and its length.
-    public func withSockaddr<R>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
+    func withSockaddr<R>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
         switch family {
         case .v4:
             var sa = sockaddr_in()
