@@ -13,8 +13,10 @@ public struct Epoll: ~Copyable {
         public init(rawValue: UInt32) { self.rawValue = rawValue }
         public static let read = Interest(rawValue: EPOLLIN.rawValue)
         public static let write = Interest(rawValue: EPOLLOUT.rawValue)
-        /// The peer shut down its writing side or the connection failed.
-        public static let hangUp = Interest(rawValue: EPOLLRDHUP.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue)
+        /// The peer shut down its writing side (it may still read).
+        public static let peerClosedWriting = Interest(rawValue: EPOLLRDHUP.rawValue)
+        /// The connection is gone or failed. Always reported, whatever was registered.
+        public static let failed = Interest(rawValue: EPOLLHUP.rawValue | EPOLLERR.rawValue)
     }
 
     public init(capacity: Int = 256) throws(SyscallError) {

@@ -123,6 +123,10 @@ public final class Server: Sendable {
         return ignored
     }
 
+    /// How many times each loop has woken from epoll_wait. An idle loop wakes
+    /// four times a second; a figure racing ahead with no traffic is a busy loop.
+    public var loopWakeups: [UInt64] { handles.map(\.wakeupCount) }
+
     /// Bytes each loop thread has allocated since it started, fresh from the
     /// loops themselves; nil when a loop did not answer within the timeout.
     /// Tests and soak runs use the difference between two readings to prove

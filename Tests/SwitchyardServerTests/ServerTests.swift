@@ -155,6 +155,42 @@ import Testing
         }
     }
 
+    @Test func aPeerThatStopsSendingAndReadingDoesNotSpinTheLoop() throws {
+        let server = try TestServer { $0.loops = 1 }
+        let raw = try RawConnection(port: server.port)
+        try Socket.setReceiveBufferSize(raw.fd, bytes: 65_536)
+        // Fill both directions until the server stops reading us, then close
+        // our writing side while still not reading: the server is left with
+        // unsent replies to a peer that has said "no more requests".
+        let frame = Frames.ping(id: 1, payload: [UInt8](repeating: 1, count: 8_192))
+        var stalled = 0
+        var sent = 0
+        var partial: [UInt8] = []
+        while stalled < 50 && sent < 20_000 {
+            if partial.isEmpty { partial = frame }
+            let taken = raw.writeSome(partial)
+            if taken == 0 {
+                stalled += 1
+                usleep(2_000)
+            } else {
+                stalled = 0
+                partial.removeFirst(taken)
+                if partial.isEmpty { sent += 1 }
+            }
+        }
+        raw.shutdownWrite()
+        usleep(50_000)
+        // With no traffic a loop wakes for its sweep four times a second; a
+        // loop spinning on a level-triggered event would wake thousands of times.
+        let before = server.server.loopWakeups[0]
+        usleep(300_000)
+        let wakeups = server.server.loopWakeups[0] - before
+        #expect(wakeups < 20, "the loop woke \(wakeups) times in 300 ms with nothing to do")
+        // Reading now delivers every complete request's reply, then the close.
+        for _ in 0..<sent { _ = try raw.readFrameBytes() }
+        #expect(raw.isClosedByServer())
+    }
+
     @Test func anIdleConnectionIsToldAndClosed() throws {
         let server = try TestServer { $0.idleTimeoutMilliseconds = 100 }
         let raw = try RawConnection(port: server.port)

@@ -67,7 +67,7 @@ struct LoadRun {
                     blockedOnWrite[index] = false
                     try epoll.modify(connection.fd, interest: .read, token: token)
                 }
-                guard interest.contains(.read) || interest.contains(.hangUp) else { continue }
+                guard !interest.isDisjoint(with: [.read, .failed]) else { continue }
                 let (replies, errors) = try connection.readReplies()
                 guard replies > 0 else { continue }
                 outstanding[index] -= replies

@@ -13,6 +13,9 @@ import SwitchyardWire
 struct EventLoop: ~Copyable {
     private static let listenerToken = UInt64.max
     private static let wakeToken = UInt64.max - 1
+    /// What a connection that is not write-blocked listens for. A constant:
+    /// an option-set literal at the call site allocates in debug builds.
+    private static let reading: Epoll.Interest = [.read, .peerClosedWriting]
     /// How often idle connections are looked for; also bounds how late a drain deadline is noticed.
     private static let sweepIntervalNanoseconds: UInt64 = 250_000_000
 
@@ -55,6 +58,7 @@ struct EventLoop: ~Copyable {
                 break
             }
             now = MonotonicClock.nanoseconds()
+            handle.countWakeup()
             for i in 0..<ready {
                 let (token, interest) = epoll.event(at: i)
                 switch token {
@@ -63,7 +67,11 @@ struct EventLoop: ~Copyable {
                 default:
                     guard let slot = connections.slot(for: token) else { continue }
                     if interest.contains(.write) { onWritable(slot) }
-                    if interest.contains(.read) || interest.contains(.hangUp) { onReadable(slot) }
+                    if !interest.isDisjoint(with: EventLoop.reading) { onReadable(slot) }
+                    // Both directions gone or an error: nothing can be delivered
+                    // any more. (Read first: the peer's last requests may be
+                    // answerable if only its writing side closed.)
+                    if !interest.isDisjoint(with: .failed), connections.slot(for: token) != nil { close(slot) }
                 }
             }
             if now >= nextSweep {
@@ -99,7 +107,7 @@ struct EventLoop: ~Copyable {
             }
             let slot = connections.open(fd: fd, now: now)
             do {
-                try epoll.add(fd, interest: [.read, .hangUp], token: token(slot))
+                try epoll.add(fd, interest: EventLoop.reading, token: token(slot))
             } catch {
                 logger.error("epoll_ctl(ADD) failed for a new connection", metadata: ["error": "\(error)"])
                 close(slot)
@@ -227,7 +235,10 @@ struct EventLoop: ~Copyable {
         connections.slots[slot].outputStart = 0
         connections.slots[slot].outputEnd = pending
         do {
-            try epoll.modify(connections.slots[slot].fd, interest: [.write, .hangUp], token: token(slot))
+            // Only writability: a peer that closed its writing side while not
+            // reading would otherwise keep reporting RDHUP (level-triggered)
+            // and spin the loop.
+            try epoll.modify(connections.slots[slot].fd, interest: .write, token: token(slot))
         } catch {
             close(slot)
         }
@@ -238,7 +249,7 @@ struct EventLoop: ~Copyable {
         connections.slots[slot].writeBlocked = false
         guard flush(slot) else { return }
         do {
-            try epoll.modify(connections.slots[slot].fd, interest: [.read, .hangUp], token: token(slot))
+            try epoll.modify(connections.slots[slot].fd, interest: EventLoop.reading, token: token(slot))
         } catch {
             close(slot)
             return

@@ -14,6 +14,10 @@ final class LoopHandle: Sendable {
     /// something on the request path allocates.
     private let allocated = Atomic<UInt64>(0)
     private let reports = Atomic<UInt64>(0)
+    /// Times the loop returned from epoll_wait. Written by the loop alone (a
+    /// load and a store, not a shared read-modify-write), once per batch of
+    /// events, never per request.
+    private let wakeups = Atomic<UInt64>(0)
 
     struct Mail {
         var settings: ServerSettings?
@@ -46,6 +50,13 @@ final class LoopHandle: Sendable {
         let count = reports.load(ordering: .acquiring)
         return (count, allocated.load(ordering: .relaxed))
     }
+
+    /// Called on the loop's own thread after each epoll_wait.
+    func countWakeup() {
+        wakeups.store(wakeups.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
+    }
+
+    var wakeupCount: UInt64 { wakeups.load(ordering: .relaxed) }
 
     func postDrain() {
         mailbox.withLock { $0.drain = true }
