@@ -30,6 +30,33 @@ public final class RawConnection {
         return max(0, n)
     }
 
+    /// Sends PINGs numbered from 1, each carrying `payloadBytes`, without
+    /// reading a single reply, until the server stops taking them (backpressure)
+    /// or `maxFrames` were sent. Returns how many frames went out whole and the
+    /// unsent tail of the one in progress (empty when none is).
+    public func floodWithoutReading(payloadBytes: Int = 8_192, maxFrames: Int = 20_000) throws -> (complete: Int, unsent: [UInt8]) {
+        // A small receive buffer makes the flood stall after a few MiB; not a
+        // tiny one: below a few KiB loopback TCP crawls on zero-window probes.
+        try Socket.setReceiveBufferSize(fd, bytes: 65_536)
+        let payload = [UInt8](repeating: 0xAB, count: payloadBytes)
+        var unsent: [UInt8] = []
+        var complete = 0
+        var stalled = 0
+        while stalled < 50 && (complete < maxFrames || !unsent.isEmpty) {
+            if unsent.isEmpty { unsent = Frames.ping(id: UInt32(complete + 1), payload: payload) }
+            let taken = writeSome(unsent)
+            if taken == 0 {
+                stalled += 1
+                usleep(2_000)
+            } else {
+                stalled = 0
+                unsent.removeFirst(taken)
+                if unsent.isEmpty { complete += 1 }
+            }
+        }
+        return (complete, unsent)
+    }
+
     /// Closes the sending side; the server sees end of stream.
     public func shutdownWrite() { shutdown(fd, Int32(SHUT_WR)) }
 

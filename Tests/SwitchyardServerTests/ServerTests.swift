@@ -113,71 +113,32 @@ import Testing
     @Test func aClientThatNeverReadsIsThrottledAndLosesNothing() throws {
         let server = try TestServer { $0.loops = 1 }
         let slow = try RawConnection(port: server.port)
-        // A small (not tiny: below a few KiB loopback TCP crawls on zero-window
-        // probes) receive buffer, so the flood stalls after a few MiB.
-        try Socket.setReceiveBufferSize(slow.fd, bytes: 65_536)
-        // Each PING carries 8 KiB, so replies fill the server's buffer and the
-        // kernel's quickly; keep writing until the server stops reading us.
-        let payload = [UInt8](repeating: 0xAB, count: 8_192)
-        var pending: [UInt8] = []
-        var sent = 0
-        var stalled = 0
-        while stalled < 50 && sent < 20_000 {
-            if pending.isEmpty {
-                pending = Frames.ping(id: UInt32(sent + 1), payload: payload)
-                sent += 1
-            }
-            let taken = slow.writeSome(pending)
-            if taken == 0 {
-                stalled += 1
-                usleep(2_000)
-            } else {
-                stalled = 0
-                pending.removeFirst(taken)
-            }
-        }
-        #expect(sent < 20_000, "the server kept reading a client that never reads")
+        let (complete, unsent) = try slow.floodWithoutReading(payloadBytes: 8_192, maxFrames: 20_000)
+        #expect(complete < 20_000, "the server kept reading a client that never reads")
         // The loop that holds the stalled client still serves others.
         let other = try Connection(to: server.address)
         #expect(try other.ping(payload: [1]) == [1])
         // Now read: every complete request is answered, in order, then the
         // last (partly written) one once it is finished.
-        let complete = pending.isEmpty ? sent : sent - 1
         func expectReply(_ id: Int) throws -> Bool {
             let (header, body) = try slow.readFrame()
             #expect(header.requestID == UInt32(id) && body.count == 8_192)
             return header.requestID == UInt32(id)
         }
         for id in 1...complete where try !expectReply(id) { break }
-        if !pending.isEmpty {
-            try slow.write(pending)
-            _ = try expectReply(sent)
+        if !unsent.isEmpty {
+            try slow.write(unsent)
+            _ = try expectReply(complete + 1)
         }
     }
 
     @Test func aPeerThatStopsSendingAndReadingDoesNotSpinTheLoop() throws {
         let server = try TestServer { $0.loops = 1 }
         let raw = try RawConnection(port: server.port)
-        try Socket.setReceiveBufferSize(raw.fd, bytes: 65_536)
         // Fill both directions until the server stops reading us, then close
         // our writing side while still not reading: the server is left with
         // unsent replies to a peer that has said "no more requests".
-        let frame = Frames.ping(id: 1, payload: [UInt8](repeating: 1, count: 8_192))
-        var stalled = 0
-        var sent = 0
-        var partial: [UInt8] = []
-        while stalled < 50 && sent < 20_000 {
-            if partial.isEmpty { partial = frame }
-            let taken = raw.writeSome(partial)
-            if taken == 0 {
-                stalled += 1
-                usleep(2_000)
-            } else {
-                stalled = 0
-                partial.removeFirst(taken)
-                if partial.isEmpty { sent += 1 }
-            }
-        }
+        let (sent, _) = try raw.floodWithoutReading()
         raw.shutdownWrite()
         usleep(50_000)
         // With no traffic a loop wakes for its sweep four times a second; a
