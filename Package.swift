@@ -12,7 +12,7 @@ let strict: [SwiftSetting] = [
 ]
 
 let cStrict: [CSetting] = [
-    .unsafeFlags(["-Wall", "-Wextra", "-Werror"]),
+    .unsafeFlags(["-Wall", "-Wextra", "-Werror"])
 ]
 
 var package = Package(
@@ -91,7 +91,9 @@ var package = Package(
         .testTarget(name: "SwitchyardCoreTests", dependencies: ["SwitchyardCore"], swiftSettings: strict),
         .testTarget(
             name: "SwitchyardServerTests",
-            dependencies: ["SwitchyardServer", "SwitchyardClient", "SwitchyardTesting", "SwitchyardWire", "SwitchyardPosix"],
+            dependencies: [
+                "SwitchyardServer", "SwitchyardClient", "SwitchyardTesting", "SwitchyardWire", "SwitchyardPosix",
+            ],
             swiftSettings: strict
         ),
         .testTarget(

@@ -40,8 +40,10 @@ let benchmarks: @Sendable () -> Void = {
     // The whole server path: a live in-process server on 127.0.0.1 with one
     // loop, driven from the benchmark thread over a raw socket with
     // preallocated buffers, so any malloc counted is the server's.
-    for (name, batch) in [("PING round trip through the server (x1000)", 1),
-                          ("PING, 16 pipelined per write, through the server (x1000 batches)", 16)] {
+    for (name, batch) in [
+        ("PING round trip through the server (x1000)", 1),
+        ("PING, 16 pipelined per write, through the server (x1000 batches)", 16),
+    ] {
         Benchmark(name) { benchmark, fixture in
             for _ in benchmark.scaledIterations { fixture.roundTrip(batch: batch) }
         } setup: {
@@ -80,14 +82,20 @@ final class PingFixture: @unchecked Sendable {
         frameBytes = frame.count
         request = .allocate(byteCount: frame.count * 16, alignment: 16)
         reply = .allocate(byteCount: frame.count * 16, alignment: 16)
-        for i in 0..<16 { frame.withUnsafeBytes { (request.baseAddress! + i * frame.count).copyMemory(from: $0.baseAddress!, byteCount: frame.count) } }
+        for i in 0..<16 {
+            frame.withUnsafeBytes {
+                (request.baseAddress! + i * frame.count).copyMemory(from: $0.baseAddress!, byteCount: frame.count)
+            }
+        }
         for _ in 0..<1_000 { roundTrip(batch: 16) }  // warm the server's buffer pool
     }
 
     func roundTrip(batch: Int) {
         let count = frameBytes * batch
         var sent = 0
-        while sent < count { sent += (try? Descriptor.write(fd, from: request.baseAddress! + sent, count: count - sent)) ?? 0 }
+        while sent < count {
+            sent += (try? Descriptor.write(fd, from: request.baseAddress! + sent, count: count - sent)) ?? 0
+        }
         var received = 0
         while received < count {
             received += (try? Descriptor.read(fd, into: reply.baseAddress! + received, count: count - received)) ?? 0

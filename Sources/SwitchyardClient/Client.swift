@@ -1,6 +1,6 @@
+import Glibc
 public import SwitchyardPosix
 public import SwitchyardWire
-import Glibc
 
 /// A connection that comes back by itself. Each call uses the current
 /// connection; when it is lost, the next call reconnects (with a growing pause
@@ -50,10 +50,12 @@ public final class Client {
 
     /// Sends one request and returns its reply. With `idempotent`, a request
     /// whose connection was lost is sent again once on a new connection.
-    public func call(_ opcode: Opcode, idempotent: Bool, body: (inout BodyWriter) -> Void = { _ in }) throws(ClientError) -> Reply {
+    public func call(_ opcode: Opcode, idempotent: Bool, body: (inout BodyWriter) -> Void = { _ in })
+        throws(ClientError) -> Reply
+    {
         do {
             return try connected().call(opcode, body: body)
-        } catch where error.isConnectionLost {
+        } catch  where error.isConnectionLost {
             dropConnection()
             guard idempotent else { throw error }
             return try connected().call(opcode, body: body)
@@ -63,7 +65,7 @@ public final class Client {
     public func hello(clientName: String, features: Features = .all) throws(ClientError) -> HelloReply {
         do {
             return try connected().hello(clientName: clientName, features: features)
-        } catch where error.isConnectionLost {
+        } catch  where error.isConnectionLost {
             dropConnection()
             return try connected().hello(clientName: clientName, features: features)
         }
@@ -73,7 +75,7 @@ public final class Client {
     public func ping(payload: [UInt8] = []) throws(ClientError) -> [UInt8] {
         do {
             return try connected().ping(payload: payload)
-        } catch where error.isConnectionLost {
+        } catch  where error.isConnectionLost {
             dropConnection()
             return try connected().ping(payload: payload)
         }

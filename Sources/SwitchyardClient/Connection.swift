@@ -23,7 +23,9 @@ public final class Connection {
 
     /// Connects, waiting at most `connectTimeoutMilliseconds`; a blocking
     /// ``receive()`` waits at most `replyTimeoutMilliseconds` (0: forever).
-    public init(to address: SocketAddress, connectTimeoutMilliseconds: Int32 = 2_000, replyTimeoutMilliseconds: Int = 5_000) throws(ClientError) {
+    public init(
+        to address: SocketAddress, connectTimeoutMilliseconds: Int32 = 2_000, replyTimeoutMilliseconds: Int = 5_000
+    ) throws(ClientError) {
         self.address = address
         do {
             fd = try Socket.connect(to: address, timeoutMilliseconds: connectTimeoutMilliseconds)
@@ -39,10 +41,14 @@ public final class Connection {
     }
 
     /// Connects to `host:port` (or `[v6]:port`).
-    public convenience init(to address: String, connectTimeoutMilliseconds: Int32 = 2_000, replyTimeoutMilliseconds: Int = 5_000) throws(ClientError) {
+    public convenience init(
+        to address: String, connectTimeoutMilliseconds: Int32 = 2_000, replyTimeoutMilliseconds: Int = 5_000
+    ) throws(ClientError) {
         let parsed: SocketAddress
         do { parsed = try SocketAddress(parsing: address) } catch { throw .invalidAddress(error) }
-        try self.init(to: parsed, connectTimeoutMilliseconds: connectTimeoutMilliseconds, replyTimeoutMilliseconds: replyTimeoutMilliseconds)
+        try self.init(
+            to: parsed, connectTimeoutMilliseconds: connectTimeoutMilliseconds,
+            replyTimeoutMilliseconds: replyTimeoutMilliseconds)
     }
 
     deinit { Descriptor.close(fd) }
@@ -62,7 +68,9 @@ public final class Connection {
         var room = 1_024
         while true {
             let region = output.writable(atLeast: room)
-            if let count = FrameEncoder.encode(into: region, header: FrameHeader(opcode: opcode, requestID: id), body: body) {
+            if let count = FrameEncoder.encode(
+                into: region, header: FrameHeader(opcode: opcode, requestID: id), body: body)
+            {
                 output.didWrite(count)
                 return id
             }

@@ -5,7 +5,8 @@ import Glibc
 public enum Descriptor {
     /// Bytes read (0 means the peer closed), or nil when nothing is available.
 
-    public static func read(_ fd: Int32, into buffer: UnsafeMutableRawPointer, count: Int) throws(SyscallError) -> Int? {
+    public static func read(_ fd: Int32, into buffer: UnsafeMutableRawPointer, count: Int) throws(SyscallError) -> Int?
+    {
         try wouldBlockAsNil("read") { Glibc.read(fd, buffer, count) }
     }
 
@@ -21,7 +22,6 @@ public enum Descriptor {
         _ = Glibc.close(fd)
     }
 
-    
     static func wouldBlockAsNil(_ call: StaticString, _ body: () -> Int) throws(SyscallError) -> Int? {
         while true {
             let n = body()

@@ -6,7 +6,9 @@ import Glibc
 public enum Socket {
     /// A non-blocking listener. With `reusePort`, several listeners (one per
     /// event loop) share the port and the kernel spreads connections over them.
-    public static func listen(on address: SocketAddress, reusePort: Bool, backlog: Int32 = 1024) throws(SyscallError) -> Int32 {
+    public static func listen(on address: SocketAddress, reusePort: Bool, backlog: Int32 = 1024) throws(SyscallError)
+        -> Int32
+    {
         let fd = try retrying("socket") {
             socket(address.domain, Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0)
         }
@@ -34,9 +36,13 @@ public enum Socket {
         let family = storage.ss_family
         return withUnsafePointer(to: &storage) { pointer in
             if family == sa_family_t(AF_INET6) {
-                return pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin6_port) }
+                return pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) {
+                    UInt16(bigEndian: $0.pointee.sin6_port)
+                }
             }
-            return pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin_port) }
+            return pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {
+                UInt16(bigEndian: $0.pointee.sin_port)
+            }
         }
     }
 
@@ -105,7 +111,9 @@ public enum Socket {
         try setOption(fd, SOL_SOCKET, SO_RCVBUF, bytes, "SO_RCVBUF")
     }
 
-    static func setOption(_ fd: Int32, _ level: Int32, _ name: Int32, _ value: Int32, _ label: StaticString) throws(SyscallError) {
+    static func setOption(_ fd: Int32, _ level: Int32, _ name: Int32, _ value: Int32, _ label: StaticString)
+        throws(SyscallError)
+    {
         var value = value
         _ = try retrying(label) { setsockopt(fd, level, name, &value, socklen_t(MemoryLayout<Int32>.size)) }
     }

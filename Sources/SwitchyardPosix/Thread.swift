@@ -20,12 +20,14 @@ public struct Thread: Sendable {
     public init(name: String, _ body: @escaping @Sendable () -> Void) throws(SyscallError) {
         let start = Unmanaged.passRetained(Start(name: name, body: body)).toOpaque()
         var handle = pthread_t()
-        let rc = pthread_create(&handle, nil, { raw in
-            let start = Unmanaged<Start>.fromOpaque(raw!).takeRetainedValue()
-            _ = clinux_set_thread_name(String(start.name.prefix(15)))
-            start.body()
-            return nil
-        }, start)
+        let rc = pthread_create(
+            &handle, nil,
+            { raw in
+                let start = Unmanaged<Start>.fromOpaque(raw!).takeRetainedValue()
+                _ = clinux_set_thread_name(String(start.name.prefix(15)))
+                start.body()
+                return nil
+            }, start)
         if rc != 0 {
             Unmanaged<Start>.fromOpaque(start).release()
             throw SyscallError(call: "pthread_create", errno: rc)

@@ -1,8 +1,8 @@
+import Glibc
 public import Logging
 public import SwitchyardCore
-import Synchronization
 public import SwitchyardPosix
-import Glibc
+import Synchronization
 
 /// The Switchyard server: N event loops, each on its own thread with its own
 /// SO_REUSEPORT listener. The object itself is the supervisor's handle: start,
@@ -63,7 +63,8 @@ public final class Server: Sendable {
         }
         loopCount = loops
         self.logger = logger
-        state = Mutex(State(settings: ServerSettings(configuration), configuration: configuration, listeners: listeners))
+        state = Mutex(
+            State(settings: ServerSettings(configuration), configuration: configuration, listeners: listeners))
     }
 
     /// Starts the loop threads.

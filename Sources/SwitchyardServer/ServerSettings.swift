@@ -1,5 +1,5 @@
-public import SwitchyardCore
 import Glibc
+public import SwitchyardCore
 
 /// The part of the configuration the event loops read, as one immutable
 /// snapshot. A reload builds a new snapshot and posts it to every loop, which

@@ -92,7 +92,9 @@ public final class ChildProcess: @unchecked Sendable {
     }
 
     /// Runs a command to completion and returns its exit status and output.
-    public static func run(_ executable: String, _ arguments: [String], seconds: Double = 60) throws -> (status: Int32?, output: String) {
+    public static func run(_ executable: String, _ arguments: [String], seconds: Double = 60) throws -> (
+        status: Int32?, output: String
+    ) {
         let child = try ChildProcess(executable: executable, arguments: arguments)
         let status = child.waitForExit(seconds: seconds)
         return (status, child.output)
@@ -107,7 +109,8 @@ public enum ChildProcessError: Error {
 public enum BuiltProducts {
     /// The directory holding the test bundle, and the executables built with it.
     public static var directory: String {
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let executable =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         return URL(fileURLWithPath: executable).deletingLastPathComponent().path
     }
 

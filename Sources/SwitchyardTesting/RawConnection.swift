@@ -34,7 +34,9 @@ public final class RawConnection {
     /// reading a single reply, until the server stops taking them (backpressure)
     /// or `maxFrames` were sent. Returns how many frames went out whole and the
     /// unsent tail of the one in progress (empty when none is).
-    public func floodWithoutReading(payloadBytes: Int = 8_192, maxFrames: Int = 20_000) throws -> (complete: Int, unsent: [UInt8]) {
+    public func floodWithoutReading(payloadBytes: Int = 8_192, maxFrames: Int = 20_000) throws -> (
+        complete: Int, unsent: [UInt8]
+    ) {
         // A small receive buffer makes the flood stall after a few MiB; not a
         // tiny one: below a few KiB loopback TCP crawls on zero-window probes.
         try Socket.setReceiveBufferSize(fd, bytes: 65_536)
@@ -79,7 +81,8 @@ public final class RawConnection {
     /// Reads one whole frame and returns its bytes.
     public func readFrameBytes() throws -> [UInt8] {
         let header = try read(count: FrameHeader.size)
-        let length = Int(UInt32(header[12]) | UInt32(header[13]) << 8 | UInt32(header[14]) << 16 | UInt32(header[15]) << 24)
+        let length = Int(
+            UInt32(header[12]) | UInt32(header[13]) << 8 | UInt32(header[14]) << 16 | UInt32(header[15]) << 24)
         return header + (try read(count: length))
     }
 

@@ -9,7 +9,9 @@ public final class RedisServer {
 
     /// The redis-server executable, when installed.
     public static var executable: String? {
-        ["/usr/bin/redis-server", "/usr/local/bin/redis-server"].first { FileManager.default.isExecutableFile(atPath: $0) }
+        ["/usr/bin/redis-server", "/usr/local/bin/redis-server"].first {
+            FileManager.default.isExecutableFile(atPath: $0)
+        }
     }
 
     public static var isAvailable: Bool { executable != nil }

@@ -57,7 +57,8 @@ struct Switchyard: ParsableCommand {
     }
 
     private func loadConfiguration() throws(ConfigurationError) -> Configuration {
-        var configuration = try config.map { path throws(ConfigurationError) in try Configuration.load(path: path) } ?? Configuration()
+        var configuration =
+            try config.map { path throws(ConfigurationError) in try Configuration.load(path: path) } ?? Configuration()
         if let listen { configuration.server.listen = listen }
         if let loops {
             guard (0...256).contains(loops) else {

@@ -38,18 +38,19 @@ import Testing
     }
 
     @Test func readsEveryField() throws {
-        let configuration = try Configuration.parse(yaml: """
-            server:
-              listen: "[::1]:9000"
-              loops: 3
-              instance_id: edge-1
-              max_connections: 50
-              max_body_bytes: 4096
-              idle_timeout_ms: 1_000
-              shutdown_grace_ms: 0
-            logging:
-              level: debug
-            """, file: "full.yaml")
+        let configuration = try Configuration.parse(
+            yaml: """
+                server:
+                  listen: "[::1]:9000"
+                  loops: 3
+                  instance_id: edge-1
+                  max_connections: 50
+                  max_body_bytes: 4096
+                  idle_timeout_ms: 1_000
+                  shutdown_grace_ms: 0
+                logging:
+                  level: debug
+                """, file: "full.yaml")
         #expect(configuration.server.listen == "[::1]:9000")
         #expect(configuration.server.loops == 3)
         #expect(configuration.server.instanceID == "edge-1")
@@ -61,16 +62,20 @@ import Testing
     }
 
     @Test func aWrongValueNamesFileLineAndField() {
-        let found = problems("""
+        let found = problems(
+            """
             server:
               max_connections: lots
             """)
         #expect(found.count == 1)
-        #expect(found.first?.description == "test.yaml:2:20: server.max_connections: expected an integer from 1 to 1000000, got 'lots'")
+        #expect(
+            found.first?.description
+                == "test.yaml:2:20: server.max_connections: expected an integer from 1 to 1000000, got 'lots'")
     }
 
     @Test func everyMistakeIsReportedInOneGo() {
-        let found = problems("""
+        let found = problems(
+            """
             server:
               loops: -1
               max_conections: 10
@@ -79,7 +84,10 @@ import Testing
               level: loud
             metrics: {}
             """)
-        #expect(found.map(\.field) == ["server.listen", "server.loops", "server.max_conections", "logging.level", "metrics"])
+        #expect(
+            found.map(\.field) == [
+                "server.listen", "server.loops", "server.max_conections", "logging.level", "metrics",
+            ])
         #expect(found.map(\.line) == [4, 2, 3, 6, 7])
         #expect(found[0].message.contains("not a numeric IPv4 address"))
         #expect(found[1].message == "-1 is out of range: expected 0 to 256")
@@ -105,7 +113,9 @@ import Testing
         #expect(problems("server: 5\n").first?.description == "test.yaml:1:9: server: expected a mapping")
         #expect(problems("server:\n  loops: [1]\n").first?.message.hasSuffix("got a list") == true)
         #expect(problems("server:\n  instance_id: {a: 1}\n").first?.message == "expected a string, got a mapping")
-        #expect(problems("server:\n  instance_id: \(String(repeating: "x", count: 256))\n").first?.field == "server.instance_id")
+        #expect(
+            problems("server:\n  instance_id: \(String(repeating: "x", count: 256))\n").first?.field
+                == "server.instance_id")
     }
 
     @Test func yamlSyntaxErrorsCarryTheirPlace() {

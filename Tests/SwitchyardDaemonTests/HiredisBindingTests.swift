@@ -7,7 +7,8 @@ import Testing
 struct HiredisBindingTests {
     @Test func pingsARealRedisServer() throws {
         let redis = try RedisServer()
-        let context = try #require(redisConnectWithTimeout("127.0.0.1", Int32(redis.port), timeval(tv_sec: 2, tv_usec: 0)))
+        let context = try #require(
+            redisConnectWithTimeout("127.0.0.1", Int32(redis.port), timeval(tv_sec: 2, tv_usec: 0)))
         defer { redisFree(context) }
         #expect(context.pointee.err == 0)
         var argv: [UnsafePointer<CChar>?] = []

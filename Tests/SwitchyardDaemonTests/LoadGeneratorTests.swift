@@ -13,10 +13,12 @@ import Testing
 
     @Test func measuresASwitchyardServerAndPrintsJSON() throws {
         let server = try TestServer()
-        let (status, output) = try ChildProcess.run(Self.binary, [
-            "--address", server.address, "-c", "4", "-p", "8", "--requests", "5000", "--duration", "30",
-            "--warmup", "0", "--payload", "16", "--json",
-        ])
+        let (status, output) = try ChildProcess.run(
+            Self.binary,
+            [
+                "--address", server.address, "-c", "4", "-p", "8", "--requests", "5000", "--duration", "30",
+                "--warmup", "0", "--payload", "16", "--json",
+            ])
         #expect(status == 0, "\(output)")
         let json = try report(output)
         #expect(json["target"] as? String == "switchyard")
@@ -29,10 +31,12 @@ import Testing
     @Test(.enabled(if: RedisServer.isAvailable, "redis-server is not installed"))
     func measuresARedisServerWithTheSameLoop() throws {
         let redis = try RedisServer()
-        let (status, output) = try ChildProcess.run(Self.binary, [
-            "--target", "redis", "--address", "127.0.0.1:\(redis.port)", "-c", "2", "-p", "4",
-            "--requests", "2000", "--duration", "30", "--warmup", "0", "--json",
-        ])
+        let (status, output) = try ChildProcess.run(
+            Self.binary,
+            [
+                "--target", "redis", "--address", "127.0.0.1:\(redis.port)", "-c", "2", "-p", "4",
+                "--requests", "2000", "--duration", "30", "--warmup", "0", "--json",
+            ])
         #expect(status == 0, "\(output)")
         let json = try report(output)
         #expect((json["requests"] as? Int ?? 0) >= 2_000)

@@ -22,7 +22,10 @@ import Testing
         let client = try Client(address: server.address)
         try client.ping()
         try waitUntilClosedByIdleSweep(server)
-        #expect(throws: ClientError.server(status: .idleTimeout, message: "connection closed after the idle timeout", closing: true)) {
+        #expect(
+            throws: ClientError.server(
+                status: .idleTimeout, message: "connection closed after the idle timeout", closing: true)
+        ) {
             try client.call(.ping, idempotent: false)
         }
         #expect(try client.call(.ping, idempotent: false).header.status == .ok, "the next call connects again")

@@ -1,9 +1,10 @@
 import Foundation
-@testable import SwitchyardServer
 import SwitchyardCore
 import SwitchyardTesting
 import SwitchyardWire
 import Testing
+
+@testable import SwitchyardServer
 
 /// Keeps docs/protocol.md and the code in step: every hex example in the
 /// document is fed to the request handler, and its reply must be the
@@ -92,7 +93,9 @@ import Testing
             #expect(Self.document.contains("`\(opcode.name)`"), "\(opcode) missing from docs/protocol.md")
         }
         for status in Status.allDefined {
-            #expect(Self.document.contains("| \(status.rawValue) | `\(status.name)` |"), "\(status) missing from docs/protocol.md")
+            #expect(
+                Self.document.contains("| \(status.rawValue) | `\(status.name)` |"),
+                "\(status) missing from docs/protocol.md")
         }
     }
 }

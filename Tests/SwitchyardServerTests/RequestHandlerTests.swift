@@ -1,8 +1,9 @@
-@testable import SwitchyardServer
 import SwitchyardCore
 import SwitchyardTesting
 import SwitchyardWire
 import Testing
+
+@testable import SwitchyardServer
 
 /// The protocol rules, without sockets: bytes in, bytes out.
 @Suite struct RequestHandlerTests {
@@ -10,7 +11,9 @@ import Testing
 
     /// Feeds `input` in chunks the way the event loop does (unconsumed bytes
     /// stay at the front of the buffer) and returns all output.
-    func run(_ input: [UInt8], chunks: [Int], outputCapacity: Int = 65_536) -> (output: [UInt8], stops: [RequestHandler.Stop]) {
+    func run(_ input: [UInt8], chunks: [Int], outputCapacity: Int = 65_536) -> (
+        output: [UInt8], stops: [RequestHandler.Stop]
+    ) {
         var buffered: [UInt8] = []
         var output: [UInt8] = []
         var stops: [RequestHandler.Stop] = []
@@ -117,7 +120,8 @@ import Testing
             return writer.count
         }
         let (output, _) = run(Frames.make(.hello, id: 1, body: Array(body[..<count])), chunks: [100])
-        let reply = try #require(output.withUnsafeBytes { HelloReply(body: UnsafeRawBufferPointer(rebasing: $0[16...])) })
+        let reply = try #require(
+            output.withUnsafeBytes { HelloReply(body: UnsafeRawBufferPointer(rebasing: $0[16...])) })
         #expect(reply.features == [])
         #expect(reply.maxBodyBytes == 16_384)
         #expect(reply.instanceID == "sy-1")

@@ -23,8 +23,10 @@ import Testing
     @Test func reservedOperationsAnswerNotImplementedAndTheConnectionLives() throws {
         let server = try TestServer()
         let connection = try Connection(to: server.address)
-        #expect(throws: ClientError.server(
-            status: .notImplemented, message: "ROUTE is not implemented by this server version", closing: false)) {
+        #expect(
+            throws: ClientError.server(
+                status: .notImplemented, message: "ROUTE is not implemented by this server version", closing: false)
+        ) {
             try connection.call(.route)
         }
         #expect(throws: ClientError.server(status: .unknownOpcode, message: "unknown opcode", closing: false)) {
@@ -75,7 +77,10 @@ import Testing
         ("garbage", Array("GET / HTTP/1.1\r\n\r\n".utf8), Status.badMagic),
         ("wrong magic", Frames.make(.ping, id: 1, magic: (0x53, 0x5A)), Status.badMagic),
         ("version 2", Frames.make(.ping, id: 1, version: 2), Status.unsupportedVersion),
-        ("body over the limit", Array(Frames.make(.ping, id: 1).prefix(12)) + Frames.le(UInt32(1 << 20)), Status.frameTooLarge),
+        (
+            "body over the limit", Array(Frames.make(.ping, id: 1).prefix(12)) + Frames.le(UInt32(1 << 20)),
+            Status.frameTooLarge
+        ),
     ])
     func badStreamsGetTheirErrorThenAClose(name: String, bytes: [UInt8], status: Status) throws {
         let server = try TestServer()
@@ -93,7 +98,8 @@ import Testing
     @Test func nonFatalErrorsKeepTheConnection() throws {
         let server = try TestServer()
         let raw = try RawConnection(port: server.port)
-        try raw.write(Frames.make(.ping, id: 1, flags: 0x0001) + Frames.make(.hello, id: 2, body: [1]) + Frames.ping(id: 3))
+        try raw.write(
+            Frames.make(.ping, id: 1, flags: 0x0001) + Frames.make(.hello, id: 2, body: [1]) + Frames.ping(id: 3))
         #expect(try raw.readFrame().header.status == .invalidHeader)
         #expect(try raw.readFrame().header.status == .malformedBody)
         let last = try raw.readFrame().header

@@ -72,7 +72,10 @@ import Testing
         #expect(count == 20)
         #expect(Array(buffer[12..<16]) == [4, 0, 0, 0])
         let tooSmall = buffer.withUnsafeMutableBytes { raw in
-            FrameEncoder.encode(into: UnsafeMutableRawBufferPointer(rebasing: raw[..<18]), header: FrameHeader(opcode: .ping, requestID: 9)) { $0.u32(7) }
+            FrameEncoder.encode(
+                into: UnsafeMutableRawBufferPointer(rebasing: raw[..<18]),
+                header: FrameHeader(opcode: .ping, requestID: 9)
+            ) { $0.u32(7) }
         }
         #expect(tooSmall == nil)
     }
@@ -91,14 +94,17 @@ import Testing
     }
 
     @Test func helloReplyIgnoresFieldsAppendedByLaterVersions() {
-        let reply = HelloReply(version: 1, features: .route, maxBodyBytes: 100, serverName: "switchyard", serverVersion: "9", instanceID: "i")
+        let reply = HelloReply(
+            version: 1, features: .route, maxBodyBytes: 100, serverName: "switchyard", serverVersion: "9",
+            instanceID: "i")
         var buffer = [UInt8](repeating: 0xEE, count: 64)
         let count = buffer.withUnsafeMutableBytes { raw in
             var writer = BodyWriter(raw)
             reply.write(to: &writer)
             return writer.count
         }
-        #expect(buffer.withUnsafeBytes { HelloReply(body: UnsafeRawBufferPointer(rebasing: $0[..<(count + 5)])) } == reply)
+        #expect(
+            buffer.withUnsafeBytes { HelloReply(body: UnsafeRawBufferPointer(rebasing: $0[..<(count + 5)])) } == reply)
     }
 
     @Test func errorMessageOfAGarbledBodyIsEmpty() {

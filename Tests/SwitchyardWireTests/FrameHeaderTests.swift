@@ -2,20 +2,29 @@ import SwitchyardWire
 import Testing
 
 @Suite struct FrameHeaderTests {
-    let ping: [UInt8] = [0x53, 0x59, 0x01, 0x02, 0x00, 0x00, 0x00, 0x00, 0x2A, 0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00]
+    let ping: [UInt8] = [
+        0x53, 0x59, 0x01, 0x02, 0x00, 0x00, 0x00, 0x00, 0x2A, 0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00,
+    ]
 
     func parse(_ bytes: [UInt8], max: UInt32 = 16_384) -> FrameParseResult {
         bytes.withUnsafeBytes { FrameHeader.parse($0, maxBodyLength: max) }
     }
 
     @Test func parsesEveryField() {
-        let bytes: [UInt8] = [0x53, 0x59, 0x01, 0x11, 0x03, 0x00, 0x07, 0x00, 0x78, 0x56, 0x34, 0x12, 0x10, 0x00, 0x00, 0x00]
-        #expect(parse(bytes) == .header(FrameHeader(
-            opcode: .route, flags: [.reply, .close], status: .notImplemented, requestID: 0x1234_5678, bodyLength: 16)))
+        let bytes: [UInt8] = [
+            0x53, 0x59, 0x01, 0x11, 0x03, 0x00, 0x07, 0x00, 0x78, 0x56, 0x34, 0x12, 0x10, 0x00, 0x00, 0x00,
+        ]
+        #expect(
+            parse(bytes)
+                == .header(
+                    FrameHeader(
+                        opcode: .route, flags: [.reply, .close], status: .notImplemented, requestID: 0x1234_5678,
+                        bodyLength: 16)))
     }
 
     @Test func encodeThenParseGivesTheSameHeader() {
-        let header = FrameHeader(opcode: .hello, flags: .reply, status: .malformedBody, requestID: .max, bodyLength: 300)
+        let header = FrameHeader(
+            opcode: .hello, flags: .reply, status: .malformedBody, requestID: .max, bodyLength: 300)
         var bytes = [UInt8](repeating: 0, count: 16)
         bytes.withUnsafeMutableBytes { header.encode(to: $0.baseAddress!) }
         #expect(parse(bytes, max: 1_000) == .header(header))

@@ -78,7 +78,9 @@ final class RawStream {
 
     func writeQueued() throws -> Bool {
         while written < output.count {
-            let result = try output[written...].withUnsafeBytes { try Descriptor.write(fd, from: $0.baseAddress!, count: $0.count) }
+            let result = try output[written...].withUnsafeBytes {
+                try Descriptor.write(fd, from: $0.baseAddress!, count: $0.count)
+            }
             guard let count = result else { return false }
             written += count
         }
@@ -88,7 +90,9 @@ final class RawStream {
     }
 
     func readRedisReplies() throws -> (replies: Int, errors: Int) {
-        let result = try input.withUnsafeMutableBytes { try Descriptor.read(fd, into: $0.baseAddress!, count: $0.count) }
+        let result = try input.withUnsafeMutableBytes {
+            try Descriptor.read(fd, into: $0.baseAddress!, count: $0.count)
+        }
         guard let count = result else { return (0, 0) }
         if count == 0 { throw ClientError.connectionClosed }
         var replies = 0

@@ -93,7 +93,8 @@ struct LoadRun {
                 let p50 = Double(result.histogram.valueAtPercentile(50)) / 1_000
                 let p99 = Double(result.histogram.valueAtPercentile(99)) / 1_000
                 FileOutput.standardError(
-                    "\r\u{1B}[K  \(Int((now - start) / 1_000_000_000))s  \(rate) req/s  p50 \(format(p50)) us  p99 \(format(p99)) us\(phase)")
+                    "\r\u{1B}[K  \(Int((now - start) / 1_000_000_000))s  \(rate) req/s  p50 \(format(p50)) us  p99 \(format(p99)) us\(phase)"
+                )
                 nextProgress += 1_000_000_000
             }
             if !stopping && (now >= end || (settings.maxRequests > 0 && result.requests >= settings.maxRequests)) {

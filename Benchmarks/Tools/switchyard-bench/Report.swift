@@ -25,14 +25,20 @@ struct Report {
             "throughput    \(Int(result.throughput.rounded())) req/s",
             "latency (us)  min \(format(Double(result.histogram.min) / 1_000))  mean \(format(result.histogram.mean / 1_000))  max \(format(Double(result.histogram.max) / 1_000))",
         ]
-        lines.append("              " + Report.percentiles.map { "\($0.0) \(format(microseconds($0.1)))" }.joined(separator: "  "))
+        lines.append(
+            "              "
+                + Report.percentiles.map { "\($0.0) \(format(microseconds($0.1)))" }.joined(separator: "  "))
         return lines.joined(separator: "\n")
     }
 
     var json: String {
-        let latency = Report.percentiles.map { "\"\($0.0)\": \(format(microseconds($0.1)))" }
-            + ["\"min\": \(format(Double(result.histogram.min) / 1_000))", "\"mean\": \(format(result.histogram.mean / 1_000))",
-               "\"max\": \(format(Double(result.histogram.max) / 1_000))"]
+        let latency =
+            Report.percentiles.map { "\"\($0.0)\": \(format(microseconds($0.1)))" }
+            + [
+                "\"min\": \(format(Double(result.histogram.min) / 1_000))",
+                "\"mean\": \(format(result.histogram.mean / 1_000))",
+                "\"max\": \(format(Double(result.histogram.max) / 1_000))",
+            ]
         return """
             {"target": "\(target)", "address": "\(address)", "connections": \(connections), "pipeline": \(pipeline), \
             "payload_bytes": \(payload), "requests": \(result.requests), "errors": \(result.errors), \

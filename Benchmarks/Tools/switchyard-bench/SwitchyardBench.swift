@@ -1,6 +1,6 @@
 import ArgumentParser
-import Histogram
 import Glibc
+import Histogram
 import SwitchyardClient
 import SwitchyardPosix
 
@@ -58,7 +58,9 @@ struct SwitchyardBench: ParsableCommand {
     func validate() throws {
         guard (1...10_000).contains(connections) else { throw ValidationError("--connections must be 1 to 10000") }
         guard (1...4_096).contains(pipeline) else { throw ValidationError("--pipeline must be 1 to 4096") }
-        guard duration > 0 && duration <= 3_600 else { throw ValidationError("--duration must be above 0 and at most 3600") }
+        guard duration > 0 && duration <= 3_600 else {
+            throw ValidationError("--duration must be above 0 and at most 3600")
+        }
         guard warmup >= 0 && warmup <= 600 else { throw ValidationError("--warmup must be 0 to 600") }
         guard payload >= 0 && payload <= 16_000 else { throw ValidationError("--payload must be 0 to 16000") }
     }
@@ -81,7 +83,9 @@ struct SwitchyardBench: ParsableCommand {
             maxRequests: requests, progress: !quiet && !json)
         let result = try LoadRun(settings: settings).run(open)
         if let histogram { try writeHistogram(result, to: histogram) }
-        let report = Report(target: target.rawValue, address: self.address, connections: connections, pipeline: pipeline, payload: payload, result: result)
+        let report = Report(
+            target: target.rawValue, address: self.address, connections: connections, pipeline: pipeline,
+            payload: payload, result: result)
         print(json ? report.json : report.text)
         if result.requests == 0 { throw ExitCode(1) }
     }
@@ -89,8 +93,10 @@ struct SwitchyardBench: ParsableCommand {
     private func writeHistogram(_ result: LoadRun.Result, to path: String) throws {
         var text = "Value(us) Percentile TotalCount 1/(1-Percentile)\n"
         for step in result.histogram.percentiles(ticksPerHalfDistance: 5) {
-            let inverse = step.percentileLevelIteratedTo >= 100 ? "inf" : String(1 / (1 - step.percentileLevelIteratedTo / 100))
-            text += "\(Double(step.value) / 1_000) \(step.percentileLevelIteratedTo / 100) \(step.totalCountToThisValue) \(inverse)\n"
+            let inverse =
+                step.percentileLevelIteratedTo >= 100 ? "inf" : String(1 / (1 - step.percentileLevelIteratedTo / 100))
+            text +=
+                "\(Double(step.value) / 1_000) \(step.percentileLevelIteratedTo / 100) \(step.totalCountToThisValue) \(inverse)\n"
         }
         guard let file = fopen(path, "w") else { throw ValidationError("cannot write \(path)") }
         fputs(text, file)

@@ -49,11 +49,15 @@ final class ConfigReader {
         guard let value = take(key) else { return fallback }
         let suffix = unit.isEmpty ? "" : " (\(unit))"
         guard let scalar = value.scalar, let number = Int(String(scalar.string.filter { $0 != "_" })) else {
-            report(at: value, field: field(key), "expected an integer from \(range.lowerBound) to \(range.upperBound)\(suffix), got \(describe(value))")
+            report(
+                at: value, field: field(key),
+                "expected an integer from \(range.lowerBound) to \(range.upperBound)\(suffix), got \(describe(value))")
             return fallback
         }
         guard range.contains(number) else {
-            report(at: value, field: field(key), "\(number) is out of range: expected \(range.lowerBound) to \(range.upperBound)\(suffix)")
+            report(
+                at: value, field: field(key),
+                "\(number) is out of range: expected \(range.lowerBound) to \(range.upperBound)\(suffix)")
             return fallback
         }
         return number
@@ -72,7 +76,9 @@ final class ConfigReader {
     func choice(_ key: String, default fallback: String, from choices: [String]) -> String {
         guard let value = take(key) else { return fallback }
         guard let text = value.scalar?.string, choices.contains(text) else {
-            report(at: value, field: field(key), "expected one of \(choices.joined(separator: ", ")), got \(describe(value))")
+            report(
+                at: value, field: field(key),
+                "expected one of \(choices.joined(separator: ", ")), got \(describe(value))")
             return fallback
         }
         return text
@@ -116,7 +122,8 @@ final class ConfigReader {
 
     private func report(at node: Node?, field: String, _ message: String) {
         let mark = node?.mark
-        problems.items.append(.init(file: file, line: mark?.line ?? 0, column: mark?.column ?? 0, field: field, message: message))
+        problems.items.append(
+            .init(file: file, line: mark?.line ?? 0, column: mark?.column ?? 0, field: field, message: message))
     }
 
     private func describe(_ node: Node) -> String {

@@ -45,7 +45,8 @@ public struct Configuration: Equatable, Sendable {
     private static func syntaxProblem(_ error: YamlError, file: String) -> ConfigurationError.Problem {
         switch error {
         case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _):
-            return .init(file: file, line: mark.line, column: mark.column, field: "", message: "YAML syntax: \(problem)")
+            return .init(
+                file: file, line: mark.line, column: mark.column, field: "", message: "YAML syntax: \(problem)")
         default:
             return .init(file: file, line: 0, column: 0, field: "", message: "YAML: \(error)")
         }

@@ -61,7 +61,8 @@ enum ListenAddress {
             let octets = host.split(separator: ".", omittingEmptySubsequences: false)
             let isV4 = octets.count == 4 && octets.allSatisfy { UInt8($0) != nil }
             guard isV4 || host == "localhost" else {
-                return .failure(InvalidValue("'\(host)' is not a numeric IPv4 address or localhost (names are not resolved)"))
+                return .failure(
+                    InvalidValue("'\(host)' is not a numeric IPv4 address or localhost (names are not resolved)"))
             }
         }
         guard UInt16(port) != nil else { return .failure(InvalidValue("the port in '\(text)' must be 0 to 65535")) }

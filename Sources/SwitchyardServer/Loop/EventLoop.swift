@@ -32,7 +32,9 @@ struct EventLoop: ~Copyable {
     private var nextSweep: UInt64 = 0
     private var drainDeadline: UInt64? = nil
 
-    init(handle: LoopHandle, listener: Int32, settings: ServerSettings, budget: ConnectionBudget, logger: Logger) throws(SyscallError) {
+    init(handle: LoopHandle, listener: Int32, settings: ServerSettings, budget: ConnectionBudget, logger: Logger)
+        throws(SyscallError)
+    {
         let epoll = try Epoll(capacity: 256)
         try epoll.add(listener, interest: .read, token: EventLoop.listenerToken)
         try epoll.add(handle.wake.fd, interest: .read, token: EventLoop.wakeToken)
@@ -135,7 +137,8 @@ struct EventLoop: ~Copyable {
         let conn = connections.slots[slot]
         let result: Int?
         do {
-            result = try Descriptor.read(conn.fd, into: conn.input! + conn.inputCount, count: bufferBytes - conn.inputCount)
+            result = try Descriptor.read(
+                conn.fd, into: conn.input! + conn.inputCount, count: bufferBytes - conn.inputCount)
         } catch {
             close(slot)  // ECONNRESET and the like: the peer is gone.
             return false
@@ -166,7 +169,8 @@ struct EventLoop: ~Copyable {
             let conn = connections.slots[slot]
             let progress = handler.process(
                 input: UnsafeRawBufferPointer(start: conn.input, count: conn.inputCount),
-                output: UnsafeMutableRawBufferPointer(start: conn.output! + conn.outputEnd, count: bufferBytes - conn.outputEnd)
+                output: UnsafeMutableRawBufferPointer(
+                    start: conn.output! + conn.outputEnd, count: bufferBytes - conn.outputEnd)
             )
             connections.slots[slot].outputEnd += progress.produced
             consumeInput(slot, progress.consumed)
@@ -200,7 +204,8 @@ struct EventLoop: ~Copyable {
         if conn.pendingOutput > 0 {
             let written: Int?
             do {
-                written = try Descriptor.write(conn.fd, from: conn.output! + conn.outputStart, count: conn.pendingOutput)
+                written = try Descriptor.write(
+                    conn.fd, from: conn.output! + conn.outputStart, count: conn.pendingOutput)
             } catch {
                 close(slot)
                 return false

@@ -1,5 +1,5 @@
-import Synchronization
 import SwitchyardPosix
+import Synchronization
 
 /// What the supervisor keeps of a loop running on another thread: the wake-up
 /// descriptor and a mailbox. The mailbox is touched only on cold events

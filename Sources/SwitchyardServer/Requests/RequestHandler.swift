@@ -63,10 +63,13 @@ struct RequestHandler {
     }
 
     /// Writes the reply to one complete request and returns its length.
-    private func answer(_ request: FrameHeader, body: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Int {
+    private func answer(
+        _ request: FrameHeader, body: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer
+    ) -> Int {
         guard request.flags.isEmpty, request.status == .ok else {
-            return writeError(.invalidHeader, for: request, close: false, into: output,
-                              "requests carry no flags and status 0")
+            return writeError(
+                .invalidHeader, for: request, close: false, into: output,
+                "requests carry no flags and status 0")
         }
         switch request.opcode {
         case .ping:
@@ -81,14 +84,18 @@ struct RequestHandler {
         }
     }
 
-    private func hello(_ request: FrameHeader, body: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Int {
+    private func hello(_ request: FrameHeader, body: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer)
+        -> Int
+    {
         guard let hello = Hello(body: body) else {
-            return writeError(.malformedBody, for: request, close: false, into: output,
-                              "HELLO body is u8 min_version, u8 max_version, u32 features, str8 client_name")
+            return writeError(
+                .malformedBody, for: request, close: false, into: output,
+                "HELLO body is u8 min_version, u8 max_version, u32 features, str8 client_name")
         }
         guard hello.minVersion <= FrameHeader.version, FrameHeader.version <= hello.maxVersion else {
-            return writeError(.unsupportedVersion, for: request, close: false, into: output,
-                              "this server speaks protocol version 1 only")
+            return writeError(
+                .unsupportedVersion, for: request, close: false, into: output,
+                "this server speaks protocol version 1 only")
         }
         let reply = HelloReply(
             version: FrameHeader.version,
