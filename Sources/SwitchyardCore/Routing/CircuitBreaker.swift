@@ -1,0 +1,217 @@
+/// The circuit breaker of one gateway (and payment method): a state machine
+/// with resilience4j's names, driven only by the calls made on it. Time and
+/// randomness come in as parameters, so every sequence can be replayed.
+///
+/// - `closed`: traffic flows; outcomes go into a sliding window. It trips to
+///   `open` when the failure rate reaches the threshold over enough calls, or
+///   on a run of consecutive failures.
+/// - `open`: no traffic until the open period (backing off with jitter) ends;
+///   then `halfOpen`.
+/// - `halfOpen`: a bounded number of probes; all succeed: `closed`; one fails
+///   or is not reported in time: `open` again, for longer.
+/// - `forcedOpen`, `forcedClosed`, `disabled`: set by SREs, left only by
+///   another order or a reset.
+///
+/// Every transition bumps `generation`. A permit carries the generation it was
+/// granted in, and an outcome reported against an older generation changes
+/// nothing: a late report cannot flip a newer state.
+public struct CircuitBreaker: Equatable, Sendable {
+    public enum State: String, Equatable, Sendable, CaseIterable {
+        case closed, open, halfOpen = "half_open", forcedOpen = "forced_open"
+        case forcedClosed = "forced_closed", disabled
+    }
+
+    /// An attributable outcome: customer and issuer declines never reach a breaker.
+    public enum Outcome: Equatable, Sendable { case success, failure }
+
+    public struct Permit: Equatable, Sendable {
+        public let generation: UInt64
+        /// True for a half-open probe: its result decides whether the breaker closes.
+        public let isProbe: Bool
+    }
+
+    public struct Transition: Equatable, Sendable {
+        public enum Reason: String, Equatable, Sendable {
+            case failureRate = "failure_rate", consecutiveFailures = "consecutive_failures"
+            case openPeriodOver = "open_period_over", probesSucceeded = "probes_succeeded"
+            case probeFailed = "probe_failed", probeTimedOut = "probe_timed_out"
+            case forced, reset
+        }
+
+        public let from: State
+        public let to: State
+        public let reason: Reason
+        /// The generation the breaker has after the transition.
+        public let generation: UInt64
+    }
+
+    public enum RecordResult: Equatable, Sendable {
+        /// Counted; the transition it caused, if any.
+        case recorded(Transition?)
+        /// From an older generation (or a state that takes no outcomes): ignored.
+        case ignored
+    }
+
+    public let configuration: BreakerConfiguration
+    public private(set) var state = State.closed
+    public private(set) var generation: UInt64 = 1
+    /// While open: when the open period ends.
+    public private(set) var openUntil: UInt64 = 0
+    /// The most recent transition, also when a call caused it indirectly (a
+    /// probe timing out inside ``record(_:generation:at:random:)``): watch
+    /// ``generation`` to notice one and log it.
+    public private(set) var lastTransition: Transition?
+
+    private var window: SlidingWindow
+    private var consecutiveFailures = 0
+    /// Trips in a row, minus decay: the exponent of the open period.
+    private var backoffLevel = 0
+    private var closedSince: UInt64 = 0
+    private var probesGranted = 0
+    private var probeSuccesses = 0
+    /// Issue times of the probes not yet reported, oldest first.
+    private var outstandingProbes: [UInt64] = []
+
+    public init(configuration: BreakerConfiguration = BreakerConfiguration()) {
+        self.configuration = configuration
+        window = SlidingWindow(seconds: configuration.slidingWindowSeconds)
+        outstandingProbes.reserveCapacity(BreakerConfiguration.maxProbes)
+    }
+
+    // MARK: - Traffic
+
+    /// Moves the breaker along with time: an open period that has ended makes
+    /// it half-open; a probe overdue for its report counts as a failure.
+    @discardableResult
+    public mutating func advance(to now: UInt64, random: inout some RandomNumberGenerator) -> Transition? {
+        switch state {
+        case .open where now >= openUntil:
+            return move(to: .halfOpen, .openPeriodOver, at: now)
+        case .halfOpen:
+            guard let oldest = outstandingProbes.first, now >= oldest &+ configuration.probeTimeout else { return nil }
+            return trip(.probeTimedOut, at: now, random: &random)
+        default:
+            return nil
+        }
+    }
+
+    /// Asks to send one call to the gateway. Nil means "not now" (open, or
+    /// every half-open probe is already out).
+    public mutating func acquirePermit(at now: UInt64, random: inout some RandomNumberGenerator) -> Permit? {
+        advance(to: now, random: &random)
+        switch state {
+        case .closed, .forcedClosed, .disabled:
+            return Permit(generation: generation, isProbe: false)
+        case .open, .forcedOpen:
+            return nil
+        case .halfOpen:
+            guard probesGranted < permittedProbes else { return nil }
+            probesGranted += 1
+            outstandingProbes.append(now)
+            return Permit(generation: generation, isProbe: true)
+        }
+    }
+
+    /// Records the outcome of a call made under a permit of `generation`.
+    public mutating func record(
+        _ outcome: Outcome, generation: UInt64, at now: UInt64, random: inout some RandomNumberGenerator
+    ) -> RecordResult {
+        // A probe overdue by now has already failed: its late report must not count.
+        advance(to: now, random: &random)
+        guard generation == self.generation else { return .ignored }
+        switch state {
+        case .open, .forcedOpen, .disabled:
+            return .ignored
+        case .forcedClosed:
+            count(outcome, at: now)
+            return .recorded(nil)
+        case .closed:
+            count(outcome, at: now)
+            if consecutiveFailures >= configuration.consecutiveFailureThreshold {
+                return .recorded(trip(.consecutiveFailures, at: now, random: &random))
+            }
+            if let rate = window.failureRate(at: now, minimumCalls: configuration.minimumNumberOfCalls),
+                rate >= configuration.failureRateThreshold
+            {
+                return .recorded(trip(.failureRate, at: now, random: &random))
+            }
+            return .recorded(nil)
+        case .halfOpen:
+            // An outcome with no probe out is a call that was already under
+            // way when the breaker turned half-open: it proves nothing.
+            guard !outstandingProbes.isEmpty else { return .ignored }
+            outstandingProbes.removeFirst()
+            if outcome == .failure { return .recorded(trip(.probeFailed, at: now, random: &random)) }
+            probeSuccesses += 1
+            guard probeSuccesses >= permittedProbes else { return .recorded(nil) }
+            return .recorded(move(to: .closed, .probesSucceeded, at: now))
+        }
+    }
+
+    // MARK: - SRE orders
+
+    /// Forces a state (`forcedOpen`, `forcedClosed` or `disabled`); the
+    /// breaker stays there until another order or ``reset(at:)``.
+    @discardableResult
+    public mutating func force(_ target: State, at now: UInt64) -> Transition? {
+        precondition([.forcedOpen, .forcedClosed, .disabled].contains(target), "only manual states can be forced")
+        guard target != state else { return nil }
+        return move(to: target, .forced, at: now)
+    }
+
+    /// Back to a fresh `closed` breaker: empty window, no backoff.
+    @discardableResult
+    public mutating func reset(at now: UInt64) -> Transition {
+        backoffLevel = 0
+        return move(to: .closed, .reset, at: now)
+    }
+
+    // MARK: - Internals
+
+    private var permittedProbes: Int {
+        min(max(1, configuration.permittedNumberOfCallsInHalfOpenState), BreakerConfiguration.maxProbes)
+    }
+
+    private mutating func count(_ outcome: Outcome, at now: UInt64) {
+        window.record(failure: outcome == .failure, at: now)
+        consecutiveFailures = outcome == .failure ? consecutiveFailures + 1 : 0
+    }
+
+    /// Opens for `base × 2^level` (capped) times a jitter factor; the level
+    /// first loses one step per `backoffDecay` spent closed since the last close.
+    private mutating func trip(
+        _ reason: Transition.Reason, at now: UInt64, random: inout some RandomNumberGenerator
+    ) -> Transition {
+        if state == .closed, configuration.backoffDecay > 0 {
+            let healthyPeriods = Int(min((now &- closedSince) / configuration.backoffDecay, UInt64(Int.max)))
+            backoffLevel = max(0, backoffLevel - healthyPeriods)
+        }
+        let doublings = min(backoffLevel, 32)
+        let base = configuration.waitDurationInOpenState
+        let period = min(
+            base.multipliedReportingOverflow(by: UInt64(1) << doublings).partialValue,
+            configuration.maxWaitDurationInOpenState)
+        let jitter = Double(configuration.openJitterPercent) / 100
+        let factor = 1 + jitter * (Double.random(in: 0..<1, using: &random) * 2 - 1)
+        openUntil = now &+ UInt64(Double(period) * factor)
+        backoffLevel += 1
+        return move(to: .open, reason, at: now)
+    }
+
+    private mutating func move(to target: State, _ reason: Transition.Reason, at now: UInt64) -> Transition {
+        let from = state
+        state = target
+        generation += 1
+        probesGranted = 0
+        probeSuccesses = 0
+        outstandingProbes.removeAll(keepingCapacity: true)
+        if target == .closed {
+            closedSince = now
+            window.clear()
+            consecutiveFailures = 0
+        }
+        let transition = Transition(from: from, to: target, reason: reason, generation: generation)
+        lastTransition = transition
+        return transition
+    }
+}
