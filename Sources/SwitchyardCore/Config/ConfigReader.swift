@@ -63,6 +63,72 @@ final class ConfigReader {
         return number
     }
 
+    func boolean(_ key: String, default fallback: Bool) -> Bool {
+        guard let value = take(key) else { return fallback }
+        switch value.scalar?.string {
+        case "true": return true
+        case "false": return false
+        default:
+            report(at: value, field: field(key), "expected true or false, got \(describe(value))")
+            return fallback
+        }
+    }
+
+    func decimal(_ key: String, default fallback: Double, in range: ClosedRange<Double>) -> Double {
+        guard let value = take(key) else { return fallback }
+        guard let text = value.scalar?.string, let number = Double(text), number.isFinite else {
+            report(
+                at: value, field: field(key),
+                "expected a number from \(range.lowerBound) to \(range.upperBound), got \(describe(value))")
+            return fallback
+        }
+        guard range.contains(number) else {
+            report(
+                at: value, field: field(key),
+                "\(text) is out of range: expected \(range.lowerBound) to \(range.upperBound)")
+            return fallback
+        }
+        return number
+    }
+
+    /// A list of strings, each checked by `accept` (which returns why a value is refused, or nil).
+    func strings(_ key: String, default fallback: [String], _ accept: (String) -> String? = { _ in nil }) -> [String] {
+        guard let value = take(key) else { return fallback }
+        guard case .sequence(let items) = value else {
+            report(at: value, field: field(key), "expected a list, got \(describe(value))")
+            return fallback
+        }
+        var result: [String] = []
+        for (index, item) in items.enumerated() {
+            guard let text = item.scalar?.string else {
+                report(at: item, field: "\(field(key))[\(index)]", "expected a string, got \(describe(item))")
+                continue
+            }
+            if let refusal = accept(text) {
+                report(at: item, field: "\(field(key))[\(index)]", refusal)
+            } else {
+                result.append(text)
+            }
+        }
+        return result
+    }
+
+    /// A list of mappings, one reader each (named `key[index]` in messages).
+    func list(_ key: String) -> [ConfigReader] {
+        guard let value = take(key) else { return [] }
+        guard case .sequence(let items) = value else {
+            report(at: value, field: field(key), "expected a list, got \(describe(value))")
+            return []
+        }
+        return items.enumerated().compactMap { index, item in
+            guard item.mapping != nil else {
+                report(at: item, field: "\(field(key))[\(index)]", "expected a mapping, got \(describe(item))")
+                return nil
+            }
+            return ConfigReader(node: item, path: "\(field(key))[\(index)]", parent: self)
+        }
+    }
+
     func string(_ key: String, default fallback: String) -> String {
         guard let value = take(key) else { return fallback }
         guard let scalar = value.scalar else {

@@ -6,11 +6,14 @@ import Yams
 public struct Configuration: Equatable, Sendable {
     public var server = ServerConfiguration()
     public var logging = LoggingConfiguration()
+    public var routing = RoutingConfiguration()
+    /// The gateways, in the order the file lists them. None by default.
+    public var gateways: [GatewayConfiguration] = []
 
     /// The built-in defaults, which `config/switchyard.yaml` spells out.
     public init() {}
 
-    public static let sections = ["server", "logging"]
+    public static let sections = ["server", "logging", "routing", "gateways"]
 
     /// Reads and validates a YAML file.
     public static func load(path: String) throws(ConfigurationError) -> Configuration {
@@ -37,6 +40,17 @@ public struct Configuration: Equatable, Sendable {
         var configuration = Configuration()
         configuration.server = ServerConfiguration(reading: reader.section("server"))
         configuration.logging = LoggingConfiguration(reading: reader.section("logging"))
+        configuration.routing = RoutingConfiguration(reading: reader.section("routing"))
+        var seen: [String: String] = [:]
+        for gatewayReader in reader.list("gateways") {
+            guard let gateway = GatewayConfiguration(reading: gatewayReader) else { continue }
+            if let first = seen[gateway.id] {
+                gatewayReader.report(field: "id", "duplicate gateway id '\(gateway.id)' (first in \(first))")
+                continue
+            }
+            seen[gateway.id] = gatewayReader.path
+            configuration.gateways.append(gateway)
+        }
         reader.rejectUnknownKeys(known: sections)
         if !reader.collected.isEmpty { throw ConfigurationError(problems: reader.collected) }
         return configuration
