@@ -7,13 +7,7 @@ import Testing
         .deletingLastPathComponent()
 
     func problems(_ yaml: String) -> [ConfigurationError.Problem] {
-        do {
-            _ = try Configuration.parse(yaml: yaml, file: "test.yaml")
-            Issue.record("expected the configuration to be refused")
-            return []
-        } catch {
-            return error.problems
-        }
+        configurationProblems(yaml, file: "test.yaml")
     }
 
     @Test func theDocumentedDefaultFileEqualsTheBuiltInDefaults() throws {

@@ -3,13 +3,7 @@ import Testing
 
 @Suite struct GatewayConfigurationTests {
     func problems(_ yaml: String) -> [ConfigurationError.Problem] {
-        do {
-            _ = try Configuration.parse(yaml: yaml, file: "gw.yaml")
-            Issue.record("expected the configuration to be refused")
-            return []
-        } catch {
-            return error.problems
-        }
+        configurationProblems(yaml, file: "gw.yaml")
     }
 
     @Test func readsGatewaysAndRouting() throws {

@@ -45,22 +45,11 @@ final class ConfigReader {
         return ConfigReader(node: value, path: field(key), parent: self)
     }
 
+    /// An integer; `_` may separate digits (`300_000`).
     func integer(_ key: String, default fallback: Int, in range: ClosedRange<Int>, unit: String = "") -> Int {
-        guard let value = take(key) else { return fallback }
-        let suffix = unit.isEmpty ? "" : " (\(unit))"
-        guard let scalar = value.scalar, let number = Int(String(scalar.string.filter { $0 != "_" })) else {
-            report(
-                at: value, field: field(key),
-                "expected an integer from \(range.lowerBound) to \(range.upperBound)\(suffix), got \(describe(value))")
-            return fallback
+        number(key, default: fallback, in: range, kind: "an integer", unit: unit) {
+            Int(String($0.filter { $0 != "_" }))
         }
-        guard range.contains(number) else {
-            report(
-                at: value, field: field(key),
-                "\(number) is out of range: expected \(range.lowerBound) to \(range.upperBound)\(suffix)")
-            return fallback
-        }
-        return number
     }
 
     func boolean(_ key: String, default fallback: Bool) -> Bool {
@@ -75,17 +64,26 @@ final class ConfigReader {
     }
 
     func decimal(_ key: String, default fallback: Double, in range: ClosedRange<Double>) -> Double {
+        number(key, default: fallback, in: range, kind: "a number") { Double($0).flatMap { $0.isFinite ? $0 : nil } }
+    }
+
+    /// A number parsed by `parse` and checked against `range`; a refusal quotes the value as written.
+    private func number<T: Comparable>(
+        _ key: String, default fallback: T, in range: ClosedRange<T>, kind: String, unit: String = "",
+        _ parse: (String) -> T?
+    ) -> T {
         guard let value = take(key) else { return fallback }
-        guard let text = value.scalar?.string, let number = Double(text), number.isFinite else {
+        let suffix = unit.isEmpty ? "" : " (\(unit))"
+        guard let text = value.scalar?.string, let number = parse(text) else {
             report(
                 at: value, field: field(key),
-                "expected a number from \(range.lowerBound) to \(range.upperBound), got \(describe(value))")
+                "expected \(kind) from \(range.lowerBound) to \(range.upperBound)\(suffix), got \(describe(value))")
             return fallback
         }
         guard range.contains(number) else {
             report(
                 at: value, field: field(key),
-                "\(text) is out of range: expected \(range.lowerBound) to \(range.upperBound)")
+                "\(text) is out of range: expected \(range.lowerBound) to \(range.upperBound)\(suffix)")
             return fallback
         }
         return number
