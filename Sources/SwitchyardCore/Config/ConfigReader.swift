@@ -35,6 +35,9 @@ final class ConfigReader {
 
     var collected: [ConfigurationError.Problem] { problems.items }
 
+    /// The keys of this mapping, in file order (for mappings keyed by name).
+    var keys: [String] { pairs.map(\.key) }
+
     /// A nested section; absent or null sections read as empty (all defaults).
     func section(_ key: String) -> ConfigReader {
         let value = take(key)

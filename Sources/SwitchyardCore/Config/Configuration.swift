@@ -9,11 +9,13 @@ public struct Configuration: Equatable, Sendable {
     public var routing = RoutingConfiguration()
     /// The gateways, in the order the file lists them. None by default.
     public var gateways: [GatewayConfiguration] = []
+    /// The merchants ROUTE and REPORT accept, with their routing rules. None by default.
+    public var merchants: [MerchantConfiguration] = []
 
     /// The built-in defaults, which `config/switchyard.yaml` spells out.
     public init() {}
 
-    public static let sections = ["server", "logging", "routing", "gateways"]
+    public static let sections = ["server", "logging", "routing", "gateways", "merchants"]
 
     /// Reads and validates a YAML file.
     public static func load(path: String) throws(ConfigurationError) -> Configuration {
@@ -41,19 +43,46 @@ public struct Configuration: Equatable, Sendable {
         configuration.server = ServerConfiguration(reading: reader.section("server"))
         configuration.logging = LoggingConfiguration(reading: reader.section("logging"))
         configuration.routing = RoutingConfiguration(reading: reader.section("routing"))
-        var seen: [String: String] = [:]
-        for gatewayReader in reader.list("gateways") {
-            guard let gateway = GatewayConfiguration(reading: gatewayReader) else { continue }
-            if let first = seen[gateway.id] {
-                gatewayReader.report(field: "id", "duplicate gateway id '\(gateway.id)' (first in \(first))")
-                continue
-            }
-            seen[gateway.id] = gatewayReader.path
-            configuration.gateways.append(gateway)
+        configuration.gateways = uniqueEntries(reader.list("gateways"), kind: "gateway", id: \.id) {
+            GatewayConfiguration(reading: $0)
+        }
+        if configuration.gateways.count > Configuration.maxGateways {
+            reader.report(field: "gateways", "at most \(Configuration.maxGateways) gateways")
+        }
+        if Set(configuration.gateways.flatMap(\.methods)).count > 64 {
+            reader.report(field: "gateways", "at most 64 distinct methods across all gateways")
+        }
+        if Set(configuration.gateways.flatMap(\.currencies)).count > 254 {
+            reader.report(field: "gateways", "at most 254 distinct currencies across all gateways")
+        }
+        let methods = Dictionary(configuration.gateways.map { ($0.id, $0.methods) }, uniquingKeysWith: { a, _ in a })
+        configuration.merchants = uniqueEntries(reader.list("merchants"), kind: "merchant", id: \.id) {
+            MerchantConfiguration(reading: $0, gateways: methods)
         }
         reader.rejectUnknownKeys(known: sections)
         if !reader.collected.isEmpty { throw ConfigurationError(problems: reader.collected) }
         return configuration
+    }
+
+    /// Gateways a configuration may list: a failover list must fit one reply.
+    public static let maxGateways = 64
+
+    /// Reads a list of entries, refusing a second entry with an id already seen.
+    private static func uniqueEntries<T>(
+        _ readers: [ConfigReader], kind: String, id: (T) -> String, _ build: (ConfigReader) -> T?
+    ) -> [T] {
+        var seen: [String: String] = [:]
+        var entries: [T] = []
+        for entryReader in readers {
+            guard let entry = build(entryReader) else { continue }
+            if let first = seen[id(entry)] {
+                entryReader.report(field: "id", "duplicate \(kind) id '\(id(entry))' (first in \(first))")
+                continue
+            }
+            seen[id(entry)] = entryReader.path
+            entries.append(entry)
+        }
+        return entries
     }
 
     private static func syntaxProblem(_ error: YamlError, file: String) -> ConfigurationError.Problem {

@@ -1,0 +1,70 @@
+/// An immutable set of names (gateway ids, methods, merchant ids, ...) that
+/// maps the raw bytes of a name, straight from a request body, to its index
+/// without building a String: the request path must not allocate.
+///
+/// Open addressing over a power-of-two table at most half full, FNV-1a hashes.
+public struct NameTable: Sendable {
+    public let names: [String]
+    private let bytes: [UInt8]
+    /// Per name: where its bytes start in `bytes`, and how many.
+    private let spans: [(start: Int, count: Int)]
+    /// Name index + 1, or 0 for an empty slot.
+    private let slots: [Int32]
+    private let mask: Int
+
+    public init(_ names: [String]) {
+        self.names = names
+        var bytes: [UInt8] = []
+        var spans: [(Int, Int)] = []
+        for name in names {
+            spans.append((bytes.count, name.utf8.count))
+            bytes.append(contentsOf: name.utf8)
+        }
+        var size = 8
+        while size < names.count * 2 { size *= 2 }
+        var slots = [Int32](repeating: 0, count: size)
+        for (index, name) in names.enumerated() {
+            var slot = Int(truncatingIfNeeded: NameTable.hash(Array(name.utf8))) & (size - 1)
+            while slots[slot] != 0 { slot = (slot + 1) & (size - 1) }
+            slots[slot] = Int32(index + 1)
+        }
+        self.bytes = bytes
+        self.spans = spans
+        self.slots = slots
+        mask = size - 1
+    }
+
+    public var count: Int { names.count }
+
+    /// The index of the name spelt by `key`, if it is in the table.
+    public func index(of key: UnsafeRawBufferPointer) -> Int? {
+        var slot = Int(truncatingIfNeeded: NameTable.hash(key)) & mask
+        while true {
+            let entry = Int(slots[slot])
+            if entry == 0 { return nil }
+            if matches(entry - 1, key) { return entry - 1 }
+            slot = (slot + 1) & mask
+        }
+    }
+
+    /// The index of `name` (for configuration and tests, not the request path).
+    public func index(of name: String) -> Int? {
+        var name = name
+        return name.withUTF8 { index(of: UnsafeRawBufferPointer($0)) }
+    }
+
+    private func matches(_ index: Int, _ key: UnsafeRawBufferPointer) -> Bool {
+        let span = spans[index]
+        guard span.count == key.count else { return false }
+        return bytes.withUnsafeBufferPointer { stored in
+            for i in 0..<span.count where stored[span.start + i] != key[i] { return false }
+            return true
+        }
+    }
+
+    static func hash(_ bytes: some Sequence<UInt8>) -> UInt64 {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+        return hash
+    }
+}

@@ -1,0 +1,73 @@
+/// What decisions read: the scores and breaker states as of one moment,
+/// immutable, built off the request path by ``RoutingState/snapshot(at:)``.
+/// Counts are already decayed to `builtAt`, so a decision does no
+/// exponentials; the staleness is the snapshot interval.
+public final class RoutingSnapshot: Sendable {
+    public let table: RoutingTable
+    public let version: UInt32
+    public let builtAt: UInt64
+    /// Score key → row. A fleet row holds the fleet posterior (α, β) of each
+    /// gateway, its parent's prior included; a merchant row holds the
+    /// merchant's own decayed evidence (successes, failures).
+    let rows: [UInt64: Int]
+    let first: [Double]
+    let second: [Double]
+    /// Per breaker slot (gateway × method).
+    public let breakerStates: [CircuitBreaker.State]
+    public let breakerGenerations: [UInt64]
+    /// Average gateway latency in milliseconds, 0 when none reported yet.
+    public let latencies: [Double]
+    public let tickets: ProbeTickets
+
+    init(
+        table: RoutingTable, version: UInt32, builtAt: UInt64, rows: [UInt64: Int], first: [Double],
+        second: [Double], breakerStates: [CircuitBreaker.State], breakerGenerations: [UInt64],
+        latencies: [Double], tickets: ProbeTickets
+    ) {
+        self.table = table
+        self.version = version
+        self.builtAt = builtAt
+        self.rows = rows
+        self.first = first
+        self.second = second
+        self.breakerStates = breakerStates
+        self.breakerGenerations = breakerGenerations
+        self.latencies = latencies
+        self.tickets = tickets
+    }
+
+    /// The posterior a decision for `merchant` in `segment` uses for `gateway`:
+    /// the merchant's evidence on a prior centred on the fleet's estimate,
+    /// which itself borrows from the method-wide estimate.
+    @inline(__always)
+    func posterior(gateway: Int, merchantRow: Int?, fleetRow: Int?) -> (alpha: Double, beta: Double) {
+        let weight = table.routing.priorWeight
+        let fleetMean: Double
+        if let fleetRow {
+            let i = fleetRow * table.gatewayCount + gateway
+            fleetMean = first[i] / (first[i] + second[i])
+        } else {
+            fleetMean = table.routing.priorSuccessRate
+        }
+        var alpha = weight * fleetMean
+        var beta = weight * (1 - fleetMean)
+        if let merchantRow {
+            let i = merchantRow * table.gatewayCount + gateway
+            alpha += first[i]
+            beta += second[i]
+        }
+        return (alpha, beta)
+    }
+
+    func fleetRow(_ segment: Segment) -> Int? {
+        rows[ScoreKey.fleet(segment)] ?? rows[ScoreKey.fleet(segment.methodOnly)]
+    }
+
+    func merchantRow(_ merchant: Int, _ segment: Segment) -> Int? { rows[ScoreKey.merchant(merchant, segment)] }
+
+    /// The success-rate estimate for one gateway (for tests, admin and explain).
+    public func estimate(merchant: Int, segment: Segment, gateway: Int) -> Double {
+        let p = posterior(gateway: gateway, merchantRow: merchantRow(merchant, segment), fleetRow: fleetRow(segment))
+        return p.alpha / (p.alpha + p.beta)
+    }
+}

@@ -1,0 +1,250 @@
+import Foundation
+
+/// The authoritative routing state of one instance: decayed success counts
+/// per gateway at fleet and merchant level, latency averages and breakers.
+/// One thread owns it (the merger); it folds in outcomes and probe grants
+/// from the event loops and publishes immutable ``RoutingSnapshot``s for
+/// them to decide on. Pure: time and randomness come in as parameters.
+public struct RoutingState {
+    public private(set) var table: RoutingTable
+    /// Score key → per gateway estimate.
+    private var estimates: [UInt64: [SuccessEstimate]] = [:]
+    /// Per breaker slot: the average reported latency (ms), 0 before the first report.
+    private var latencies: [Double]
+    public private(set) var breakers: [CircuitBreaker]
+    /// Per breaker slot: the first snapshot version that shows its current
+    /// generation. A decision made on an older snapshot saw an older state,
+    /// so its outcome must not move the breaker.
+    private var visibleSince: [UInt32]
+    public let tickets: ProbeTickets
+    public private(set) var version: UInt32 = 0
+    public private(set) var counters = RoutingCounters()
+    /// Transitions since the last ``takeTransitions()``, for the log.
+    private var transitions: [(breaker: Int, CircuitBreaker.Transition)] = []
+
+    /// The weight of the newest latency in the average.
+    static let latencySmoothing = 0.05
+    /// Scores whose evidence has decayed below this are forgotten.
+    static let negligibleEvidence = 0.001
+
+    public init(table: RoutingTable) {
+        self.table = table
+        let slots = table.gatewayCount * table.methodCount
+        latencies = Array(repeating: 0, count: slots)
+        breakers = Array(repeating: CircuitBreaker(configuration: table.routing.breaker), count: slots)
+        visibleSince = Array(repeating: 0, count: slots)
+        tickets = ProbeTickets(breakers: slots)
+    }
+
+    /// A state for a new table that keeps everything still meaningful under
+    /// it: scores, latencies and breakers of the gateways, methods, merchants
+    /// and segment values that still exist (matched by name).
+    public init(table: RoutingTable, carryingOver old: RoutingState) {
+        self.init(table: table)
+        let oldTable = old.table
+        let gatewayMap = oldTable.gateways.map { table.gatewayIDs.index(of: $0.id) }
+        let methodMap = oldTable.methods.names.map { table.methods.index(of: $0) }
+        let merchantMap = oldTable.merchants.names.map { table.merchants.index(of: $0) }
+        let sameSegments =
+            oldTable.routing.segments == table.routing.segments
+            && oldTable.networks.names == table.networks.names
+            && oldTable.currencies.names == table.currencies.names
+        for (key, row) in old.estimates {
+            let segment = ScoreKey.segment(key)
+            guard let method = methodMap[Int(segment.method)] else { continue }
+            // Other segment dimensions are only kept when their meaning is unchanged.
+            let mapped =
+                sameSegments
+                ? Segment(
+                    method: UInt8(method), network: segment.network, currency: segment.currency, band: segment.band)
+                : Segment(method: UInt8(method))
+            if !sameSegments && segment != segment.methodOnly { continue }
+            var newKey = ScoreKey.fleet(mapped)
+            if let merchant = ScoreKey.merchantIndex(key) {
+                guard let newMerchant = merchantMap[merchant] else { continue }
+                newKey = ScoreKey.merchant(newMerchant, mapped)
+            }
+            var newRow = Array(repeating: SuccessEstimate(), count: table.gatewayCount)
+            for (oldGateway, estimate) in row.enumerated() {
+                if let gateway = gatewayMap[oldGateway] { newRow[gateway] = estimate }
+            }
+            estimates[newKey] = newRow
+        }
+        for (oldGateway, gateway) in gatewayMap.enumerated() {
+            guard let gateway else { continue }
+            for (oldMethod, method) in methodMap.enumerated() {
+                guard let method else { continue }
+                let from = oldTable.breakerIndex(gateway: oldGateway, method: oldMethod)
+                let to = table.breakerIndex(gateway: gateway, method: method)
+                latencies[to] = old.latencies[from]
+                // A changed breaker configuration starts a fresh breaker.
+                if old.breakers[from].configuration == table.routing.breaker { breakers[to] = old.breakers[from] }
+                visibleSince[to] = old.visibleSince[from]
+                if breakers[to].state == .halfOpen {
+                    tickets.open(
+                        to, generation: breakers[to].generation,
+                        probes: max(0, old.tickets.remaining(from, generation: breakers[to].generation)))
+                }
+            }
+        }
+        version = old.version
+        counters = old.counters
+    }
+
+    private var halfLife: UInt64 { UInt64(table.routing.halfLifeSeconds) * 1_000_000_000 }
+
+    // MARK: - Folding in what the loops saw
+
+    /// Counts one reported outcome.
+    public mutating func record(_ report: OutcomeReport, at now: UInt64, random: inout some RandomNumberGenerator) {
+        counters.reports[Int(report.outcome.rawValue)] += 1
+        if report.decisionVersion == nil { counters.unknownDecisions += 1 }
+        let slot = table.breakerIndex(gateway: report.gateway, method: Int(report.segment.method))
+        if report.latencyMilliseconds > 0 {
+            let latency = Double(report.latencyMilliseconds)
+            latencies[slot] =
+                latencies[slot] == 0
+                ? latency : latencies[slot] + RoutingState.latencySmoothing * (latency - latencies[slot])
+        }
+        guard let success = report.outcome.attributableSuccess else { return }
+        count(success, gateway: report.gateway, key: ScoreKey.fleet(report.segment.methodOnly), at: now)
+        count(success, gateway: report.gateway, key: ScoreKey.merchant(report.merchant, report.segment), at: now)
+        if report.segment != report.segment.methodOnly {
+            count(success, gateway: report.gateway, key: ScoreKey.fleet(report.segment), at: now)
+        }
+
+        let breaker = breakers[slot]
+        let generation: UInt64
+        if let decided = report.decisionVersion {
+            // Versions wrap; a decision is from the current generation when it
+            // is no older than the first snapshot that showed it.
+            guard Int32(bitPattern: decided &- visibleSince[slot]) >= 0 else {
+                counters.staleForBreaker += 1
+                return
+            }
+            generation = breaker.generation
+        } else {
+            // Without the decision we cannot tell a probe from an older call:
+            // such reports move a breaker only while it counts every call.
+            guard breaker.state == .closed || breaker.state == .forcedClosed else { return }
+            generation = breaker.generation
+        }
+        _ = breakers[slot].record(success ? .success : .failure, generation: generation, at: now, random: &random)
+        noteTransition(slot, from: breaker.generation)
+    }
+
+    private mutating func count(_ success: Bool, gateway: Int, key: UInt64, at now: UInt64) {
+        let halfLife = self.halfLife
+        if estimates[key] == nil { estimates[key] = Array(repeating: SuccessEstimate(), count: table.gatewayCount) }
+        estimates[key]![gateway].record(success: success, at: now, halfLife: halfLife)
+    }
+
+    /// A loop sent a half-open probe to a gateway.
+    public mutating func probeGranted(
+        breaker slot: Int, generation: UInt64, at now: UInt64, random: inout some RandomNumberGenerator
+    ) {
+        guard breakers[slot].generation == generation else { return }
+        let before = breakers[slot].generation
+        if breakers[slot].acquirePermit(at: now, random: &random)?.isProbe == true { counters.probesGranted += 1 }
+        noteTransition(slot, from: before)
+    }
+
+    /// Moves every breaker along with time: open periods that ended, probes
+    /// overdue for their report.
+    public mutating func advance(to now: UInt64, random: inout some RandomNumberGenerator) {
+        for slot in breakers.indices {
+            let before = breakers[slot].generation
+            breakers[slot].advance(to: now, random: &random)
+            noteTransition(slot, from: before)
+        }
+    }
+
+    // MARK: - SRE orders
+
+    public mutating func force(_ state: CircuitBreaker.State, breaker slot: Int, at now: UInt64) {
+        let before = breakers[slot].generation
+        if state == .closed { breakers[slot].reset(at: now) } else { breakers[slot].force(state, at: now) }
+        noteTransition(slot, from: before)
+    }
+
+    /// Breaker transitions since the last call, oldest first.
+    public mutating func takeTransitions() -> [(breaker: Int, CircuitBreaker.Transition)] {
+        defer { transitions.removeAll() }
+        return transitions
+    }
+
+    private mutating func noteTransition(_ slot: Int, from generation: UInt64) {
+        let breaker = breakers[slot]
+        guard breaker.generation != generation, let transition = breaker.lastTransition else { return }
+        counters.breakerTransitions += 1
+        transitions.append((slot, transition))
+        visibleSince[slot] = version &+ 1
+        if breaker.state == .halfOpen {
+            tickets.open(
+                slot, generation: breaker.generation,
+                probes: breaker.configuration.permittedNumberOfCallsInHalfOpenState)
+        } else {
+            tickets.close(slot)
+        }
+    }
+
+    // MARK: - Publishing
+
+    /// Builds the snapshot decisions read from now on.
+    public mutating func snapshot(at now: UInt64) -> RoutingSnapshot {
+        version &+= 1
+        let gateways = table.gatewayCount
+        let weight = table.routing.priorWeight
+        var rows: [UInt64: Int] = [:]
+        var first: [Double] = []
+        var second: [Double] = []
+        var methodMeans: [UInt8: [Double]] = [:]
+
+        func add(_ key: UInt64, _ values: [(Double, Double)]) {
+            rows[key] = rows.count
+            for (a, b) in values {
+                first.append(a)
+                second.append(b)
+            }
+        }
+        var forgotten: [UInt64] = []
+        var evidence: [UInt64: [(Double, Double)]] = [:]
+        for (key, row) in estimates {
+            let counts = row.map { $0.evidence(at: now, halfLife: halfLife) }
+            if counts.allSatisfy({ $0.successes + $0.failures < RoutingState.negligibleEvidence }) {
+                forgotten.append(key)
+            } else {
+                evidence[key] = counts.map { ($0.successes, $0.failures) }
+            }
+        }
+        for key in forgotten { estimates[key] = nil }
+
+        // Method level: a gateway with no evidence starts at the smoothed
+        // average of its peers for the method.
+        for (key, counts) in evidence where ScoreKey.merchantIndex(key) == nil {
+            let segment = ScoreKey.segment(key)
+            guard segment == segment.methodOnly else { continue }
+            let successes = counts.reduce(0) { $0 + $1.0 }
+            let total = counts.reduce(0) { $0 + $1.0 + $1.1 }
+            let root = (successes + weight * table.routing.priorSuccessRate) / (total + weight)
+            let posterior = counts.map { (weight * root + $0.0, weight * (1 - root) + $0.1) }
+            methodMeans[segment.method] = posterior.map { $0.0 / ($0.0 + $0.1) }
+            add(key, posterior)
+        }
+        for (key, counts) in evidence {
+            let segment = ScoreKey.segment(key)
+            if ScoreKey.merchantIndex(key) != nil {
+                add(key, counts)
+            } else if segment != segment.methodOnly {
+                let parent =
+                    methodMeans[segment.method]
+                    ?? Array(repeating: table.routing.priorSuccessRate, count: gateways)
+                add(key, zip(parent, counts).map { (weight * $0 + $1.0, weight * (1 - $0) + $1.1) })
+            }
+        }
+        return RoutingSnapshot(
+            table: table, version: version, builtAt: now, rows: rows, first: first, second: second,
+            breakerStates: breakers.map(\.state), breakerGenerations: breakers.map(\.generation),
+            latencies: latencies, tickets: tickets)
+    }
+}
