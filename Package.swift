@@ -93,6 +93,7 @@ var package = Package(
             name: "SwitchyardServerTests",
             dependencies: [
                 "SwitchyardServer", "SwitchyardClient", "SwitchyardTesting", "SwitchyardWire", "SwitchyardPosix",
+                "SwitchyardCore", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),

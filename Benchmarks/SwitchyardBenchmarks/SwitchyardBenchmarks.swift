@@ -70,9 +70,9 @@ final class PingFixture: @unchecked Sendable {
     let frameBytes: Int
 
     init() throws {
-        var configuration = ServerConfiguration()
-        configuration.listen = "127.0.0.1:0"
-        configuration.loops = 1
+        var configuration = Configuration()
+        configuration.server.listen = "127.0.0.1:0"
+        configuration.server.loops = 1
         var logger = Logger(label: "benchmark")
         logger.logLevel = .error
         server = try Server(configuration: configuration, logger: logger)

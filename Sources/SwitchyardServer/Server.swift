@@ -13,6 +13,7 @@ public final class Server: Sendable {
     public let loopCount: Int
 
     private let handles: [LoopHandle]
+    let routing: RoutingService
     private let budget = ConnectionBudget()
     private let state: Mutex<State>
     private let logger: Logger
@@ -38,7 +39,8 @@ public final class Server: Sendable {
     }
 
     /// Binds every loop's listener; nothing runs until ``start()``.
-    public init(configuration: ServerConfiguration, logger: Logger) throws(StartError) {
+    public init(configuration whole: Configuration, logger: Logger) throws(StartError) {
+        let configuration = whole.server
         let address: SocketAddress
         do { address = try SocketAddress(parsing: configuration.listen) } catch { throw .address(error) }
         let loops = configuration.loops > 0 ? configuration.loops : Server.onlineCores()
@@ -63,6 +65,9 @@ public final class Server: Sendable {
         }
         loopCount = loops
         self.logger = logger
+        var seed = SystemRandomNumberGenerator()
+        routing = RoutingService(
+            configuration: whole, loops: loops, logger: logger, seed: seed.next(), instanceTag: seed.next())
         state = Mutex(
             State(settings: ServerSettings(configuration), configuration: configuration, listeners: listeners))
     }
@@ -70,14 +75,19 @@ public final class Server: Sendable {
     /// Starts the loop threads.
     public func start() throws(SyscallError) {
         let (settings, listeners) = state.withLock { ($0.settings, $0.listeners) }
+        try routing.start()
         var threads: [Thread] = []
         for (handle, listener) in zip(handles, listeners) {
             let budget = self.budget
             let logger = self.logger
+            let routing = self.routing
             let thread = try Thread(name: "sy-loop-\(handle.index)") {
                 do {
+                    var seed = SystemRandomNumberGenerator()
+                    let loopRouting = LoopRouting(service: routing, loopIndex: handle.index, seed: seed.next())
                     var loop = try EventLoop(
-                        handle: handle, listener: listener, settings: settings, budget: budget, logger: logger)
+                        handle: handle, listener: listener, settings: settings, routing: loopRouting, budget: budget,
+                        logger: logger)
                     loop.run()
                 } catch {
                     logger.critical("event loop could not start", metadata: ["error": "\(error)"])
@@ -95,11 +105,13 @@ public final class Server: Sendable {
     /// Open connections across all loops.
     public var connectionCount: Int { budget.count }
 
-    /// Applies a new configuration to the running loops. Settings that need a
-    /// restart (listen address, loops, max_body_bytes) keep their running
-    /// value; the returned messages name them.
+    /// Applies a new configuration to the running loops and to routing
+    /// (scores and breakers of what still exists are kept). Settings that
+    /// need a restart (listen address, loops, max_body_bytes, the report
+    /// ledger's size) keep their running value; the returned messages name them.
     @discardableResult
-    public func reload(_ configuration: ServerConfiguration) -> [String] {
+    public func reload(_ whole: Configuration) -> [String] {
+        let configuration = whole.server
         let (settings, ignored) = state.withLock { state -> (ServerSettings, [String]) in
             var ignored: [String] = []
             var applied = configuration
@@ -121,7 +133,15 @@ public final class Server: Sendable {
             return (state.settings, ignored)
         }
         handles.forEach { $0.post(settings: settings) }
-        return ignored
+        routing.reload(whole)
+        var notes = ignored
+        for (name, old, new) in [
+            ("report_dedup_capacity", routing.ledgerSettings.capacity, whole.routing.reportDedupCapacity),
+            ("report_dedup_window_s", routing.ledgerSettings.windowSeconds, whole.routing.reportDedupWindowSeconds),
+        ] where old != new {
+            notes.append("routing.\(name) changes only on restart")
+        }
+        return notes
     }
 
     /// How many times each loop has woken from epoll_wait. An idle loop wakes
@@ -157,7 +177,14 @@ public final class Server: Sendable {
         unstarted.forEach(Descriptor.close)
         handles.forEach { $0.postDrain() }
         threads.forEach { $0.join() }
+        routing.shutdown()
     }
+
+    /// What routing has counted so far (reports by outcome, unknown decisions, breaker transitions).
+    public var routingCounters: RoutingCounters { routing.counters }
+
+    /// The newest routing snapshot (for tests and admin views).
+    public var routingSnapshot: RoutingSnapshot { routing.current.snapshot }
 
     static func onlineCores() -> Int {
         max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))

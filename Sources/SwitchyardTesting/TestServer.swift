@@ -18,8 +18,9 @@ public final class TestServer {
         return configuration
     }
 
-    public init(_ configure: (inout ServerConfiguration) -> Void = { _ in }) throws {
-        var configuration = TestServer.configuration()
+    public init(_ configure: (inout Configuration) -> Void = { _ in }) throws {
+        var configuration = Configuration()
+        configuration.server = TestServer.configuration()
         configure(&configuration)
         var logger = Logger(label: "switchyard-test")
         logger.logLevel = .warning

@@ -22,11 +22,31 @@ public struct Status: RawRepresentable, Hashable, Sendable, CustomStringConverti
     public static let shuttingDown = Status(rawValue: 10)
     public static let internalError = Status(rawValue: 11)
 
+    // 200-299: routing (ROUTE, and the fields REPORT shares with it).
+    public static let unknownMerchant = Status(rawValue: 200)
+    public static let unknownMethod = Status(rawValue: 201)
+    public static let methodNotAllowed = Status(rawValue: 202)
+    public static let invalidAmount = Status(rawValue: 203)
+    public static let invalidAttempt = Status(rawValue: 204)
+    public static let invalidTried = Status(rawValue: 205)
+    public static let noGatewayForPayment = Status(rawValue: 206)
+    public static let excludedByRules = Status(rawValue: 207)
+    public static let allGatewaysTried = Status(rawValue: 208)
+    public static let allGatewaysUnhealthy = Status(rawValue: 209)
+    public static let unknownCurrency = Status(rawValue: 210)
+
+    // 300-399: reporting.
+    public static let unknownGateway = Status(rawValue: 300)
+    public static let unknownOutcome = Status(rawValue: 301)
+    public static let reportBacklog = Status(rawValue: 302)
+
     /// Every code defined so far, for documentation and tests.
     public static let allDefined: [Status] = [
         .ok, .badMagic, .unsupportedVersion, .frameTooLarge, .invalidHeader, .unknownOpcode,
         .malformedBody, .notImplemented, .tooManyConnections, .idleTimeout, .shuttingDown,
-        .internalError,
+        .internalError, .unknownMerchant, .unknownMethod, .methodNotAllowed, .invalidAmount, .invalidAttempt,
+        .invalidTried, .noGatewayForPayment, .excludedByRules, .allGatewaysTried, .allGatewaysUnhealthy,
+        .unknownCurrency, .unknownGateway, .unknownOutcome, .reportBacklog,
     ]
 
     public var name: StaticString {
@@ -43,6 +63,20 @@ public struct Status: RawRepresentable, Hashable, Sendable, CustomStringConverti
         case .idleTimeout: "IDLE_TIMEOUT"
         case .shuttingDown: "SHUTTING_DOWN"
         case .internalError: "INTERNAL_ERROR"
+        case .unknownMerchant: "UNKNOWN_MERCHANT"
+        case .unknownMethod: "UNKNOWN_METHOD"
+        case .methodNotAllowed: "METHOD_NOT_ALLOWED"
+        case .invalidAmount: "INVALID_AMOUNT"
+        case .invalidAttempt: "INVALID_ATTEMPT"
+        case .invalidTried: "INVALID_TRIED"
+        case .noGatewayForPayment: "NO_GATEWAY_FOR_PAYMENT"
+        case .excludedByRules: "EXCLUDED_BY_RULES"
+        case .allGatewaysTried: "ALL_GATEWAYS_TRIED"
+        case .allGatewaysUnhealthy: "ALL_GATEWAYS_UNHEALTHY"
+        case .unknownCurrency: "UNKNOWN_CURRENCY"
+        case .unknownGateway: "UNKNOWN_GATEWAY"
+        case .unknownOutcome: "UNKNOWN_OUTCOME"
+        case .reportBacklog: "REPORT_BACKLOG"
         default: "UNKNOWN_STATUS"
         }
     }

@@ -79,7 +79,7 @@ struct Switchyard: ParsableCommand {
         let signals = try SignalFD(blocking: [SIGTERM, SIGINT, SIGHUP])
         let server: Server
         do {
-            server = try Server(configuration: configuration.server, logger: logger)
+            server = try Server(configuration: configuration, logger: logger)
             try server.start()
         } catch {
             logger.critical("cannot start", metadata: ["error": "\(error)"])
@@ -115,7 +115,7 @@ struct Switchyard: ParsableCommand {
             var updated = try Configuration.load(path: config)
             if let listen { updated.server.listen = listen }
             if let loops { updated.server.loops = loops }
-            for message in server.reload(updated.server) { logger.warning("reload: \(message)") }
+            for message in server.reload(updated) { logger.warning("reload: \(message)") }
             level.level = Logger.Level(rawValue: updated.logging.level) ?? level.level
             logger.info("configuration reloaded", metadata: ["config": "\(config)"])
         } catch {

@@ -9,7 +9,7 @@ import Testing
 
 @Suite struct ClientTests {
     @Test func aClientReconnectsAfterTheServerClosedItsConnection() throws {
-        let server = try TestServer { $0.idleTimeoutMilliseconds = 100 }
+        let server = try TestServer { $0.server.idleTimeoutMilliseconds = 100 }
         let client = try Client(address: server.address)
         #expect(try client.ping(payload: [1]) == [1])
         try waitUntilClosedByIdleSweep(server)
@@ -18,7 +18,7 @@ import Testing
     }
 
     @Test func aNonIdempotentCallIsNotRetried() throws {
-        let server = try TestServer { $0.idleTimeoutMilliseconds = 100 }
+        let server = try TestServer { $0.server.idleTimeoutMilliseconds = 100 }
         let client = try Client(address: server.address)
         try client.ping()
         try waitUntilClosedByIdleSweep(server)

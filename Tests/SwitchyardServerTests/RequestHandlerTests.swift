@@ -111,7 +111,7 @@ import Testing
         }
     }
 
-    @Test func helloGrantsNothingYetAndReportsLimits() throws {
+    @Test func helloGrantsRouteAndReportAndReportsLimits() throws {
         let hello = Hello(features: .all, clientName: "t")
         var body = [UInt8](repeating: 0, count: 64)
         let count = body.withUnsafeMutableBytes { raw in
@@ -122,7 +122,7 @@ import Testing
         let (output, _) = run(Frames.make(.hello, id: 1, body: Array(body[..<count])), chunks: [100])
         let reply = try #require(
             output.withUnsafeBytes { HelloReply(body: UnsafeRawBufferPointer(rebasing: $0[16...])) })
-        #expect(reply.features == [])
+        #expect(reply.features == [.route, .report])
         #expect(reply.maxBodyBytes == 16_384)
         #expect(reply.instanceID == "sy-1")
         #expect(reply.serverName == "switchyard")

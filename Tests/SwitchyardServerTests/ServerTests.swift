@@ -25,9 +25,9 @@ import Testing
         let connection = try Connection(to: server.address)
         #expect(
             throws: ClientError.server(
-                status: .notImplemented, message: "ROUTE is not implemented by this server version", closing: false)
+                status: .notImplemented, message: "AUTHORIZE is not implemented by this server version", closing: false)
         ) {
-            try connection.call(.route)
+            try connection.call(.authorize)
         }
         #expect(throws: ClientError.server(status: .unknownOpcode, message: "unknown opcode", closing: false)) {
             try connection.call(Opcode(rawValue: 0x7F))
@@ -117,7 +117,7 @@ import Testing
     }
 
     @Test func aClientThatNeverReadsIsThrottledAndLosesNothing() throws {
-        let server = try TestServer { $0.loops = 1 }
+        let server = try TestServer { $0.server.loops = 1 }
         let slow = try RawConnection(port: server.port)
         let (complete, unsent) = try slow.floodWithoutReading(payloadBytes: 8_192, maxFrames: 20_000)
         #expect(complete < 20_000, "the server kept reading a client that never reads")
@@ -139,7 +139,7 @@ import Testing
     }
 
     @Test func aPeerThatStopsSendingAndReadingDoesNotSpinTheLoop() throws {
-        let server = try TestServer { $0.loops = 1 }
+        let server = try TestServer { $0.server.loops = 1 }
         let raw = try RawConnection(port: server.port)
         // Fill both directions until the server stops reading us, then close
         // our writing side while still not reading: the server is left with
@@ -159,7 +159,7 @@ import Testing
     }
 
     @Test func anIdleConnectionIsToldAndClosed() throws {
-        let server = try TestServer { $0.idleTimeoutMilliseconds = 100 }
+        let server = try TestServer { $0.server.idleTimeoutMilliseconds = 100 }
         let raw = try RawConnection(port: server.port)
         let (header, _) = try raw.readFrame()
         #expect(header.status == .idleTimeout)
@@ -169,7 +169,7 @@ import Testing
     }
 
     @Test func connectionsOverTheLimitAreRefused() throws {
-        let server = try TestServer { $0.maxConnections = 2 }
+        let server = try TestServer { $0.server.maxConnections = 2 }
         let first = try Connection(to: server.address)
         let second = try Connection(to: server.address)
         try first.ping()
@@ -182,7 +182,7 @@ import Testing
     }
 
     @Test func aClosedConnectionFreesItsPlace() throws {
-        let server = try TestServer { $0.maxConnections = 1 }
+        let server = try TestServer { $0.server.maxConnections = 1 }
         do {
             let first = try Connection(to: server.address)
             try first.ping()
@@ -212,10 +212,11 @@ import Testing
 
     @Test func reloadAppliesWhatItCanAndNamesWhatNeedsARestart() throws {
         let server = try TestServer()
-        var updated = TestServer.configuration()
-        updated.listen = "127.0.0.1:1"
-        updated.maxBodyBytes = 1_024
-        updated.instanceID = "sy-2"
+        var updated = Configuration()
+        updated.server = TestServer.configuration()
+        updated.server.listen = "127.0.0.1:1"
+        updated.server.maxBodyBytes = 1_024
+        updated.server.instanceID = "sy-2"
         let ignored = server.server.reload(updated)
         #expect(ignored.count == 2)
         #expect(ignored.contains { $0.hasPrefix("server.listen") })
@@ -230,7 +231,7 @@ import Testing
     }
 
     @Test func theServerPathAllocatesNothingPerRequest() throws {
-        let server = try TestServer { $0.loops = 1 }
+        let server = try TestServer { $0.server.loops = 1 }
         let raw = try RawConnection(port: server.port)
         let batch = (1...100).flatMap { Frames.ping(id: UInt32($0), payload: [1, 2, 3, 4]) }
         func exchange() throws {

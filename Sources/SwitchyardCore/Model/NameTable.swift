@@ -53,6 +53,14 @@ public struct NameTable: Sendable {
         return name.withUTF8 { index(of: UnsafeRawBufferPointer($0)) }
     }
 
+    /// Calls `body` with the bytes of name `index`, without building a String.
+    public func withName<T>(_ index: Int, _ body: (UnsafeRawBufferPointer) -> T) -> T {
+        let span = spans[index]
+        return bytes.withUnsafeBytes {
+            body(UnsafeRawBufferPointer(rebasing: $0[span.start..<span.start + span.count]))
+        }
+    }
+
     private func matches(_ index: Int, _ key: UnsafeRawBufferPointer) -> Bool {
         let span = spans[index]
         guard span.count == key.count else { return false }

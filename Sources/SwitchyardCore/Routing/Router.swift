@@ -10,14 +10,20 @@ public struct RouteQuery: Sendable {
     public var segment: Segment
     /// Gateways already tried for this payment.
     public var tried: UInt64
+    /// Whether the decision may spend a half-open probe.
+    public var probes: Bool
 
-    public init(merchant: Int, method: Int, currency: Int?, amount: UInt64, segment: Segment, tried: UInt64) {
+    public init(
+        merchant: Int, method: Int, currency: Int?, amount: UInt64, segment: Segment, tried: UInt64,
+        probes: Bool = true
+    ) {
         self.merchant = merchant
         self.method = method
         self.currency = currency
         self.amount = amount
         self.segment = segment
         self.tried = tried
+        self.probes = probes
     }
 }
 
@@ -84,7 +90,7 @@ public enum Router {
             decision.candidates[gateway] = .init(
                 tier: tier, mean: mean, variance: factor * factor * alpha * beta / (n * n * (n + 1)),
                 score: factor * mean, latency: latency)
-            if tier == .halfOpen, halfOpenProbe == nil,
+            if tier == .halfOpen, query.probes, halfOpenProbe == nil,
                 snapshot.tickets.claim(slot, generation: snapshot.breakerGenerations[slot])
             {
                 halfOpenProbe = gateway

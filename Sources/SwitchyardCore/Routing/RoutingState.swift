@@ -5,7 +5,7 @@ import Foundation
 /// One thread owns it (the merger); it folds in outcomes and probe grants
 /// from the event loops and publishes immutable ``RoutingSnapshot``s for
 /// them to decide on. Pure: time and randomness come in as parameters.
-public struct RoutingState {
+public struct RoutingState: Sendable {
     public private(set) var table: RoutingTable
     /// Score key → per gateway estimate.
     private var estimates: [UInt64: [SuccessEstimate]] = [:]

@@ -25,6 +25,7 @@ struct EventLoop: ~Copyable {
     private var listener: Int32
     private var settings: ServerSettings
     private var handler: RequestHandler
+    private let routing: LoopRouting
     private var connections = ConnectionTable()
     private var pool: BufferPool
     private var logger: Logger
@@ -32,7 +33,10 @@ struct EventLoop: ~Copyable {
     private var nextSweep: UInt64 = 0
     private var drainDeadline: UInt64? = nil
 
-    init(handle: LoopHandle, listener: Int32, settings: ServerSettings, budget: ConnectionBudget, logger: Logger)
+    init(
+        handle: LoopHandle, listener: Int32, settings: ServerSettings, routing: LoopRouting, budget: ConnectionBudget,
+        logger: Logger
+    )
         throws(SyscallError)
     {
         let epoll = try Epoll(capacity: 256)
@@ -42,7 +46,8 @@ struct EventLoop: ~Copyable {
         self.handle = handle
         self.listener = listener
         self.settings = settings
-        self.handler = RequestHandler(settings: settings)
+        self.routing = routing
+        self.handler = RequestHandler(settings: settings, routing: routing)
         self.budget = budget
         self.pool = BufferPool(bufferBytes: settings.bufferBytes, retainLimit: 1_024)
         self.logger = logger
@@ -61,6 +66,8 @@ struct EventLoop: ~Copyable {
             }
             now = MonotonicClock.nanoseconds()
             handle.countWakeup()
+            routing.now = now
+            routing.refresh()
             for i in 0..<ready {
                 let (token, interest) = epoll.event(at: i)
                 switch token {
@@ -303,7 +310,7 @@ struct EventLoop: ~Copyable {
         let mail = handle.collect()
         if let updated = mail.settings {
             settings = updated
-            handler = RequestHandler(settings: updated)
+            handler = RequestHandler(settings: updated, routing: routing)
         }
         if mail.drain && drainDeadline == nil { beginDrain() }
         if mail.report { handle.report(allocatedBytes: Allocator.threadAllocatedBytes) }

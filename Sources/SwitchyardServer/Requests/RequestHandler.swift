@@ -1,3 +1,4 @@
+import SwitchyardCore
 import SwitchyardWire
 
 /// Turns complete request frames into reply frames. Pure: bytes in, bytes
@@ -9,6 +10,13 @@ struct RequestHandler {
     static let maxFixedReplyBytes = 1_024
 
     let settings: ServerSettings
+    /// The loop's routing context; nil where only the protocol is under test.
+    let routing: LoopRouting?
+
+    init(settings: ServerSettings, routing: LoopRouting? = nil) {
+        self.settings = settings
+        self.routing = routing
+    }
 
     enum Stop: Equatable {
         /// Every complete frame was answered; the rest is a partial frame.
@@ -50,8 +58,7 @@ struct RequestHandler {
                     progress.stop = .needInput
                     return progress
                 }
-                guard output.count - progress.produced >= max(header.frameLength, RequestHandler.maxFixedReplyBytes)
-                else {
+                guard output.count - progress.produced >= replyRoom(for: header) else {
                     progress.stop = .needOutputSpace
                     return progress
                 }
@@ -60,6 +67,15 @@ struct RequestHandler {
                 progress.consumed += header.frameLength
             }
         }
+    }
+
+    /// The output space a request's reply may need.
+    private func replyRoom(for header: FrameHeader) -> Int {
+        var room = max(header.frameLength, RequestHandler.maxFixedReplyBytes)
+        if header.opcode == .route, let routing {
+            room = max(room, RequestHandler.routeReplyBound(routing.snapshot.table))
+        }
+        return room
     }
 
     /// Writes the reply to one complete request and returns its length.
@@ -76,6 +92,10 @@ struct RequestHandler {
             return FrameEncoder.encode(into: output, header: replyHeader(for: request)) { $0.raw(body) }!
         case .hello:
             return hello(request, body: body, into: output)
+        case .route:
+            return route(request, body: body, into: output)
+        case .report:
+            return report(request, body: body, into: output)
         default:
             if let message = RequestHandler.notImplementedMessage(request.opcode) {
                 return writeError(.notImplemented, for: request, close: false, into: output, message)
@@ -108,19 +128,16 @@ struct RequestHandler {
         return FrameEncoder.encode(into: output, header: replyHeader(for: request)) { reply.write(to: &$0) }!
     }
 
-    /// No operation beyond HELLO and PING is served yet.
-    static let supportedFeatures: Features = []
+    static let supportedFeatures: Features = [.route, .report]
 
-    private func replyHeader(for request: FrameHeader) -> FrameHeader {
+    func replyHeader(for request: FrameHeader) -> FrameHeader {
         FrameHeader(opcode: request.opcode, flags: .reply, requestID: request.requestID)
     }
 
     static func notImplementedMessage(_ opcode: Opcode) -> StaticString? {
         switch opcode {
         case .authorize: "AUTHORIZE is not implemented by this server version"
-        case .route: "ROUTE is not implemented by this server version"
         case .decide: "DECIDE is not implemented by this server version"
-        case .report: "REPORT is not implemented by this server version"
         case .adminStats, .adminHealth, .adminSetWeight, .adminBreaker, .adminGatewayState, .adminReload,
             .adminMerchant, .adminExplain:
             "admin operations are not implemented by this server version"

@@ -1,0 +1,178 @@
+import SwitchyardCore
+import SwitchyardWire
+
+/// ROUTE and REPORT: validate the request against the loop's snapshot,
+/// decide or record, write the reply. No allocation, no lock.
+extension RequestHandler {
+    /// Amounts above this (10^15 minor units) are refused as absurd.
+    static let maxAmount: UInt64 = 1_000_000_000_000_000
+
+    /// The longest ROUTE reply the table can produce.
+    static func routeReplyBound(_ table: RoutingTable) -> Int {
+        13 + table.gatewayCount * (1 + 64 + 14)
+    }
+
+    /// What ROUTE and REPORT share: merchant, payment, attempt, method, currency, amount.
+    private struct Payment {
+        var merchant: Int
+        var method: Int
+        var currency: Int
+        var segment: Segment
+    }
+
+    private enum Refusal: Error {
+        case status(Status, StaticString)
+    }
+
+    private func validate(
+        _ table: RoutingTable, merchantID: UnsafeRawBufferPointer, paymentID: UnsafeRawBufferPointer, attempt: UInt8,
+        method: UnsafeRawBufferPointer, currency: UnsafeRawBufferPointer, amount: UInt64,
+        network: UnsafeRawBufferPointer
+    ) -> Result<Payment, Refusal> {
+        guard let merchant = table.merchants.index(of: merchantID) else {
+            return .failure(.status(.unknownMerchant, "unknown merchant"))
+        }
+        guard (1...64).contains(paymentID.count) else {
+            return .failure(.status(.malformedBody, "payment_id must be 1 to 64 bytes"))
+        }
+        guard attempt >= 1, Int(attempt) <= table.routing.maxAttempts else {
+            return .failure(.status(.invalidAttempt, "attempt must be 1 to routing.max_attempts"))
+        }
+        guard let methodIndex = table.methods.index(of: method) else {
+            return .failure(.status(.unknownMethod, "no configured gateway takes this method"))
+        }
+        guard let currencyIndex = table.currencies.index(of: currency) else {
+            return .failure(.status(.unknownCurrency, "no configured gateway takes this currency"))
+        }
+        guard amount >= 1, amount <= RequestHandler.maxAmount else {
+            return .failure(.status(.invalidAmount, "amount must be 1 to 10^15 minor units"))
+        }
+        let segment = table.segment(method: methodIndex, network: network, currency: currencyIndex, amount: amount)
+        return .success(Payment(merchant: merchant, method: methodIndex, currency: currencyIndex, segment: segment))
+    }
+
+    func route(_ request: FrameHeader, body: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Int
+    {
+        guard let routing else {
+            return writeError(.notImplemented, for: request, close: false, into: output, "routing is not enabled")
+        }
+        guard let view = RouteRequestView(body: body) else {
+            return writeError(.malformedBody, for: request, close: false, into: output, RouteRequestView.layout)
+        }
+        let snapshot = routing.snapshot
+        let table = snapshot.table
+        let payment: Payment
+        switch validate(
+            table, merchantID: view.merchantID, paymentID: view.paymentID, attempt: view.attempt, method: view.method,
+            currency: view.currency, amount: view.amount, network: view.cardNetwork)
+        {
+        case .success(let valid): payment = valid
+        case .failure(.status(let status, let message)):
+            return writeError(status, for: request, close: false, into: output, message)
+        }
+        guard view.triedCount <= table.gatewayCount else {
+            return writeError(.invalidTried, for: request, close: false, into: output, "more tried gateways than exist")
+        }
+        var tried: UInt64 = 0
+        var unknownTried = false
+        view.forEachTried { id in
+            if let gateway = table.gatewayIDs.index(of: id) {
+                tried |= 1 << UInt64(gateway)
+            } else {
+                unknownTried = true
+            }
+        }
+        if unknownTried {
+            return writeError(.invalidTried, for: request, close: false, into: output, "unknown gateway in tried")
+        }
+        // A probe must reach the merger to be timed; with no room, decide without one.
+        let query = RouteQuery(
+            merchant: payment.merchant, method: payment.method, currency: payment.currency, amount: view.amount,
+            segment: payment.segment, tried: tried, probes: routing.ring.hasRoom(for: 1))
+        if let failure = Router.decide(query, snapshot: snapshot, into: &routing.decision, random: &routing.random) {
+            let (status, message) = RequestHandler.describe(failure)
+            return writeError(status, for: request, close: false, into: output, message)
+        }
+        if let probe = routing.decision.probe {
+            routing.ring.push(
+                .probe(breaker: probe.breaker, generation: probe.generation, tableGeneration: routing.tableGeneration))
+        }
+        let decisionID = routing.nextDecisionID()
+        let decision = routing.decision
+        return FrameEncoder.encode(into: output, header: replyHeader(for: request)) { writer in
+            RouteReply.writeHead(
+                decisionID: decisionID, firstProbabilityPPM: RequestHandler.ppm(decision.firstProbability),
+                count: decision.entries.count, to: &writer)
+            for entry in decision.entries {
+                table.gatewayIDs.withName(entry.gateway) { name in
+                    RouteReply.writeEntry(
+                        gateway: name, reason: entry.reason.rawValue,
+                        successRatePPM: RequestHandler.ppm(entry.successRate),
+                        latencyMilliseconds: UInt32(min(entry.latencyMilliseconds.rounded(), Double(UInt32.max))),
+                        scorePPM: RequestHandler.ppm(entry.score), to: &writer)
+                }
+            }
+        } ?? writeError(.internalError, for: request, close: false, into: output, "ROUTE reply did not fit")
+    }
+
+    func report(_ request: FrameHeader, body: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer)
+        -> Int
+    {
+        guard let routing else {
+            return writeError(.notImplemented, for: request, close: false, into: output, "routing is not enabled")
+        }
+        guard let view = ReportRequestView(body: body) else {
+            return writeError(.malformedBody, for: request, close: false, into: output, ReportRequestView.layout)
+        }
+        let table = routing.snapshot.table
+        let payment: Payment
+        switch validate(
+            table, merchantID: view.merchantID, paymentID: view.paymentID, attempt: view.attempt, method: view.method,
+            currency: view.currency, amount: view.amount, network: view.cardNetwork)
+        {
+        case .success(let valid): payment = valid
+        case .failure(.status(let status, let message)):
+            return writeError(status, for: request, close: false, into: output, message)
+        }
+        guard let gateway = table.gatewayIDs.index(of: view.gateway) else {
+            return writeError(.unknownGateway, for: request, close: false, into: output, "unknown gateway")
+        }
+        guard let outcome = PaymentOutcome(rawValue: view.outcome) else {
+            return writeError(
+                .unknownOutcome, for: request, close: false, into: output,
+                "outcome must be 1 success, 2 declined, 3 gateway error or 4 timeout")
+        }
+        // Checked before the ledger: an attempt marked as seen must be counted.
+        guard routing.ring.hasRoom(for: 1) else {
+            return writeError(.reportBacklog, for: request, close: false, into: output, "report backlog full, retry")
+        }
+        let key = ReportLedger.hash(merchant: payment.merchant, payment: view.paymentID, attempt: view.attempt)
+        let result: ReportResult
+        switch routing.service.ledger.record(key, second: routing.now / 1_000_000_000) {
+        case .duplicate:
+            result = .duplicate
+        case .recorded, .unremembered:
+            let version = routing.decisionVersion(of: view.decisionID)
+            let report = OutcomeReport(
+                gateway: gateway, merchant: payment.merchant, segment: payment.segment, outcome: outcome,
+                latencyMilliseconds: view.latencyMilliseconds, decisionVersion: version)
+            routing.ring.push(.report(report, tableGeneration: routing.tableGeneration))
+            result = version == nil ? .recordedUnknownDecision : .recorded
+        }
+        return FrameEncoder.encode(into: output, header: replyHeader(for: request)) { $0.u8(result.rawValue) }!
+    }
+
+    static func ppm(_ fraction: Double) -> UInt32 {
+        UInt32(min(max(fraction * 1_000_000, 0), Double(UInt32.max)).rounded())
+    }
+
+    static func describe(_ failure: RouteFailure) -> (Status, StaticString) {
+        switch failure {
+        case .methodNotAllowed: (.methodNotAllowed, "the merchant's rules do not allow this method")
+        case .noGatewayForPayment: (.noGatewayForPayment, "no enabled gateway takes this method, currency and amount")
+        case .excludedByRules: (.excludedByRules, "merchant rules or zero weights exclude every gateway that would")
+        case .allTried: (.allGatewaysTried, "every eligible gateway was already tried")
+        case .allUnhealthy: (.allGatewaysUnhealthy, "every eligible gateway is open or forced open")
+        }
+    }
+}

@@ -1,0 +1,67 @@
+import SwitchyardCore
+
+/// One event loop's side of routing: the snapshot it decides on, its ring
+/// to the merger, its decision buffer and random source. Owned by the loop's
+/// thread and touched by no other.
+final class LoopRouting {
+    let service: RoutingService
+    let loopIndex: Int
+    private(set) var snapshot: RoutingSnapshot
+    private(set) var tableGeneration: UInt32
+    private var seenPublications: UInt64
+    var decision = RouteDecision()
+    var random: SplitMix64
+    private var sequence: UInt32 = 0
+    /// The loop's clock reading for this batch of events.
+    var now: UInt64 = 0
+
+    var ring: OutcomeRing { service.rings[loopIndex] }
+
+    init(service: RoutingService, loopIndex: Int, seed: UInt64) {
+        self.service = service
+        self.loopIndex = loopIndex
+        let current = service.current
+        snapshot = current.snapshot
+        tableGeneration = current.tableGeneration
+        seenPublications = service.publicationCount
+        random = SplitMix64(seed: seed)
+    }
+
+    /// Takes the newest snapshot if one was published since the last look:
+    /// one atomic load per batch, the lock only when something changed.
+    func refresh() {
+        let count = service.publicationCount
+        guard count != seenPublications else { return }
+        seenPublications = count
+        let current = service.current
+        snapshot = current.snapshot
+        tableGeneration = current.tableGeneration
+    }
+
+    // MARK: - Decision ids
+
+    // An id packs the instance tag (16 bits), the low 24 bits of the snapshot
+    // version, the loop (6 bits) and a per-loop sequence (18 bits): unique
+    // within an instance, and enough for REPORT to tell which snapshot the
+    // decision saw without remembering decisions.
+    static let versionBits: UInt64 = 24
+    static let versionMask: UInt32 = (1 << 24) - 1
+
+    func nextDecisionID() -> UInt64 {
+        sequence &+= 1
+        return UInt64(service.instanceTag) << 48
+            | UInt64(snapshot.version & LoopRouting.versionMask) << 24
+            | UInt64(loopIndex & 0x3F) << 18
+            | UInt64(sequence & 0x3FFFF)
+    }
+
+    /// The snapshot version a decision id was made on, when this instance
+    /// made it within the last 2^23 snapshots; nil otherwise.
+    func decisionVersion(of id: UInt64) -> UInt32? {
+        guard id != 0, UInt16(truncatingIfNeeded: id >> 48) == service.instanceTag else { return nil }
+        let low = UInt32(truncatingIfNeeded: id >> 24) & LoopRouting.versionMask
+        let age = (snapshot.version &- low) & LoopRouting.versionMask
+        guard age < 1 << 23 else { return nil }
+        return snapshot.version &- age
+    }
+}

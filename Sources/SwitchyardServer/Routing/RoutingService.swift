@@ -1,0 +1,188 @@
+import Glibc
+import Logging
+import SwitchyardCore
+import SwitchyardPosix
+import Synchronization
+
+/// The routing brain of a server, shared by its event loops.
+///
+/// Loops decide on an immutable ``RoutingSnapshot`` and push what they learn
+/// (reported outcomes, probes sent) into their own ``OutcomeRing``. The
+/// merger thread drains the rings every `snapshot_interval_ms`, folds them
+/// into the one ``RoutingState``, moves breakers along with time, and
+/// publishes a new snapshot. A decision therefore sees every report received
+/// up to one interval (plus one merge) earlier, and nothing on the request
+/// path takes a lock: a loop looks at one atomic counter per wake-up and
+/// takes the publication lock only when it changed.
+final class RoutingService: Sendable {
+    let rings: [OutcomeRing]
+    let ledger: ReportLedger
+    /// The ledger's size is fixed at start.
+    let ledgerSettings: (capacity: Int, windowSeconds: Int)
+    /// Distinguishes this process's decision ids from other instances' and earlier runs'.
+    let instanceTag: UInt16
+    private let logger: Logger
+    private let merger: Mutex<Merger>
+    private let publication: Mutex<Publication>
+    private let publications = Atomic<UInt64>(0)
+    private let stopping = Atomic<Bool>(false)
+    private let thread = Mutex<Thread?>(nil)
+
+    struct Publication {
+        var snapshot: RoutingSnapshot
+        var tableGeneration: UInt32
+    }
+
+    private struct Merger {
+        var state: RoutingState
+        var tableGeneration: UInt32 = 1
+        /// The table before the last reload: events validated against it are translated.
+        var previousTable: RoutingTable?
+        var random: SplitMix64
+        var lastPublished: UInt64 = 0
+        var pending = false
+    }
+
+    static let ringCapacity = 1 << 16
+    /// An idle service still republishes this often, so snapshots age no further.
+    static let maximumSnapshotAge: UInt64 = 1_000_000_000
+
+    init(configuration: Configuration, loops: Int, logger: Logger, seed: UInt64, instanceTag: UInt16) {
+        let table = RoutingTable(configuration)
+        var state = RoutingState(table: table)
+        let now = MonotonicClock.nanoseconds()
+        let snapshot = state.snapshot(at: now)
+        rings = (0..<loops).map { _ in OutcomeRing(capacity: RoutingService.ringCapacity) }
+        ledger = ReportLedger(
+            capacity: configuration.routing.reportDedupCapacity,
+            windowSeconds: configuration.routing.reportDedupWindowSeconds)
+        ledgerSettings = (configuration.routing.reportDedupCapacity, configuration.routing.reportDedupWindowSeconds)
+        self.instanceTag = instanceTag
+        self.logger = logger
+        merger = Mutex(Merger(state: state, random: SplitMix64(seed: seed), lastPublished: now))
+        publication = Mutex(Publication(snapshot: snapshot, tableGeneration: 1))
+    }
+
+    /// Starts the merger thread.
+    func start() throws(SyscallError) {
+        let thread = try Thread(name: "sy-merger") { [self] in
+            while !stopping.load(ordering: .relaxed) {
+                let interval = publication.withLock { $0.snapshot.table.routing.snapshotIntervalMilliseconds }
+                usleep(UInt32(interval) * 1_000)
+                merge(at: MonotonicClock.nanoseconds())
+            }
+            // What the loops pushed while draining is folded in before exit.
+            merge(at: MonotonicClock.nanoseconds())
+        }
+        self.thread.withLock { $0 = thread }
+    }
+
+    func shutdown() {
+        stopping.store(true, ordering: .relaxed)
+        thread.withLock { thread in
+            thread?.join()
+            thread = nil
+        }
+    }
+
+    /// How many snapshots have been published; a loop compares it with the
+    /// last one it took.
+    var publicationCount: UInt64 { publications.load(ordering: .acquiring) }
+
+    var current: Publication { publication.withLock { $0 } }
+
+    var counters: RoutingCounters { merger.withLock { $0.state.counters } }
+
+    /// Runs `body` on the state under the merger's lock (admin and tests).
+    func withState<T>(_ body: (inout RoutingState) -> T) -> T {
+        merger.withLock { body(&$0.state) }
+    }
+
+    /// Drains the rings, moves breakers along and publishes when anything changed.
+    func merge(at now: UInt64) {
+        merger.withLock { merger in
+            for ring in rings {
+                ring.drain { event in
+                    merger.pending = true
+                    apply(event, to: &merger, at: now)
+                }
+            }
+            merger.state.advance(to: now, random: &merger.random)
+            let transitions = merger.state.takeTransitions()
+            log(transitions, table: merger.state.table)
+            guard
+                merger.pending || !transitions.isEmpty
+                    || now &- merger.lastPublished >= RoutingService.maximumSnapshotAge
+            else { return }
+            publish(&merger, at: now)
+        }
+    }
+
+    /// Swaps in a new configuration, keeping the scores and breakers of
+    /// everything that still exists.
+    func reload(_ configuration: Configuration) {
+        merger.withLock { merger in
+            let table = RoutingTable(configuration)
+            merger.previousTable = merger.state.table
+            merger.state = RoutingState(table: table, carryingOver: merger.state)
+            merger.tableGeneration &+= 1
+            publish(&merger, at: MonotonicClock.nanoseconds())
+        }
+    }
+
+    private func publish(_ merger: inout Merger, at now: UInt64) {
+        let snapshot = merger.state.snapshot(at: now)
+        let generation = merger.tableGeneration
+        publication.withLock { $0 = Publication(snapshot: snapshot, tableGeneration: generation) }
+        publications.add(1, ordering: .releasing)
+        merger.lastPublished = now
+        merger.pending = false
+    }
+
+    private func apply(_ event: RoutingEvent, to merger: inout Merger, at now: UInt64) {
+        switch event {
+        case .report(var report, let generation):
+            if generation != merger.tableGeneration {
+                guard generation &+ 1 == merger.tableGeneration, let old = merger.previousTable,
+                    let translated = translate(report, from: old, to: merger.state.table)
+                else { return }
+                report = translated
+            }
+            merger.state.record(report, at: now, random: &merger.random)
+        case .probe(let breaker, let breakerGeneration, let generation):
+            // A probe granted under an older table belonged to a breaker that was replaced.
+            guard generation == merger.tableGeneration else { return }
+            merger.state.probeGranted(breaker: breaker, generation: breakerGeneration, at: now, random: &merger.random)
+        }
+    }
+
+    /// A report validated against the table before a reload, in the new
+    /// table's indices; nil when its gateway, method or merchant is gone.
+    private func translate(_ report: OutcomeReport, from old: RoutingTable, to new: RoutingTable) -> OutcomeReport? {
+        guard let gateway = new.gatewayIDs.index(of: old.gateways[report.gateway].id),
+            let method = new.methods.index(of: old.methods.names[Int(report.segment.method)]),
+            let merchant = new.merchants.index(of: old.merchants.names[report.merchant])
+        else { return nil }
+        var translated = report
+        translated.gateway = gateway
+        translated.merchant = merchant
+        // Finer segment parts may mean something else now: credit the method only.
+        translated.segment = Segment(method: UInt8(method))
+        translated.decisionVersion = nil
+        return translated
+    }
+
+    private func log(_ transitions: [(breaker: Int, CircuitBreaker.Transition)], table: RoutingTable) {
+        for (slot, transition) in transitions {
+            let gateway = table.gateways[slot / max(table.methodCount, 1)].id
+            let method = table.methods.names[slot % max(table.methodCount, 1)]
+            logger.notice(
+                "breaker transition",
+                metadata: [
+                    "gateway": "\(gateway)", "method": "\(method)", "from": "\(transition.from.rawValue)",
+                    "to": "\(transition.to.rawValue)", "reason": "\(transition.reason.rawValue)",
+                    "generation": "\(transition.generation)",
+                ])
+        }
+    }
+}

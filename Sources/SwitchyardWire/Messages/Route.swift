@@ -1,0 +1,166 @@
+/// ROUTE request, owned (what a client builds).
+public struct RouteRequest: Hashable, Sendable {
+    public var merchantID: String
+    public var paymentID: String
+    public var attempt: UInt8
+    public var method: String
+    public var currency: String
+    public var amount: UInt64
+    public var cardNetwork: String
+    public var tried: [String]
+
+    public init(
+        merchantID: String, paymentID: String, attempt: UInt8 = 1, method: String, currency: String, amount: UInt64,
+        cardNetwork: String = "", tried: [String] = []
+    ) {
+        self.merchantID = merchantID
+        self.paymentID = paymentID
+        self.attempt = attempt
+        self.method = method
+        self.currency = currency
+        self.amount = amount
+        self.cardNetwork = cardNetwork
+        self.tried = tried
+    }
+
+    public func write(to writer: inout BodyWriter) {
+        writer.str8(merchantID)
+        writer.str8(paymentID)
+        writer.u8(attempt)
+        writer.str8(method)
+        writer.str8(currency)
+        writer.u64(amount)
+        writer.str8(cardNetwork)
+        writer.u8(UInt8(truncatingIfNeeded: tried.count))
+        for gateway in tried { writer.str8(gateway) }
+    }
+}
+
+/// ROUTE request as the server reads it: views into the frame body, valid
+/// while the body is, so decoding allocates nothing.
+public struct RouteRequestView {
+    public let merchantID: UnsafeRawBufferPointer
+    public let paymentID: UnsafeRawBufferPointer
+    public let attempt: UInt8
+    public let method: UnsafeRawBufferPointer
+    public let currency: UnsafeRawBufferPointer
+    public let amount: UInt64
+    public let cardNetwork: UnsafeRawBufferPointer
+    public let triedCount: Int
+    /// The `tried` ids, still length-prefixed: walk them with ``forEachTried(_:)``.
+    let triedBytes: UnsafeRawBufferPointer
+
+    public static let layout: StaticString =
+        "ROUTE body is str8 merchant_id, str8 payment_id, u8 attempt, str8 method, str8 currency, u64 amount, str8 card_network, u8 tried_count, str8 x tried_count"
+
+    /// Nil when the body does not match the layout.
+    public init?(body: UnsafeRawBufferPointer) {
+        var reader = BodyReader(body)
+        merchantID = reader.str8()
+        paymentID = reader.str8()
+        attempt = reader.u8()
+        method = reader.str8()
+        currency = reader.str8()
+        amount = reader.u64()
+        cardNetwork = reader.str8()
+        triedCount = Int(reader.u8())
+        triedBytes = reader.rest()
+        var walker = BodyReader(triedBytes)
+        for _ in 0..<triedCount { _ = walker.str8() }
+        guard !reader.failed, walker.isComplete else { return nil }
+    }
+
+    /// Calls `body` with each tried gateway id, in order.
+    public func forEachTried(_ body: (UnsafeRawBufferPointer) -> Void) {
+        var walker = BodyReader(triedBytes)
+        for _ in 0..<triedCount { body(walker.str8()) }
+    }
+}
+
+/// ROUTE reply: the decision id, the probability of the first choice, and
+/// the failover list.
+public struct RouteReply: Hashable, Sendable {
+    public struct Entry: Hashable, Sendable {
+        public var gateway: String
+        public var reason: UInt16
+        /// Estimated success rate, parts per million.
+        public var successRatePPM: UInt32
+        public var latencyMilliseconds: UInt32
+        public var scorePPM: UInt32
+
+        public init(
+            gateway: String, reason: UInt16, successRatePPM: UInt32, latencyMilliseconds: UInt32, scorePPM: UInt32
+        ) {
+            self.gateway = gateway
+            self.reason = reason
+            self.successRatePPM = successRatePPM
+            self.latencyMilliseconds = latencyMilliseconds
+            self.scorePPM = scorePPM
+        }
+    }
+
+    public var decisionID: UInt64
+    public var firstProbabilityPPM: UInt32
+    public var entries: [Entry]
+
+    public init(decisionID: UInt64, firstProbabilityPPM: UInt32, entries: [Entry]) {
+        self.decisionID = decisionID
+        self.firstProbabilityPPM = firstProbabilityPPM
+        self.entries = entries
+    }
+
+    public func write(to writer: inout BodyWriter) {
+        RouteReply.writeHead(
+            decisionID: decisionID, firstProbabilityPPM: firstProbabilityPPM, count: entries.count, to: &writer)
+        for entry in entries {
+            var gateway = entry.gateway
+            gateway.withUTF8 {
+                RouteReply.writeEntry(
+                    gateway: UnsafeRawBufferPointer($0), reason: entry.reason, successRatePPM: entry.successRatePPM,
+                    latencyMilliseconds: entry.latencyMilliseconds, scorePPM: entry.scorePPM, to: &writer)
+            }
+        }
+    }
+
+    /// The fields before the entries; the server writes these and then each
+    /// entry straight from its decision.
+    @inlinable
+    public static func writeHead(
+        decisionID: UInt64, firstProbabilityPPM: UInt32, count: Int, to writer: inout BodyWriter
+    ) {
+        writer.u64(decisionID)
+        writer.u32(firstProbabilityPPM)
+        writer.u8(UInt8(truncatingIfNeeded: count))
+    }
+
+    @inlinable
+    public static func writeEntry(
+        gateway: UnsafeRawBufferPointer, reason: UInt16, successRatePPM: UInt32, latencyMilliseconds: UInt32,
+        scorePPM: UInt32, to writer: inout BodyWriter
+    ) {
+        writer.str8(gateway)
+        writer.u16(reason)
+        writer.u32(successRatePPM)
+        writer.u32(latencyMilliseconds)
+        writer.u32(scorePPM)
+    }
+
+    /// Decodes a reply; trailing bytes are ignored (later versions may add fields).
+    public init?(body: UnsafeRawBufferPointer) {
+        var reader = BodyReader(body)
+        decisionID = reader.u64()
+        firstProbabilityPPM = reader.u32()
+        let count = Int(reader.u8())
+        entries = []
+        for _ in 0..<count {
+            let name = reader.str8()
+            let reason = reader.u16(), rate = reader.u32(), latency = reader.u32(), score = reader.u32()
+            guard !reader.failed, let gateway = name.utf8String else { return nil }
+            entries.append(
+                Entry(
+                    gateway: gateway, reason: reason, successRatePPM: rate, latencyMilliseconds: latency,
+                    scorePPM: score))
+        }
+        guard !reader.failed else { return nil }
+    }
+}
