@@ -53,31 +53,43 @@ public final class Client {
     public func call(_ opcode: Opcode, idempotent: Bool, body: (inout BodyWriter) -> Void = { _ in })
         throws(ClientError) -> Reply
     {
-        do {
-            return try connected().call(opcode, body: body)
-        } catch  where error.isConnectionLost {
-            dropConnection()
-            guard idempotent else { throw error }
-            return try connected().call(opcode, body: body)
+        try retrying(idempotent: idempotent) { connection throws(ClientError) in try connection.call(opcode, body: body)
         }
     }
 
     public func hello(clientName: String, features: Features = .all) throws(ClientError) -> HelloReply {
-        do {
-            return try connected().hello(clientName: clientName, features: features)
-        } catch  where error.isConnectionLost {
-            dropConnection()
-            return try connected().hello(clientName: clientName, features: features)
+        try retrying { connection throws(ClientError) in
+            try connection.hello(clientName: clientName, features: features)
         }
     }
 
     @discardableResult
     public func ping(payload: [UInt8] = []) throws(ClientError) -> [UInt8] {
+        try retrying { connection throws(ClientError) in try connection.ping(payload: payload) }
+    }
+
+    /// ROUTE, sent again on a new connection if the first was lost: a
+    /// decision that was never acted on costs nothing.
+    public func route(_ request: RouteRequest) throws(ClientError) -> RouteReply {
+        try retrying { connection throws(ClientError) in try connection.route(request) }
+    }
+
+    /// REPORT, sent again on a new connection if the first was lost: the
+    /// server answers a repeat with `duplicate`, never counting it twice.
+    @discardableResult
+    public func report(_ request: ReportRequest) throws(ClientError) -> ReportResult {
+        try retrying { connection throws(ClientError) in try connection.report(request) }
+    }
+
+    private func retrying<T>(idempotent: Bool = true, _ body: (Connection) throws(ClientError) -> T)
+        throws(ClientError) -> T
+    {
         do {
-            return try connected().ping(payload: payload)
+            return try body(connected())
         } catch  where error.isConnectionLost {
             dropConnection()
-            return try connected().ping(payload: payload)
+            guard idempotent else { throw error }
+            return try body(connected())
         }
     }
 

@@ -198,4 +198,23 @@ public final class Connection {
     public func ping(payload: [UInt8] = []) throws(ClientError) -> [UInt8] {
         try call(.ping, bytes: payload).body
     }
+
+    /// ROUTE: the failover list for a payment.
+    public func route(_ request: RouteRequest) throws(ClientError) -> RouteReply {
+        let reply = try call(.route) { request.write(to: &$0) }
+        guard let decoded = reply.body.withUnsafeBytes({ RouteReply(body: $0) }) else {
+            throw .protocolViolation("ROUTE reply does not match its layout")
+        }
+        return decoded
+    }
+
+    /// REPORT: the outcome of one attempt.
+    @discardableResult
+    public func report(_ request: ReportRequest) throws(ClientError) -> ReportResult {
+        let reply = try call(.report) { request.write(to: &$0) }
+        guard let first = reply.body.first, let result = ReportResult(rawValue: first) else {
+            throw .protocolViolation("REPORT reply does not match its layout")
+        }
+        return result
+    }
 }

@@ -15,6 +15,25 @@ public enum Frames {
         make(.ping, id: id, body: payload)
     }
 
+    /// A frame whose body `write` encodes (ROUTE, REPORT, ...).
+    public static func encode(_ opcode: Opcode, id: UInt32, _ write: (inout BodyWriter) -> Void) -> [UInt8] {
+        var body = [UInt8](repeating: 0, count: 65_536)
+        let count = body.withUnsafeMutableBytes { raw in
+            var writer = BodyWriter(raw)
+            write(&writer)
+            return writer.count
+        }
+        return make(opcode, id: id, body: Array(body[..<count]))
+    }
+
+    public static func route(id: UInt32, _ request: RouteRequest) -> [UInt8] {
+        encode(.route, id: id) { request.write(to: &$0) }
+    }
+
+    public static func report(id: UInt32, _ request: ReportRequest) -> [UInt8] {
+        encode(.report, id: id) { request.write(to: &$0) }
+    }
+
     public static func le<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
         withUnsafeBytes(of: value.littleEndian) { Array($0) }
     }

@@ -18,10 +18,28 @@ public final class TestServer {
         return configuration
     }
 
-    public init(_ configure: (inout Configuration) -> Void = { _ in }) throws {
+    /// Three card gateways for INR (razorpay also takes UPI) and one merchant,
+    /// `m_1`: what routing tests start from.
+    public static func routingConfiguration() -> Configuration {
+        var configuration = Configuration()
+        configuration.server = TestServer.configuration()
+        configuration.gateways = [
+            GatewayConfiguration(id: "razorpay", methods: ["card", "upi"], currencies: ["INR"]),
+            GatewayConfiguration(id: "payu", methods: ["card"], currencies: ["INR"]),
+            GatewayConfiguration(id: "cashfree", methods: ["card"], currencies: ["INR"]),
+        ]
+        configuration.merchants = [MerchantConfiguration(id: "m_1")]
+        return configuration
+    }
+
+    public convenience init(_ configure: (inout Configuration) -> Void = { _ in }) throws {
         var configuration = Configuration()
         configuration.server = TestServer.configuration()
         configure(&configuration)
+        try self.init(configuration: configuration)
+    }
+
+    public init(configuration: Configuration) throws {
         var logger = Logger(label: "switchyard-test")
         logger.logLevel = .warning
         server = try Server(configuration: configuration, logger: logger)

@@ -42,13 +42,7 @@ import Testing
 
     /// The configuration behind the ROUTE and REPORT examples.
     static let routingConfiguration: Configuration = {
-        var configuration = Configuration()
-        configuration.server = TestServer.configuration()
-        configuration.gateways = [
-            GatewayConfiguration(id: "razorpay", methods: ["card", "upi"], currencies: ["INR"]),
-            GatewayConfiguration(id: "payu", methods: ["card"], currencies: ["INR"]),
-            GatewayConfiguration(id: "cashfree", methods: ["card"], currencies: ["INR"]),
-        ]
+        var configuration = TestServer.routingConfiguration()
         configuration.merchants = [MerchantConfiguration(id: "m_123")]
         return configuration
     }()

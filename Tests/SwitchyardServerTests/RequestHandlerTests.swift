@@ -145,4 +145,35 @@ import Testing
         #expect(produced == 20 * 1_000 * 20)
         #expect(allocated == 0, "\(allocated) bytes allocated while answering 20,000 PINGs")
     }
+
+    @Test func handlingRoutesAndReportsAllocatesNothing() {
+        let handler = ProtocolDocumentTests().handler
+        let route = Frames.route(
+            id: 1, RouteRequest(merchantID: "m_123", paymentID: "p", method: "card", currency: "INR", amount: 100))
+        // Distinct attempts, so every report is recorded and pushed to the merger.
+        let reports = (0..<1_000).map {
+            Frames.report(
+                id: 2,
+                ReportRequest(
+                    merchantID: "m_123", decisionID: 0, paymentID: "pay_\($0)", gateway: "payu", outcome: 3,
+                    latencyMilliseconds: 700, method: "card", currency: "INR", amount: 100))
+        }
+        var output = [UInt8](repeating: 0, count: 65_536)
+        var produced = 0
+        func handle(_ frame: [UInt8]) {
+            frame.withUnsafeBytes { input in
+                output.withUnsafeMutableBytes { produced += handler.process(input: input, output: $0).produced }
+            }
+        }
+        handle(route)  // warm-up
+        let before = Allocator.threadAllocatedBytes
+        // Index loops: generic iteration allocates in debug builds, in the test as anywhere.
+        for i in 0..<reports.count {
+            handle(route)
+            handle(reports[i])
+        }
+        let allocated = Allocator.threadAllocatedBytes - before
+        #expect(produced > 1_000 * 40)
+        #expect(allocated == 0, "\(allocated) bytes allocated for 1,000 ROUTE and 1,000 REPORT")
+    }
 }

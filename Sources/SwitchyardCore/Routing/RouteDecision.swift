@@ -13,7 +13,7 @@ public enum RouteReason: UInt16, Sendable, CaseIterable {
     case failover = 5
     /// A half-open gateway whose probes are all out: after the healthy ones.
     case halfOpen = 6
-    /// Every eligible gateway's breaker is open; `least_bad` lists them by score.
+    /// Its breaker is open; `least_bad` lists open gateways last, by score.
     case leastBad = 7
 }
 
@@ -55,6 +55,8 @@ public struct RouteDecision: Sendable {
     /// Per gateway working space, indexed by gateway.
     var candidates: [Candidate] = []
     var order: [Int] = []
+    /// Gateways already in `entries`, as a mask.
+    var listed: UInt64 = 0
 
     struct Candidate {
         var tier = Tier.excluded
@@ -79,5 +81,6 @@ public struct RouteDecision: Sendable {
         for _ in 0..<gateways { candidates.append(Candidate()) }
         firstProbability = 1
         probe = nil
+        listed = 0
     }
 }

@@ -38,8 +38,9 @@ public struct RouteQuery: Sendable {
 /// 4. Otherwise the merchant's pinned gateways lead, in its order; otherwise
 ///    the first choice is the best score, or, with a probability bounded by
 ///    the exploration floor and ceiling, another healthy gateway.
-/// 5. Then the healthy by score, then the half-open; the open only when
-///    nothing else is left and the policy is `least_bad`.
+/// 5. Then the healthy by score, then the half-open, then, under
+///    `least_bad` only, the open ones (a last resort, and the whole answer
+///    when nothing else is left).
 ///
 /// Exploration is probability matching in closed form: a gateway is explored
 /// about as often as the evidence says it might be better than the leader,
@@ -100,21 +101,24 @@ public enum Router {
 
         if let halfOpenProbe { decision.append(halfOpenProbe, .probe) }
         // Pinned gateways lead, in the merchant's order.
-        for pinned in rules.priority where decision.candidates[Int(pinned)].tier == .healthy {
-            decision.append(Int(pinned), .pinned)
+        // (Index loops: the request path avoids generic iteration, which
+        // allocates in unoptimised builds and would blind the allocation tests.)
+        for i in 0..<rules.priority.count where decision.candidates[Int(rules.priority[i])].tier == .healthy {
+            decision.append(Int(rules.priority[i]), .pinned)
         }
         decision.sortByScore(tier: .healthy)
         if decision.entries.isEmpty, !decision.order.isEmpty {
             let first = explore(&decision, routing: routing, random: &random)
             decision.append(first, first == decision.order[0] ? .bestScore : .exploration)
         }
-        for gateway in decision.order { decision.append(gateway, .failover) }
+        decision.appendOrder(.failover)
         decision.sortByScore(tier: .halfOpen)
-        for gateway in decision.order { decision.append(gateway, .halfOpen) }
-        if decision.entries.isEmpty {
-            guard routing.onAllUnhealthy == .leastBad else { return .allUnhealthy }
+        decision.appendOrder(.halfOpen)
+        // Open gateways are a last resort: listed at the end under least_bad
+        // (first when nothing else is left), never under fail_closed.
+        if routing.onAllUnhealthy == .leastBad {
             decision.sortByScore(tier: .open)
-            for gateway in decision.order { decision.append(gateway, .leastBad) }
+            decision.appendOrder(.leastBad)
         }
         return decision.entries.isEmpty ? .allUnhealthy : nil
     }
@@ -129,8 +133,8 @@ public enum Router {
         guard others > 0 else { return order[0] }
         let best = decision.candidates[order[0]]
         var matching = 0.0
-        for gateway in order.dropFirst() {
-            matching += chanceBetter(decision.candidates[gateway], than: best)
+        for i in 1..<order.count {
+            matching += chanceBetter(decision.candidates[order[i]], than: best)
         }
         let floor = routing.explorationFloorPercent / 100
         let exploring = min(max(matching, floor), routing.explorationCeilingPercent / 100)
@@ -138,7 +142,8 @@ public enum Router {
         decision.firstProbability = 1 - exploring
         if draw < 1 - exploring { return order[0] }
         draw -= 1 - exploring
-        for gateway in order.dropFirst() {
+        for i in 1..<order.count {
+            let gateway = order[i]
             // The floor is spread evenly, the rest by each gateway's chance of being better.
             let chance = chanceBetter(decision.candidates[gateway], than: best)
             let extra = matching > 0 ? (exploring - floor) * chance / matching : (exploring - floor) / Double(others)
@@ -160,7 +165,8 @@ public enum Router {
 
 extension RouteDecision {
     mutating func append(_ gateway: Int, _ reason: RouteReason) {
-        guard !entries.contains(where: { $0.gateway == gateway }) else { return }
+        guard listed & (1 << UInt64(gateway)) == 0 else { return }
+        listed |= 1 << UInt64(gateway)
         let candidate = candidates[gateway]
         entries.append(
             RouteEntry(
@@ -168,12 +174,17 @@ extension RouteDecision {
                 latencyMilliseconds: candidate.latency, score: candidate.score))
     }
 
+    /// Lists every gateway of `order` not yet listed.
+    mutating func appendOrder(_ reason: RouteReason) {
+        for i in 0..<order.count { append(order[i], reason) }
+    }
+
     /// Fills `order` with the gateways of `tier` not yet listed, best score
     /// first (insertion sort: lists are short, and it needs no memory).
     mutating func sortByScore(tier: Tier) {
         order.removeAll(keepingCapacity: true)
-        for gateway in candidates.indices where candidates[gateway].tier == tier {
-            guard !entries.contains(where: { $0.gateway == gateway }) else { continue }
+        for gateway in 0..<candidates.count where candidates[gateway].tier == tier {
+            guard listed & (1 << UInt64(gateway)) == 0 else { continue }
             var position = order.count
             order.append(gateway)
             while position > 0, candidates[order[position - 1]].score < candidates[gateway].score {

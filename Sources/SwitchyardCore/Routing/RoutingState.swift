@@ -7,8 +7,11 @@ import Foundation
 /// them to decide on. Pure: time and randomness come in as parameters.
 public struct RoutingState: Sendable {
     public private(set) var table: RoutingTable
-    /// Score key → per gateway estimate.
-    private var estimates: [UInt64: [SuccessEstimate]] = [:]
+    /// Score key → row; a row is `gatewayCount` estimates in `estimates`.
+    /// Flat, so counting an outcome updates an element in place.
+    private var rows: [UInt64: Int] = [:]
+    private var rowKeys: [UInt64] = []
+    private var estimates: [SuccessEstimate] = []
     /// Per breaker slot: the average reported latency (ms), 0 before the first report.
     private var latencies: [Double]
     public private(set) var breakers: [CircuitBreaker]
@@ -49,26 +52,27 @@ public struct RoutingState: Sendable {
             oldTable.routing.segments == table.routing.segments
             && oldTable.networks.names == table.networks.names
             && oldTable.currencies.names == table.currencies.names
-        for (key, row) in old.estimates {
+        for (oldRow, key) in old.rowKeys.enumerated() {
             let segment = ScoreKey.segment(key)
             guard let method = methodMap[Int(segment.method)] else { continue }
             // Other segment dimensions are only kept when their meaning is unchanged.
+            if !sameSegments && segment != segment.methodOnly { continue }
             let mapped =
                 sameSegments
                 ? Segment(
                     method: UInt8(method), network: segment.network, currency: segment.currency, band: segment.band)
                 : Segment(method: UInt8(method))
-            if !sameSegments && segment != segment.methodOnly { continue }
             var newKey = ScoreKey.fleet(mapped)
             if let merchant = ScoreKey.merchantIndex(key) {
                 guard let newMerchant = merchantMap[merchant] else { continue }
                 newKey = ScoreKey.merchant(newMerchant, mapped)
             }
-            var newRow = Array(repeating: SuccessEstimate(), count: table.gatewayCount)
-            for (oldGateway, estimate) in row.enumerated() {
-                if let gateway = gatewayMap[oldGateway] { newRow[gateway] = estimate }
+            let row = self.row(for: newKey)
+            for (oldGateway, gateway) in gatewayMap.enumerated() {
+                guard let gateway else { continue }
+                estimates[row * table.gatewayCount + gateway] =
+                    old.estimates[oldRow * oldTable.gatewayCount + oldGateway]
             }
-            estimates[newKey] = newRow
         }
         for (oldGateway, gateway) in gatewayMap.enumerated() {
             guard let gateway else { continue }
@@ -135,8 +139,16 @@ public struct RoutingState: Sendable {
 
     private mutating func count(_ success: Bool, gateway: Int, key: UInt64, at now: UInt64) {
         let halfLife = self.halfLife
-        if estimates[key] == nil { estimates[key] = Array(repeating: SuccessEstimate(), count: table.gatewayCount) }
-        estimates[key]![gateway].record(success: success, at: now, halfLife: halfLife)
+        estimates[row(for: key) * table.gatewayCount + gateway].record(success: success, at: now, halfLife: halfLife)
+    }
+
+    /// The row of a score key, added (empty) when new.
+    private mutating func row(for key: UInt64) -> Int {
+        if let row = rows[key] { return row }
+        rows[key] = rowKeys.count
+        rowKeys.append(key)
+        estimates.append(contentsOf: repeatElement(SuccessEstimate(), count: table.gatewayCount))
+        return rowKeys.count - 1
     }
 
     /// A loop sent a half-open probe to a gateway.
@@ -195,29 +207,37 @@ public struct RoutingState: Sendable {
         version &+= 1
         let gateways = table.gatewayCount
         let weight = table.routing.priorWeight
-        var rows: [UInt64: Int] = [:]
+        var published: [UInt64: Int] = [:]
         var first: [Double] = []
         var second: [Double] = []
         var methodMeans: [UInt8: [Double]] = [:]
 
         func add(_ key: UInt64, _ values: [(Double, Double)]) {
-            rows[key] = rows.count
+            published[key] = published.count
             for (a, b) in values {
                 first.append(a)
                 second.append(b)
             }
         }
-        var forgotten: [UInt64] = []
+        // Decay every row to now; rows with nothing left are forgotten.
         var evidence: [UInt64: [(Double, Double)]] = [:]
-        for (key, row) in estimates {
-            let counts = row.map { $0.evidence(at: now, halfLife: halfLife) }
-            if counts.allSatisfy({ $0.successes + $0.failures < RoutingState.negligibleEvidence }) {
-                forgotten.append(key)
-            } else {
-                evidence[key] = counts.map { ($0.successes, $0.failures) }
+        var keptKeys: [UInt64] = []
+        var keptEstimates: [SuccessEstimate] = []
+        for (row, key) in rowKeys.enumerated() {
+            let slice = estimates[row * gateways..<(row + 1) * gateways]
+            let counts = slice.map { $0.evidence(at: now, halfLife: halfLife) }
+            guard counts.contains(where: { $0.successes + $0.failures >= RoutingState.negligibleEvidence }) else {
+                continue
             }
+            evidence[key] = counts.map { ($0.successes, $0.failures) }
+            keptKeys.append(key)
+            keptEstimates.append(contentsOf: slice)
         }
-        for key in forgotten { estimates[key] = nil }
+        if keptKeys.count != rowKeys.count {
+            rowKeys = keptKeys
+            estimates = keptEstimates
+            rows = Dictionary(uniqueKeysWithValues: keptKeys.enumerated().map { ($1, $0) })
+        }
 
         // Method level: a gateway with no evidence starts at the smoothed
         // average of its peers for the method.
@@ -243,7 +263,7 @@ public struct RoutingState: Sendable {
             }
         }
         return RoutingSnapshot(
-            table: table, version: version, builtAt: now, rows: rows, first: first, second: second,
+            table: table, version: version, builtAt: now, rows: published, first: first, second: second,
             breakerStates: breakers.map(\.state), breakerGenerations: breakers.map(\.generation),
             latencies: latencies, tickets: tickets)
     }

@@ -103,7 +103,8 @@ extension RequestHandler {
             RouteReply.writeHead(
                 decisionID: decisionID, firstProbabilityPPM: RequestHandler.ppm(decision.firstProbability),
                 count: decision.entries.count, to: &writer)
-            for entry in decision.entries {
+            for i in 0..<decision.entries.count {
+                let entry = decision.entries[i]
                 table.gatewayIDs.withName(entry.gateway) { name in
                     RouteReply.writeEntry(
                         gateway: name, reason: entry.reason.rawValue,
