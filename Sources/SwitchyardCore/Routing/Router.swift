@@ -79,9 +79,8 @@ public enum Router {
             case .open: tier = .open
             case .forcedOpen: continue
             }
-            let (alpha, beta) = snapshot.posterior(gateway: gateway, merchantRow: merchantRow, fleetRow: fleetRow)
-            let n = alpha + beta
-            let mean = alpha / n
+            let posterior = snapshot.posterior(gateway: gateway, merchantRow: merchantRow, fleetRow: fleetRow)
+            let mean = posterior.mean
             let latency = snapshot.latencies[slot]
             var factor = rules.weights[gateway]
             if routing.latencyTargetMilliseconds > 0, latency > Double(routing.latencyTargetMilliseconds) {
@@ -89,7 +88,7 @@ public enum Router {
                 factor *= max(0, 1 - routing.latencyPenaltyPerSecond * excess)
             }
             decision.candidates[gateway] = .init(
-                tier: tier, mean: mean, variance: factor * factor * alpha * beta / (n * n * (n + 1)),
+                tier: tier, mean: mean, variance: factor * factor * posterior.variance,
                 score: factor * mean, latency: latency)
             if tier == .halfOpen, query.probes, halfOpenProbe == nil,
                 snapshot.tickets.claim(slot, generation: snapshot.breakerGenerations[slot])

@@ -40,23 +40,21 @@ public final class RoutingSnapshot: Sendable {
     /// the merchant's evidence on a prior centred on the fleet's estimate,
     /// which itself borrows from the method-wide estimate.
     @inline(__always)
-    func posterior(gateway: Int, merchantRow: Int?, fleetRow: Int?) -> (alpha: Double, beta: Double) {
-        let weight = table.routing.priorWeight
-        let fleetMean: Double
+    func posterior(gateway: Int, merchantRow: Int?, fleetRow: Int?) -> SuccessEstimate.Posterior {
+        var fleetMean = table.routing.priorSuccessRate
         if let fleetRow {
             let i = fleetRow * table.gatewayCount + gateway
             fleetMean = first[i] / (first[i] + second[i])
-        } else {
-            fleetMean = table.routing.priorSuccessRate
         }
-        var alpha = weight * fleetMean
-        var beta = weight * (1 - fleetMean)
+        var successes = 0.0
+        var failures = 0.0
         if let merchantRow {
             let i = merchantRow * table.gatewayCount + gateway
-            alpha += first[i]
-            beta += second[i]
+            successes = first[i]
+            failures = second[i]
         }
-        return (alpha, beta)
+        return .init(
+            priorMean: fleetMean, priorWeight: table.routing.priorWeight, successes: successes, failures: failures)
     }
 
     func fleetRow(_ segment: Segment) -> Int? {
@@ -67,7 +65,6 @@ public final class RoutingSnapshot: Sendable {
 
     /// The success-rate estimate for one gateway (for tests, admin and explain).
     public func estimate(merchant: Int, segment: Segment, gateway: Int) -> Double {
-        let p = posterior(gateway: gateway, merchantRow: merchantRow(merchant, segment), fleetRow: fleetRow(segment))
-        return p.alpha / (p.alpha + p.beta)
+        posterior(gateway: gateway, merchantRow: merchantRow(merchant, segment), fleetRow: fleetRow(segment)).mean
     }
 }

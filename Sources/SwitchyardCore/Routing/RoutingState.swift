@@ -247,9 +247,11 @@ public struct RoutingState: Sendable {
             let successes = counts.reduce(0) { $0 + $1.0 }
             let total = counts.reduce(0) { $0 + $1.0 + $1.1 }
             let root = (successes + weight * table.routing.priorSuccessRate) / (total + weight)
-            let posterior = counts.map { (weight * root + $0.0, weight * (1 - root) + $0.1) }
-            methodMeans[segment.method] = posterior.map { $0.0 / ($0.0 + $0.1) }
-            add(key, posterior)
+            let posteriors = counts.map {
+                SuccessEstimate.Posterior(priorMean: root, priorWeight: weight, successes: $0.0, failures: $0.1)
+            }
+            methodMeans[segment.method] = posteriors.map(\.mean)
+            add(key, posteriors.map { ($0.alpha, $0.beta) })
         }
         for (key, counts) in evidence {
             let segment = ScoreKey.segment(key)
@@ -259,7 +261,13 @@ public struct RoutingState: Sendable {
                 let parent =
                     methodMeans[segment.method]
                     ?? Array(repeating: table.routing.priorSuccessRate, count: gateways)
-                add(key, zip(parent, counts).map { (weight * $0 + $1.0, weight * (1 - $0) + $1.1) })
+                add(
+                    key,
+                    zip(parent, counts).map {
+                        let posterior = SuccessEstimate.Posterior(
+                            priorMean: $0, priorWeight: weight, successes: $1.0, failures: $1.1)
+                        return (posterior.alpha, posterior.beta)
+                    })
             }
         }
         return RoutingSnapshot(

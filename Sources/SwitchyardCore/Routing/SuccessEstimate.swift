@@ -24,14 +24,6 @@ public struct SuccessEstimate: Equatable, Sendable {
         if success { successes += 1 } else { failures += 1 }
     }
 
-    /// Adds counts gathered elsewhere (another loop's shard, another
-    /// instance), already decayed to `now`.
-    public mutating func merge(successes: Double, failures: Double, at now: UInt64, halfLife: UInt64) {
-        decay(to: now, halfLife: halfLife)
-        self.successes += successes
-        self.failures += failures
-    }
-
     /// The decayed evidence at `now`, without changing the stored counts.
     public func evidence(at now: UInt64, halfLife: UInt64) -> (successes: Double, failures: Double) {
         let factor = SuccessEstimate.decayFactor(from: updatedAt, to: now, halfLife: halfLife)
@@ -42,29 +34,33 @@ public struct SuccessEstimate: Equatable, Sendable {
     /// `priorWeight` pseudo-observations.
     public func posterior(at now: UInt64, halfLife: UInt64, priorMean: Double, priorWeight: Double) -> Posterior {
         let (s, f) = evidence(at: now, halfLife: halfLife)
-        let mean = min(max(priorMean, 0.001), 0.999)
-        let weight = max(priorWeight, 0.01)
-        return Posterior(alpha: weight * mean + s, beta: weight * (1 - mean) + f)
+        return Posterior(priorMean: priorMean, priorWeight: priorWeight, successes: s, failures: f)
     }
 
     public struct Posterior: Equatable, Sendable {
         public let alpha: Double
         public let beta: Double
 
+        /// Beta(w·m + s, w·(1 − m) + f): `priorWeight` pseudo-observations
+        /// centred on `priorMean` (kept inside (0, 1) so neither extreme is
+        /// ever certain), plus the evidence.
+        public init(priorMean: Double, priorWeight: Double, successes: Double, failures: Double) {
+            let mean = min(max(priorMean, 0.001), 0.999)
+            let weight = max(priorWeight, 0.01)
+            alpha = weight * mean + successes
+            beta = weight * (1 - mean) + failures
+        }
+
         /// The expected success rate.
         public var mean: Double { alpha / (alpha + beta) }
         /// Observations behind it, prior included.
         public var strength: Double { alpha + beta }
-        /// The standard deviation of the success rate: the uncertainty an SRE sees.
-        public var standardDeviation: Double {
+        public var variance: Double {
             let n = alpha + beta
-            return (alpha * beta / (n * n * (n + 1))).squareRoot()
+            return alpha * beta / (n * n * (n + 1))
         }
-
-        /// A Thompson draw: a success rate as plausible as the evidence allows.
-        public func sample(using random: inout some RandomNumberGenerator) -> Double {
-            BetaSampler.sample(alpha: alpha, beta: beta, using: &random)
-        }
+        /// The standard deviation of the success rate: the uncertainty an SRE sees.
+        public var standardDeviation: Double { variance.squareRoot() }
     }
 
     private mutating func decay(to now: UInt64, halfLife: UInt64) {

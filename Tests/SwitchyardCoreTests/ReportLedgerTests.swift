@@ -1,0 +1,94 @@
+import Foundation
+import SwitchyardCore
+import Testing
+
+@Suite struct ReportLedgerTests {
+    static func key(_ payment: String, attempt: UInt8 = 1, merchant: Int = 0) -> UInt64 {
+        var payment = payment
+        return payment.withUTF8 {
+            ReportLedger.hash(merchant: merchant, payment: UnsafeRawBufferPointer($0), attempt: attempt)
+        }
+    }
+
+    @Test func aRepeatIsADuplicateWithinTheWindowOnly() {
+        let ledger = ReportLedger(capacity: 1_024, windowSeconds: 60)
+        #expect(ledger.record(Self.key("pay_1"), second: 100) == .recorded)
+        #expect(ledger.record(Self.key("pay_1"), second: 159) == .duplicate)
+        #expect(ledger.record(Self.key("pay_1", attempt: 2), second: 159) == .recorded)
+        #expect(ledger.record(Self.key("pay_1", merchant: 1), second: 159) == .recorded)
+        #expect(ledger.record(Self.key("pay_1"), second: 160) == .recorded, "forgotten after the window")
+    }
+
+    @Test func aFullRunIsSaidNotSilentlyDropped() {
+        let ledger = ReportLedger(capacity: 1_024, windowSeconds: 60)
+        var results: [ReportLedger.Result] = []
+        for i in 0..<3_000 { results.append(ledger.record(Self.key("pay_\(i)"), second: 1)) }
+        #expect(results.filter { $0 == .duplicate }.isEmpty)
+        #expect(results.contains(.unremembered), "3000 keys in 1024 slots cannot all be remembered")
+        #expect(results.filter { $0 == .recorded }.count <= 1_024)
+    }
+
+    @Test func racingLoopsSeeOneRecordedPerKey() async {
+        let ledger = ReportLedger(capacity: 1 << 16, windowSeconds: 60)
+        let recorded = await withTaskGroup(of: Int.self) { group in
+            for _ in 0..<4 {
+                group.addTask {
+                    var count = 0
+                    for i in 0..<5_000 where ledger.record(Self.key("pay_\(i)"), second: 7) == .recorded { count += 1 }
+                    return count
+                }
+            }
+            return await group.reduce(0, +)
+        }
+        #expect(recorded == 5_000)
+    }
+}
+
+@Suite struct NameTableTests {
+    @Test func findsEveryNameByItsBytesAndNothingElse() {
+        let names = (0..<100).map { "gateway_\($0)" }
+        let table = NameTable(names)
+        for (index, name) in names.enumerated() { #expect(table.index(of: name) == index) }
+        #expect(table.index(of: "gateway_100") == nil)
+        #expect(table.index(of: "") == nil)
+        #expect(table.index(of: "gateway_1 ") == nil)
+        table.withName(42) { #expect(Array($0) == Array("gateway_42".utf8)) }
+    }
+}
+
+@Suite struct OutageDetectionTests {
+    /// The breaker defaults meet the promise: at 50 decisions a second, a
+    /// gateway that starts failing every call stops being chosen within 30
+    /// attributable failures and 5 seconds.
+    @Test(arguments: [1, 2, 3] as [UInt64])
+    func anOutageIsDetectedWithinThirtyFailuresAndFiveSeconds(seed: UInt64) {
+        var configuration = Configuration()
+        configuration.gateways = ["g0", "g1"].map {
+            GatewayConfiguration(id: $0, methods: ["card"], currencies: ["INR"])
+        }
+        configuration.gateways[0].weight = 1.05
+        configuration.merchants = [MerchantConfiguration(id: "m")]
+        var simulation = RoutingSimulation(configuration: configuration, seed: seed)
+        let query = RouteQuery(merchant: 0, method: 0, currency: 0, amount: 100, segment: Segment(method: 0), tried: 0)
+        _ = simulation.run(payments: 3_000, perSecond: 50, query: query) { _, _ in 0.95 }
+        let outage = simulation.now
+        var failures = 0
+        var sinceLast = 0
+        var detectedAt: UInt64?
+        for _ in 0..<500 {
+            let tally = simulation.run(payments: 1, perSecond: 50, query: query) { gateway, _ in gateway == 0 ? 0 : 0.95
+            }
+            if tally.chosen[0] == 1 {
+                failures += 1
+                sinceLast = 0
+            } else {
+                sinceLast += 1
+                // Detected once g0 has been passed over for a second running (exploration aside).
+                if sinceLast == 50, detectedAt == nil { detectedAt = simulation.now - 50 * 20_000_000 }
+            }
+        }
+        let seconds = Double((detectedAt ?? .max) - outage) / 1e9
+        #expect(failures <= 30, "g0 took \(failures) failing payments")
+        #expect(seconds <= 5, "detected after \(seconds) s")
+    }
+}
