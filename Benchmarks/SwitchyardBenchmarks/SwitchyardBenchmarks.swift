@@ -37,6 +37,24 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    Benchmark("ROUTE decision over 8 eligible gateways (x1000)") { benchmark, fixture in
+        for _ in benchmark.scaledIterations { fixture.decide() }
+    } setup: {
+        DecisionFixture()
+    }
+
+    Benchmark("Fold an outcome into the routing state (x1000)") { benchmark, fixture in
+        for _ in benchmark.scaledIterations { fixture.record() }
+    } setup: {
+        DecisionFixture()
+    }
+
+    Benchmark("Remember a reported attempt in the ledger (x1000)") { benchmark, fixture in
+        for _ in benchmark.scaledIterations { fixture.remember() }
+    } setup: {
+        LedgerFixture()
+    }
+
     // The whole server path: a live in-process server on 127.0.0.1 with one
     // loop, driven from the benchmark thread over a raw socket with
     // preallocated buffers, so any malloc counted is the server's.
@@ -47,8 +65,22 @@ let benchmarks: @Sendable () -> Void = {
         Benchmark(name) { benchmark, fixture in
             for _ in benchmark.scaledIterations { fixture.roundTrip(batch: batch) }
         } setup: {
-            try PingFixture()
+            try ServerFixture(frame: pingFrame(id: 1, payload: 4))
         }
+    }
+
+    Benchmark("ROUTE round trip through the server, 8 gateways (x1000)") { benchmark, fixture in
+        for _ in benchmark.scaledIterations { fixture.roundTrip(batch: 1) }
+    } setup: {
+        try ServerFixture(frame: DecisionFixture.routeFrame, configuration: DecisionFixture.configuration)
+    }
+
+    Benchmark("REPORT round trip through the server, a new attempt each (x1000)") { benchmark, fixture in
+        for _ in benchmark.scaledIterations { fixture.roundTrip(batch: 1) }
+    } setup: {
+        try ServerFixture(
+            frame: DecisionFixture.reportFrame, configuration: DecisionFixture.configuration,
+            counterOffset: DecisionFixture.reportCounterOffset)
     }
 }
 
@@ -60,7 +92,11 @@ func pingFrame(id: UInt32, payload: Int) -> [UInt8] {
     return bytes
 }
 
-final class PingFixture: @unchecked Sendable {
+/// A live server with one loop and a connection to it; `roundTrip` sends
+/// `batch` copies of one frame and reads their replies, all in preallocated
+/// buffers. With `counterOffset`, 8 hex digits at that offset of the frame
+/// are rewritten before each send (a new payment id for every REPORT).
+final class ServerFixture: @unchecked Sendable {
     // @unchecked: used from the benchmark thread only; the server's loop
     // threads never touch these buffers.
     let server: Server
@@ -68,9 +104,12 @@ final class PingFixture: @unchecked Sendable {
     let request: UnsafeMutableRawBufferPointer
     let reply: UnsafeMutableRawBufferPointer
     let frameBytes: Int
+    private(set) var replyBytes = 0
+    let counterOffset: Int?
+    var counter: UInt32 = 0
 
-    init() throws {
-        var configuration = Configuration()
+    init(frame: [UInt8], configuration base: Configuration = Configuration(), counterOffset: Int? = nil) throws {
+        var configuration = base
         configuration.server.listen = "127.0.0.1:0"
         configuration.server.loops = 1
         var logger = Logger(label: "benchmark")
@@ -78,24 +117,48 @@ final class PingFixture: @unchecked Sendable {
         server = try Server(configuration: configuration, logger: logger)
         try server.start()
         fd = try Socket.connect(to: SocketAddress(host: "127.0.0.1", port: server.port), timeoutMilliseconds: 2_000)
-        let frame = pingFrame(id: 1, payload: 4)
         frameBytes = frame.count
-        request = .allocate(byteCount: frame.count * 16, alignment: 16)
-        reply = .allocate(byteCount: frame.count * 16, alignment: 16)
+        self.counterOffset = counterOffset
+        let request = UnsafeMutableRawBufferPointer.allocate(byteCount: frame.count * 16, alignment: 16)
         for i in 0..<16 {
             frame.withUnsafeBytes {
                 (request.baseAddress! + i * frame.count).copyMemory(from: $0.baseAddress!, byteCount: frame.count)
             }
         }
-        for _ in 0..<1_000 { roundTrip(batch: 16) }  // warm the server's buffer pool
+        self.request = request
+        reply = .allocate(byteCount: 65_536, alignment: 16)
+        // Every reply to this frame has the length of the first one.
+        send(count: frameBytes)
+        receive(count: FrameHeader.size)
+        let header = FrameHeader.parse(UnsafeRawBufferPointer(reply), maxBodyLength: 1 << 20)
+        guard case .header(let parsed) = header, parsed.status == .ok else { fatalError("unexpected reply \(header)") }
+        receive(count: Int(parsed.bodyLength))
+        replyBytes = parsed.frameLength
+        for _ in 0..<1_000 { roundTrip(batch: 1) }  // warm the server's buffer pool and routing state
     }
 
     func roundTrip(batch: Int) {
-        let count = frameBytes * batch
+        if let counterOffset {
+            counter &+= 1
+            var value = counter
+            for digit in (0..<8).reversed() {
+                request.storeBytes(
+                    of: UInt8(ascii: "0") + UInt8(value & 7), toByteOffset: counterOffset + digit, as: UInt8.self)
+                value >>= 3
+            }
+        }
+        send(count: frameBytes * batch)
+        receive(count: replyBytes * batch)
+    }
+
+    private func send(count: Int) {
         var sent = 0
         while sent < count {
             sent += (try? Descriptor.write(fd, from: request.baseAddress! + sent, count: count - sent)) ?? 0
         }
+    }
+
+    private func receive(count: Int) {
         var received = 0
         while received < count {
             received += (try? Descriptor.read(fd, into: reply.baseAddress! + received, count: count - received)) ?? 0

@@ -1,5 +1,7 @@
-import SwitchyardCore
+import Foundation
 import Testing
+
+@testable import SwitchyardCore
 
 /// The decision function and the state it reads, on a manual clock.
 @Suite struct RouterTests {
@@ -203,5 +205,12 @@ import Testing
         world.state.advance(to: world.now, random: &world.random)
         #expect(world.breaker(0) == .open)
         #expect(world.state.tickets.remaining(0, generation: world.state.breakers[0].generation) == 0)
+    }
+
+    @Test func theNormalTailMatchesErfc() {
+        for step in -80...120 {
+            let z = Double(step) / 10
+            #expect(abs(Router.normalTail(z) - 0.5 * erfc(z / 2.0.squareRoot())) < 1e-7, "z = \(z)")
+        }
     }
 }

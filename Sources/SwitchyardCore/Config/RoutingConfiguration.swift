@@ -33,8 +33,8 @@ public struct RoutingConfiguration: Equatable, Sendable {
     public var snapshotIntervalMilliseconds = 10
     /// How long a reported (payment, attempt) is remembered to refuse a
     /// second report of it, and how many are remembered at most.
-    public var reportDedupWindowSeconds = 3_600
-    public var reportDedupCapacity = 1 << 20
+    public var reportDedupWindowSeconds = 900
+    public var reportDedupCapacity = 1 << 22
     public var segments = SegmentConfiguration()
     public var breaker = BreakerConfiguration()
 

@@ -65,6 +65,8 @@ public struct RouteDecision: Sendable {
         var variance = 0.0
         var score = 0.0
         var latency = 0.0
+        /// While exploring: the chance it beats the best.
+        var chance = 0.0
     }
 
     enum Tier: Equatable { case excluded, healthy, halfOpen, open }
@@ -77,8 +79,12 @@ public struct RouteDecision: Sendable {
 
     mutating func reset(gateways: Int) {
         entries.removeAll(keepingCapacity: true)
-        candidates.removeAll(keepingCapacity: true)
-        for _ in 0..<gateways { candidates.append(Candidate()) }
+        if candidates.count == gateways {
+            for i in 0..<gateways { candidates[i] = Candidate() }
+        } else {
+            candidates.removeAll(keepingCapacity: true)
+            for _ in 0..<gateways { candidates.append(Candidate()) }
+        }
         firstProbability = 1
         probe = nil
         listed = 0

@@ -41,7 +41,7 @@ public final class RoutingSnapshot: Sendable {
     /// which itself borrows from the method-wide estimate.
     @inline(__always)
     func posterior(gateway: Int, merchantRow: Int?, fleetRow: Int?) -> SuccessEstimate.Posterior {
-        var fleetMean = table.routing.priorSuccessRate
+        var fleetMean = table.settings.priorSuccessRate
         if let fleetRow {
             let i = fleetRow * table.gatewayCount + gateway
             fleetMean = first[i] / (first[i] + second[i])
@@ -54,7 +54,7 @@ public final class RoutingSnapshot: Sendable {
             failures = second[i]
         }
         return .init(
-            priorMean: fleetMean, priorWeight: table.routing.priorWeight, successes: successes, failures: failures)
+            priorMean: fleetMean, priorWeight: table.settings.priorWeight, successes: successes, failures: failures)
     }
 
     func fleetRow(_ segment: Segment) -> Int? {

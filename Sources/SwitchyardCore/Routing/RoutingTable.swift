@@ -24,6 +24,19 @@ public final class RoutingTable: Sendable {
     let enabledMask: UInt64
     let amountBands: [UInt64]
 
+    /// The settings a decision reads, as plain fields: reading them through
+    /// `routing` would copy the whole configuration struct on every request.
+    struct DecisionSettings {
+        let priorWeight: Double
+        let priorSuccessRate: Double
+        let explorationFloor: Double
+        let explorationCeiling: Double
+        let latencyTargetMilliseconds: Double
+        let latencyPenaltyPerSecond: Double
+        let leastBad: Bool
+    }
+    let settings: DecisionSettings
+
     /// A merchant's rules, compiled.
     public struct MerchantRules: Sendable {
         /// Methods it may route; all ones when unrestricted.
@@ -41,6 +54,12 @@ public final class RoutingTable: Sendable {
 
     public init(_ configuration: Configuration) {
         routing = configuration.routing
+        settings = DecisionSettings(
+            priorWeight: routing.priorWeight, priorSuccessRate: routing.priorSuccessRate,
+            explorationFloor: routing.explorationFloorPercent / 100,
+            explorationCeiling: routing.explorationCeilingPercent / 100,
+            latencyTargetMilliseconds: Double(routing.latencyTargetMilliseconds),
+            latencyPenaltyPerSecond: routing.latencyPenaltyPerSecond, leastBad: routing.onAllUnhealthy == .leastBad)
         gateways = configuration.gateways
         gatewayIDs = NameTable(gateways.map(\.id))
         var methodNames: [String] = []

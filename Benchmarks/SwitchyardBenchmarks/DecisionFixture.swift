@@ -1,0 +1,86 @@
+import Benchmark
+import SwitchyardCore
+import SwitchyardWire
+
+/// Eight card gateways with history, one merchant, and the state, snapshot
+/// and decision buffer a loop would hold.
+final class DecisionFixture: @unchecked Sendable {
+    // @unchecked: used from the benchmark thread only.
+    static let configuration: Configuration = {
+        var configuration = Configuration()
+        configuration.gateways = (0..<8).map {
+            GatewayConfiguration(id: "gateway\($0)", methods: ["card"], currencies: ["INR"])
+        }
+        configuration.merchants = [MerchantConfiguration(id: "m_1")]
+        return configuration
+    }()
+
+    static let routeFrame: [UInt8] = frame(.route) {
+        RouteRequest(merchantID: "m_1", paymentID: "pay_1", method: "card", currency: "INR", amount: 49_900)
+            .write(to: &$0)
+    }
+
+    /// Where the 8 digits of the payment id sit in `reportFrame`.
+    static let reportCounterOffset = FrameHeader.size + (1 + 3) + 8 + (1 + 4)
+    static let reportFrame: [UInt8] = frame(.report) {
+        ReportRequest(
+            merchantID: "m_1", decisionID: 0, paymentID: "pay_00000000", gateway: "gateway3", outcome: 1,
+            latencyMilliseconds: 900, method: "card", currency: "INR", amount: 49_900
+        ).write(to: &$0)
+    }
+
+    static func frame(_ opcode: Opcode, _ write: (inout BodyWriter) -> Void) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: 512)
+        let count = bytes.withUnsafeMutableBytes {
+            FrameEncoder.encode(into: $0, header: FrameHeader(opcode: opcode, requestID: 1), body: write)!
+        }
+        return Array(bytes[..<count])
+    }
+
+    var state = RoutingState(table: RoutingTable(DecisionFixture.configuration))
+    let snapshot: RoutingSnapshot
+    var decision = RouteDecision()
+    var random = SplitMix64(seed: 1)
+    var now: UInt64 = 1_000_000_000
+    let query = RouteQuery(merchant: 0, method: 0, currency: 0, amount: 49_900, segment: Segment(method: 0), tried: 0)
+    let report = OutcomeReport(
+        gateway: 3, merchant: 0, segment: Segment(method: 0), outcome: .success, latencyMilliseconds: 900,
+        decisionVersion: 1)
+
+    init() {
+        for gateway in 0..<8 {
+            for i in 0..<200 {
+                let outcome: PaymentOutcome = i % 100 < 90 + gateway ? .success : .gatewayError
+                var report = report
+                report.gateway = gateway
+                report.outcome = outcome
+                state.record(report, at: now, random: &random)
+            }
+        }
+        snapshot = state.snapshot(at: now)
+    }
+
+    func decide() {
+        blackHole(Router.decide(query, snapshot: snapshot, into: &decision, random: &random))
+    }
+
+    func record() {
+        now += 1_000
+        state.record(report, at: now, random: &random)
+    }
+}
+
+/// The default-sized report ledger, filled as a second of reports passes.
+final class LedgerFixture: @unchecked Sendable {
+    // @unchecked: used from the benchmark thread only.
+    let ledger = ReportLedger(capacity: RoutingConfiguration().reportDedupCapacity, windowSeconds: 3_600)
+    var key: UInt64 = 0
+    var count: UInt64 = 0
+
+    func remember() {
+        key &+= 0x9E37_79B9_7F4A_7C15
+        count += 1
+        // A new second every 100,000 reports, as under a heavy load.
+        blackHole(ledger.record(key, second: count / 100_000))
+    }
+}
