@@ -3,6 +3,7 @@ import Histogram
 /// The figures of one run, as a table for people or JSON for scripts.
 struct Report {
     let target: String
+    let operation: String
     let address: String
     let connections: Int
     let pipeline: Int
@@ -19,7 +20,7 @@ struct Report {
 
     var text: String {
         var lines = [
-            "target        \(target) at \(address)",
+            "target        \(target) at \(address), \(operation.uppercased())",
             "connections   \(connections), pipeline \(pipeline), payload \(payload) B",
             "requests      \(result.requests) in \(format(result.elapsedSeconds)) s, \(result.errors) errors",
             "throughput    \(Int(result.throughput.rounded())) req/s",
@@ -40,7 +41,7 @@ struct Report {
                 "\"max\": \(format(Double(result.histogram.max) / 1_000))",
             ]
         return """
-            {"target": "\(target)", "address": "\(address)", "connections": \(connections), "pipeline": \(pipeline), \
+            {"target": "\(target)", "operation": "\(operation)", "address": "\(address)", "connections": \(connections), "pipeline": \(pipeline), \
             "payload_bytes": \(payload), "requests": \(result.requests), "errors": \(result.errors), \
             "seconds": \(format(result.elapsedSeconds)), "throughput_rps": \(Int(result.throughput.rounded())), \
             "latency_us": {\(latency.joined(separator: ", "))}}

@@ -3,6 +3,7 @@ import Glibc
 import Histogram
 import SwitchyardClient
 import SwitchyardPosix
+import SwitchyardWire
 
 /// switchyard-bench: load generator for Switchyard (and, for side-by-side
 /// comparisons, Redis, driven by the very same loop).
@@ -10,7 +11,7 @@ import SwitchyardPosix
 struct SwitchyardBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switchyard-bench",
-        abstract: "Closed-loop PING load against a Switchyard daemon (or a Redis server).",
+        abstract: "Closed-loop load against a Switchyard daemon (PING, ROUTE, REPORT) or a Redis server (PING, GET).",
         discussion: """
             Every connection sends a batch of --pipeline requests in one write and sends the next \
             batch when all replies are in (redis-benchmark's -P). Latency is measured per request, \
@@ -20,6 +21,10 @@ struct SwitchyardBench: ParsableCommand {
 
     enum Target: String, ExpressibleByArgument, CaseIterable {
         case switchyard, redis
+    }
+
+    enum Operation: String, ExpressibleByArgument, CaseIterable {
+        case ping, route, report, get
     }
 
     @Option(help: "Server address, host:port.")
@@ -43,8 +48,26 @@ struct SwitchyardBench: ParsableCommand {
     @Option(help: "Stop after this many measured requests (0: no limit).")
     var requests = 0
 
+    @Option(help: "What to send: ping; route or report (Switchyard); get (Redis GET of --key).")
+    var op: Operation = .ping
+
     @Option(help: "PING payload bytes (Switchyard only).")
     var payload = 0
+
+    @Option(help: "ROUTE and REPORT: the merchant.")
+    var merchant = "m_1"
+
+    @Option(help: "ROUTE and REPORT: payment method, currency, amount (minor units) and card network.")
+    var method = "card"
+    @Option var currency = "INR"
+    @Option var amount: UInt64 = 49_900
+    @Option var network = ""
+
+    @Option(help: "REPORT: the gateway reported on.")
+    var gateway = "razorpay"
+
+    @Option(help: "GET: the Redis key.")
+    var key = "switchyard-bench"
 
     @Flag(help: "Print the result as one JSON object on standard output.")
     var json = false
@@ -63,6 +86,41 @@ struct SwitchyardBench: ParsableCommand {
         }
         guard warmup >= 0 && warmup <= 600 else { throw ValidationError("--warmup must be 0 to 600") }
         guard payload >= 0 && payload <= 16_000 else { throw ValidationError("--payload must be 0 to 16000") }
+        switch (target, op) {
+        case (.switchyard, .get): throw ValidationError("--op get is for --target redis")
+        case (.redis, .route), (.redis, .report):
+            throw ValidationError("--op \(op.rawValue) is for --target switchyard")
+        default: break
+        }
+    }
+
+    private func switchyardRequest() -> SwitchyardRequest {
+        switch op {
+        case .route:
+            let route = RouteRequest(
+                merchantID: merchant, paymentID: "bench", method: method, currency: currency, amount: amount,
+                cardNetwork: network)
+            return SwitchyardRequest(.fixed(.route, Self.encode { route.write(to: &$0) }))
+        case .report:
+            return SwitchyardRequest(
+                .report(
+                    ReportRequest(
+                        merchantID: merchant, decisionID: 0, paymentID: "", gateway: gateway, outcome: 1,
+                        latencyMilliseconds: 900, method: method, currency: currency, amount: amount,
+                        cardNetwork: network)))
+        case .ping, .get:
+            return SwitchyardRequest(.fixed(.ping, [UInt8](repeating: 0x78, count: payload)))
+        }
+    }
+
+    private static func encode(_ write: (inout BodyWriter) -> Void) -> [UInt8] {
+        var body = [UInt8](repeating: 0, count: 4_096)
+        let count = body.withUnsafeMutableBytes { raw in
+            var writer = BodyWriter(raw)
+            write(&writer)
+            return writer.count
+        }
+        return Array(body[..<count])
     }
 
     func run() throws {
@@ -73,9 +131,10 @@ struct SwitchyardBench: ParsableCommand {
             case .switchyard:
                 let connection = try Connection(to: address)
                 connection.isNonBlocking = true
-                open.append(.switchyard(connection, payload: [UInt8](repeating: 0x78, count: payload)))
+                open.append(.switchyard(connection, switchyardRequest()))
             case .redis:
-                open.append(.redis(try RawStream(address: address)))
+                open.append(
+                    .redis(try RawStream(address: address, request: op == .get ? RawStream.get(key) : RawStream.ping)))
             }
         }
         let settings = LoadRun.Settings(
@@ -84,7 +143,8 @@ struct SwitchyardBench: ParsableCommand {
         let result = try LoadRun(settings: settings).run(open)
         if let histogram { try writeHistogram(result, to: histogram) }
         let report = Report(
-            target: target.rawValue, address: self.address, connections: connections, pipeline: pipeline,
+            target: target.rawValue, operation: op.rawValue, address: self.address, connections: connections,
+            pipeline: pipeline,
             payload: payload, result: result)
         print(json ? report.json : report.text)
         if result.requests == 0 { throw ExitCode(1) }
