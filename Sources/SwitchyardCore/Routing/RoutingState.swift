@@ -117,8 +117,10 @@ public struct RoutingState: Sendable {
             count(success, gateway: report.gateway, key: ScoreKey.fleet(report.segment), at: now)
         }
 
-        let breaker = breakers[slot]
-        let generation: UInt64
+        // Scalars only: a copy of the breaker would share its window's
+        // storage, and the update below would then copy it (an allocation).
+        let generation = breakers[slot].generation
+        let state = breakers[slot].state
         if let decided = report.decisionVersion {
             // Versions wrap; a decision is from the current generation when it
             // is no older than the first snapshot that showed it.
@@ -126,15 +128,13 @@ public struct RoutingState: Sendable {
                 counters.staleForBreaker += 1
                 return
             }
-            generation = breaker.generation
         } else {
             // Without the decision we cannot tell a probe from an older call:
             // such reports move a breaker only while it counts every call.
-            guard breaker.state == .closed || breaker.state == .forcedClosed else { return }
-            generation = breaker.generation
+            guard state == .closed || state == .forcedClosed else { return }
         }
         _ = breakers[slot].record(success ? .success : .failure, generation: generation, at: now, random: &random)
-        noteTransition(slot, from: breaker.generation)
+        noteTransition(slot, from: generation)
     }
 
     private mutating func count(_ success: Bool, gateway: Int, key: UInt64, at now: UInt64) {
@@ -186,8 +186,9 @@ public struct RoutingState: Sendable {
     }
 
     private mutating func noteTransition(_ slot: Int, from generation: UInt64) {
+        guard breakers[slot].generation != generation else { return }
         let breaker = breakers[slot]
-        guard breaker.generation != generation, let transition = breaker.lastTransition else { return }
+        guard let transition = breaker.lastTransition else { return }
         counters.breakerTransitions += 1
         transitions.append((slot, transition))
         visibleSince[slot] = version &+ 1
