@@ -40,6 +40,7 @@ final class DecisionFixture: @unchecked Sendable {
     var state = RoutingState(table: RoutingTable(DecisionFixture.configuration))
     let snapshot: RoutingSnapshot
     var decision = RouteDecision()
+    var cache = DecisionCache()
     var random = SplitMix64(seed: 1)
     var now: UInt64 = 1_000_000_000
     let query = RouteQuery(merchant: 0, method: 0, currency: 0, amount: 49_900, segment: Segment(method: 0), tried: 0)
@@ -62,6 +63,11 @@ final class DecisionFixture: @unchecked Sendable {
 
     func decide() {
         blackHole(Router.decide(query, snapshot: snapshot, into: &decision, random: &random))
+    }
+
+    /// What a loop does for a busy merchant: the ranking comes from the cache.
+    func decideCached() {
+        blackHole(cache.decide(query, snapshot: snapshot, into: &decision, random: &random))
     }
 
     func record() {

@@ -43,6 +43,12 @@ let benchmarks: @Sendable () -> Void = {
         DecisionFixture()
     }
 
+    Benchmark("ROUTE decision over 8 eligible gateways, ranking cached (x1000)") { benchmark, fixture in
+        for _ in benchmark.scaledIterations { fixture.decideCached() }
+    } setup: {
+        DecisionFixture()
+    }
+
     Benchmark("Fold an outcome into the routing state (x1000)") { benchmark, fixture in
         for _ in benchmark.scaledIterations { fixture.record() }
     } setup: {

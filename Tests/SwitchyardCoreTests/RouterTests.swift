@@ -213,4 +213,46 @@ import Testing
             #expect(abs(Router.normalTail(z) - 0.5 * erfc(z / 2.0.squareRoot())) < 1e-7, "z = \(z)")
         }
     }
+
+    @Test func aCachedRankingGivesExactlyTheDecisionAFreshOneWould() {
+        var world = World(
+            Self.configuration {
+                $0.routing.explorationFloorPercent = 5
+                $0.routing.explorationCeilingPercent = 20
+            })
+        world.record(0, .success, times: 30)
+        world.record(1, .gatewayError, times: 10)  // open
+        world.now += 6 * Self.second  // half-open: probes to spend
+        world.state.advance(to: world.now, random: &world.random)
+        let snapshot = world.state.snapshot(at: world.now)
+        var cache = DecisionCache()
+        var cachedRandom = SplitMix64(seed: 9)
+        var freshRandom = SplitMix64(seed: 9)
+        var cached = RouteDecision()
+        var fresh = RouteDecision()
+        // Two snapshots' worth: tickets are shared, so alternate who spends them.
+        for i in 0..<200 {
+            let query = Self.query(amount: i % 2 == 0 ? 500 : 5_000, tried: i % 3 == 0 ? 0b0100 : 0)
+            var withoutProbes = query
+            withoutProbes.probes = false
+            let a = cache.decide(withoutProbes, snapshot: snapshot, into: &cached, random: &cachedRandom)
+            let b = Router.decide(withoutProbes, snapshot: snapshot, into: &fresh, random: &freshRandom)
+            #expect(a == b)
+            #expect(cached.entries == fresh.entries)
+            #expect(cached.firstProbability == fresh.firstProbability)
+        }
+        #expect(cache.misses == 4, "two amounts (g3 takes only the small one) times two tried sets")
+        #expect(cache.hits == 196)
+        // Probes still come from the shared budget, decision by decision.
+        var probes = 0
+        for _ in 0..<10
+        where cache.decide(Self.query(), snapshot: snapshot, into: &cached, random: &cachedRandom) == nil {
+            if cached.probe != nil { probes += 1 }
+        }
+        #expect(probes == 3)
+        // A new snapshot is a new ranking.
+        let next = world.state.snapshot(at: world.now)
+        _ = cache.decide(Self.query(), snapshot: next, into: &cached, random: &cachedRandom)
+        #expect(cache.misses == 5)
+    }
 }

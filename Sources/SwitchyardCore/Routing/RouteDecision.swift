@@ -51,42 +51,16 @@ public struct RouteDecision: Sendable {
     public internal(set) var firstProbability = 1.0
     /// The half-open probe this decision spent, if any: the merger must start its timer.
     public internal(set) var probe: (breaker: Int, generation: UInt64)?
-
-    /// Per gateway working space, indexed by gateway.
-    var candidates: [Candidate] = []
-    var order: [Int] = []
-    /// Gateways already in `entries`, as a mask.
-    var listed: UInt64 = 0
-
-    struct Candidate {
-        var tier = Tier.excluded
-        var mean = 0.0
-        /// Variance of the score (not of the success rate).
-        var variance = 0.0
-        var score = 0.0
-        var latency = 0.0
-        /// While exploring: the chance it beats the best.
-        var chance = 0.0
-    }
-
-    enum Tier: Equatable { case excluded, healthy, halfOpen, open }
+    /// Working space for ``Router/decide(_:snapshot:into:random:)``.
+    var ranking = RouteRanking()
 
     public init() {
         entries.reserveCapacity(Configuration.maxGateways)
-        candidates.reserveCapacity(Configuration.maxGateways)
-        order.reserveCapacity(Configuration.maxGateways)
     }
 
-    mutating func reset(gateways: Int) {
+    mutating func reset() {
         entries.removeAll(keepingCapacity: true)
-        if candidates.count == gateways {
-            for i in 0..<gateways { candidates[i] = Candidate() }
-        } else {
-            candidates.removeAll(keepingCapacity: true)
-            for _ in 0..<gateways { candidates.append(Candidate()) }
-        }
         firstProbability = 1
         probe = nil
-        listed = 0
     }
 }

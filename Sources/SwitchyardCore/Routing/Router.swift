@@ -53,26 +53,46 @@ public enum Router {
         _ query: RouteQuery, snapshot: RoutingSnapshot, into decision: inout RouteDecision,
         random: inout SplitMix64
     ) -> RouteFailure? {
+        rank(query, snapshot: snapshot, into: &decision.ranking)
+        return pick(&decision, query: query, snapshot: snapshot, random: &random)
+    }
+
+    /// Steps 1, 2, 4 and 5: everything that depends only on the snapshot and the query.
+    static func rank(_ query: RouteQuery, snapshot: RoutingSnapshot, into ranking: inout RouteRanking) {
         let table = snapshot.table
         let settings = table.settings
         let rules = table.merchantRules[query.merchant]
-        decision.reset(gateways: table.gatewayCount)
-        guard rules.methodMask & (1 << UInt64(query.method)) != 0 else { return .methodNotAllowed }
-        guard let currency = query.currency else { return .noGatewayForPayment }
+        ranking.reset(gateways: table.gatewayCount)
+        guard rules.methodMask & (1 << UInt64(query.method)) != 0 else {
+            ranking.failure = .methodNotAllowed
+            return
+        }
+        guard let currency = query.currency else {
+            ranking.failure = .noGatewayForPayment
+            return
+        }
         let taking = table.gatewaysTaking(method: query.method, currency: currency, amount: query.amount)
-        guard taking != 0 else { return .noGatewayForPayment }
+        guard taking != 0 else {
+            ranking.failure = .noGatewayForPayment
+            return
+        }
         var allowed = taking & rules.gatewayMask
         for gateway in 0..<table.gatewayCount where rules.weights[gateway] <= 0 { allowed &= ~(1 << UInt64(gateway)) }
-        guard allowed != 0 else { return .excludedByRules }
+        guard allowed != 0 else {
+            ranking.failure = .excludedByRules
+            return
+        }
         let eligible = allowed & ~query.tried
-        guard eligible != 0 else { return .allTried }
+        guard eligible != 0 else {
+            ranking.failure = .allTried
+            return
+        }
 
         let fleetRow = snapshot.fleetRow(query.segment)
         let merchantRow = snapshot.merchantRow(query.merchant, query.segment)
-        var halfOpenProbe: Int?
         for gateway in 0..<table.gatewayCount where eligible & (1 << UInt64(gateway)) != 0 {
             let slot = table.breakerIndex(gateway: gateway, method: query.method)
-            let tier: RouteDecision.Tier
+            let tier: RouteRanking.Tier
             switch snapshot.breakerStates[slot] {
             case .closed, .forcedClosed, .disabled: tier = .healthy
             case .halfOpen: tier = .halfOpen
@@ -87,83 +107,119 @@ public enum Router {
                 let excess = (latency - settings.latencyTargetMilliseconds) / 1_000
                 factor *= max(0, 1 - settings.latencyPenaltyPerSecond * excess)
             }
-            decision.candidates[gateway] = .init(
+            ranking.candidates[gateway] = .init(
                 tier: tier, mean: mean, variance: factor * factor * posterior.variance,
                 score: factor * mean, latency: latency)
-            if tier == .halfOpen, query.probes, halfOpenProbe == nil,
-                snapshot.tickets.claim(slot, generation: snapshot.breakerGenerations[slot])
-            {
-                halfOpenProbe = gateway
-                decision.probe = (slot, snapshot.breakerGenerations[slot])
-            }
         }
 
-        decision.sortByScore()
-        if let halfOpenProbe { decision.append(halfOpenProbe, .probe) }
+        ranking.sortByScore()
         // Pinned gateways lead, in the merchant's order.
         // (Index loops: the request path avoids generic iteration, which
         // allocates in unoptimised builds and would blind the allocation tests.)
-        for i in 0..<rules.priority.count where decision.candidates[Int(rules.priority[i])].tier == .healthy {
-            decision.append(Int(rules.priority[i]), .pinned)
+        for i in 0..<rules.priority.count where ranking.candidates[Int(rules.priority[i])].tier == .healthy {
+            ranking.append(Int(rules.priority[i]), .pinned)
         }
-        if decision.entries.isEmpty, let first = explore(&decision, settings: settings, random: &random) {
-            decision.append(first.gateway, first.reason)
+        ranking.pinned = !ranking.template.isEmpty
+        if !ranking.pinned, let best = prepareExploration(&ranking, settings: settings) {
+            ranking.append(best, .bestScore)
         }
-        decision.appendTier(.healthy, .failover)
-        decision.appendTier(.halfOpen, .halfOpen)
+        ranking.appendTier(.healthy, .failover)
+        ranking.appendTier(.halfOpen, .halfOpen)
         // Open gateways are a last resort: listed at the end under least_bad
         // (first when nothing else is left), never under fail_closed.
-        if settings.leastBad { decision.appendTier(.open, .leastBad) }
-        return decision.entries.isEmpty ? .allUnhealthy : nil
+        if settings.leastBad { ranking.appendTier(.open, .leastBad) }
+        for i in 0..<ranking.order.count where ranking.candidates[ranking.order[i]].tier == .halfOpen {
+            ranking.halfOpen.append(ranking.order[i])
+        }
+        if ranking.template.isEmpty && ranking.halfOpen.isEmpty { ranking.failure = .allUnhealthy }
     }
 
-    /// Picks the first choice among the healthy gateways and sets
-    /// `firstProbability`; nil when none is healthy.
-    private static func explore(
-        _ decision: inout RouteDecision, settings: RoutingTable.DecisionSettings, random: inout SplitMix64
-    ) -> (gateway: Int, reason: RouteReason)? {
+    /// Step 3 and the draw: spends a probe if one is left, else picks the
+    /// first choice, and writes the answer.
+    /// Step 3 and the draw, on the ranking in `decision.ranking`: spends a
+    /// probe if one is left, else picks the first choice, and writes the
+    /// answer. (The ranking is read in place: passing a copy would retain
+    /// and release each of its arrays.)
+    static func pick(
+        _ decision: inout RouteDecision, query: RouteQuery, snapshot: RoutingSnapshot, random: inout SplitMix64
+    ) -> RouteFailure? {
+        decision.reset()
+        if let failure = decision.ranking.failure { return failure }
+        if query.probes {
+            for i in 0..<decision.ranking.halfOpen.count {
+                let gateway = decision.ranking.halfOpen[i]
+                let slot = snapshot.table.breakerIndex(gateway: gateway, method: query.method)
+                let generation = snapshot.breakerGenerations[slot]
+                guard snapshot.tickets.claim(slot, generation: generation) else { continue }
+                decision.probe = (slot, generation)
+                decision.lead(with: gateway, .probe)
+                return nil
+            }
+        }
+        guard !decision.ranking.template.isEmpty else { return .allUnhealthy }
+        guard !decision.ranking.pinned, !decision.ranking.alternatives.isEmpty else {
+            decision.lead(with: nil, .bestScore)
+            return nil
+        }
+        var draw = random.nextUnit()
+        let best = decision.ranking.bestProbability
+        if draw < best {
+            decision.firstProbability = best
+            decision.lead(with: nil, .bestScore)
+            return nil
+        }
+        draw -= best
+        let count = decision.ranking.alternatives.count
+        var chosen = count - 1
+        for i in 0..<count {
+            if draw < decision.ranking.alternativeProbabilities[i] {
+                chosen = i
+                break
+            }
+            draw -= decision.ranking.alternativeProbabilities[i]
+        }
+        decision.firstProbability = decision.ranking.alternativeProbabilities[chosen]
+        decision.lead(with: decision.ranking.alternatives[chosen], .exploration)
+        return nil
+    }
+
+    /// Finds the best healthy gateway and the probability of each other
+    /// healthy gateway being chosen first instead; returns the best.
+    private static func prepareExploration(_ ranking: inout RouteRanking, settings: RoutingTable.DecisionSettings)
+        -> Int?
+    {
         // `order` is by score, so the first healthy gateway is the best.
         var best = -1
-        var others = 0
         var matching = 0.0
-        for i in 0..<decision.order.count {
-            let gateway = decision.order[i]
-            guard decision.candidates[gateway].tier == .healthy else { continue }
+        for i in 0..<ranking.order.count {
+            let gateway = ranking.order[i]
+            guard ranking.candidates[gateway].tier == .healthy else { continue }
             if best < 0 {
                 best = gateway
                 continue
             }
-            let chance = chanceBetter(decision.candidates[gateway], than: decision.candidates[best])
-            decision.candidates[gateway].chance = chance
+            let chance = chanceBetter(ranking.candidates[gateway], than: ranking.candidates[best])
+            ranking.candidates[gateway].chance = chance
             matching += chance
-            others += 1
+            ranking.alternatives.append(gateway)
         }
         guard best >= 0 else { return nil }
-        guard others > 0 else { return (best, .bestScore) }
+        let others = ranking.alternatives.count
+        guard others > 0 else { return best }
         let floor = settings.explorationFloor
         let exploring = min(max(matching, floor), settings.explorationCeiling)
-        var draw = random.nextUnit()
-        decision.firstProbability = 1 - exploring
-        if draw < 1 - exploring { return (best, .bestScore) }
-        draw -= 1 - exploring
-        var last = best
-        for i in 0..<decision.order.count {
-            let gateway = decision.order[i]
-            guard gateway != best, decision.candidates[gateway].tier == .healthy else { continue }
+        ranking.bestProbability = 1 - exploring
+        for i in 0..<others {
             // The floor is spread evenly, the rest by each gateway's chance of being better.
-            let chance = decision.candidates[gateway].chance
+            let chance = ranking.candidates[ranking.alternatives[i]].chance
             let extra = matching > 0 ? (exploring - floor) * chance / matching : (exploring - floor) / Double(others)
-            let probability = floor / Double(others) + extra
-            decision.firstProbability = probability
-            last = gateway
-            if draw < probability { break }
-            draw -= probability
+            ranking.alternativeProbabilities.append(floor / Double(others) + extra)
         }
-        return (last, .exploration)
+        return best
     }
 
     /// P(score_a > score_b) under a normal approximation of both posteriors.
-    static func chanceBetter(_ a: RouteDecision.Candidate, than b: RouteDecision.Candidate) -> Double {
+    static func chanceBetter(_ a: RouteRanking.Candidate, than b: RouteRanking.Candidate) -> Double {
         let spread = (a.variance + b.variance).squareRoot()
         guard spread > 0 else { return a.score > b.score ? 1 : 0 }
         return normalTail((b.score - a.score) / spread)
@@ -184,42 +240,17 @@ public enum Router {
 }
 
 extension RouteDecision {
-    mutating func append(_ gateway: Int, _ reason: RouteReason) {
-        guard listed & (1 << UInt64(gateway)) == 0 else { return }
-        listed |= 1 << UInt64(gateway)
-        let candidate = candidates[gateway]
-        entries.append(
-            RouteEntry(
-                gateway: gateway, reason: reason, successRate: candidate.mean,
-                latencyMilliseconds: candidate.latency, score: candidate.score))
-    }
-
-    /// Lists the gateways of `tier` not yet listed, best score first.
-    mutating func appendTier(_ tier: Tier, _ reason: RouteReason) {
-        for i in 0..<order.count where candidates[order[i]].tier == tier { append(order[i], reason) }
-    }
-
-    /// Fills `order` with every candidate, best score first (insertion sort:
-    /// lists are short, and it needs no memory). Unsafe buffers: this runs
-    /// for every decision, and checked array writes were a tenth of its cost.
-    mutating func sortByScore() {
-        let candidates = self.candidates
-        order.removeAll(keepingCapacity: true)
-        for gateway in 0..<candidates.count where candidates[gateway].tier != .excluded { order.append(gateway) }
-        candidates.withUnsafeBufferPointer { candidate in
-            order.withUnsafeMutableBufferPointer { order in
-                guard order.count > 1 else { return }
-                for i in 1..<order.count {
-                    let gateway = order[i]
-                    let score = candidate[gateway].score
-                    var position = i
-                    while position > 0, candidate[order[position - 1]].score < score {
-                        order[position] = order[position - 1]
-                        position -= 1
-                    }
-                    order[position] = gateway
-                }
+    /// The answer: `first` (when given) with `reason`, then the ranking's
+    /// template without it; with no `first`, the template as it is.
+    mutating func lead(with first: Int?, _ reason: RouteReason) {
+        let count = ranking.template.count
+        if let first {
+            for i in 0..<count where ranking.template[i].gateway == first {
+                var entry = ranking.template[i]
+                entry.reason = reason
+                entries.append(entry)
             }
         }
+        for i in 0..<count where ranking.template[i].gateway != first { entries.append(ranking.template[i]) }
     }
 }

@@ -89,7 +89,9 @@ extension RequestHandler {
         let query = RouteQuery(
             merchant: payment.merchant, method: payment.method, currency: payment.currency, amount: view.amount,
             segment: payment.segment, tried: tried, probes: routing.ring.hasRoom(for: 1))
-        if let failure = Router.decide(query, snapshot: snapshot, into: &routing.decision, random: &routing.random) {
+        if let failure = routing.cache.decide(
+            query, snapshot: snapshot, into: &routing.decision, random: &routing.random)
+        {
             let (status, message) = RequestHandler.describe(failure)
             return writeError(status, for: request, close: false, into: output, message)
         }

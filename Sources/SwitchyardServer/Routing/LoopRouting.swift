@@ -10,6 +10,7 @@ final class LoopRouting {
     private(set) var tableGeneration: UInt32
     private var seenPublications: UInt64
     var decision = RouteDecision()
+    var cache = DecisionCache()
     var random: SplitMix64
     private var sequence: UInt32 = 0
     /// The loop's clock reading for this batch of events.
