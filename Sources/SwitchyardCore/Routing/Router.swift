@@ -45,7 +45,7 @@ public struct RouteQuery: Sendable {
 /// Exploration is probability matching in closed form: a gateway is explored
 /// about as often as the evidence says it might be better than the leader,
 /// P(score_i > score_best), taken from a normal approximation of the two
-/// Beta posteriors. Unlike drawing Thompson samples, this costs one erfc per
+/// Beta posteriors. Unlike drawing Thompson samples, this costs one exponential per
 /// gateway and gives the exact probability of the choice made, which ROUTE
 /// returns so policies can be evaluated offline (IPS).
 public enum Router {
