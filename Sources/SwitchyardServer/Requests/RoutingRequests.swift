@@ -20,35 +20,37 @@ extension RequestHandler {
         var segment: Segment
     }
 
-    private enum Refusal: Error {
-        case status(Status, StaticString)
-    }
-
+    /// Resolves the fields ROUTE and REPORT share against the table; on a
+    /// refusal writes the error reply, sets `written` to its length and returns nil.
     private func validate(
-        _ table: RoutingTable, merchantID: UnsafeRawBufferPointer, paymentID: UnsafeRawBufferPointer, attempt: UInt8,
-        method: UnsafeRawBufferPointer, currency: UnsafeRawBufferPointer, amount: UInt64,
-        network: UnsafeRawBufferPointer
-    ) -> Result<Payment, Refusal> {
-        guard let merchant = table.merchants.index(of: merchantID) else {
-            return .failure(.status(.unknownMerchant, "unknown merchant"))
+        _ fields: PaymentFieldsView, _ table: RoutingTable, _ request: FrameHeader,
+        _ output: UnsafeMutableRawBufferPointer, written: inout Int
+    ) -> Payment? {
+        func refuse(_ status: Status, _ message: StaticString) -> Payment? {
+            written = writeError(status, for: request, close: false, into: output, message)
+            return nil
         }
-        guard (1...64).contains(paymentID.count) else {
-            return .failure(.status(.malformedBody, "payment_id must be 1 to 64 bytes"))
+        guard let merchant = table.merchants.index(of: fields.merchantID) else {
+            return refuse(.unknownMerchant, "unknown merchant")
         }
-        guard attempt >= 1, Int(attempt) <= table.routing.maxAttempts else {
-            return .failure(.status(.invalidAttempt, "attempt must be 1 to routing.max_attempts"))
+        guard (1...64).contains(fields.paymentID.count) else {
+            return refuse(.malformedBody, "payment_id must be 1 to 64 bytes")
         }
-        guard let methodIndex = table.methods.index(of: method) else {
-            return .failure(.status(.unknownMethod, "no configured gateway takes this method"))
+        guard fields.attempt >= 1, Int(fields.attempt) <= table.routing.maxAttempts else {
+            return refuse(.invalidAttempt, "attempt must be 1 to routing.max_attempts")
         }
-        guard let currencyIndex = table.currencies.index(of: currency) else {
-            return .failure(.status(.unknownCurrency, "no configured gateway takes this currency"))
+        guard let method = table.methods.index(of: fields.method) else {
+            return refuse(.unknownMethod, "no configured gateway takes this method")
         }
-        guard amount >= 1, amount <= RequestHandler.maxAmount else {
-            return .failure(.status(.invalidAmount, "amount must be 1 to 10^15 minor units"))
+        guard let currency = table.currencies.index(of: fields.currency) else {
+            return refuse(.unknownCurrency, "no configured gateway takes this currency")
         }
-        let segment = table.segment(method: methodIndex, network: network, currency: currencyIndex, amount: amount)
-        return .success(Payment(merchant: merchant, method: methodIndex, currency: currencyIndex, segment: segment))
+        guard fields.amount >= 1, fields.amount <= RequestHandler.maxAmount else {
+            return refuse(.invalidAmount, "amount must be 1 to 10^15 minor units")
+        }
+        let segment = table.segment(
+            method: method, network: fields.cardNetwork, currency: currency, amount: fields.amount)
+        return Payment(merchant: merchant, method: method, currency: currency, segment: segment)
     }
 
     func route(_ request: FrameHeader, body: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Int
@@ -61,15 +63,8 @@ extension RequestHandler {
         }
         let snapshot = routing.snapshot
         let table = snapshot.table
-        let payment: Payment
-        switch validate(
-            table, merchantID: view.merchantID, paymentID: view.paymentID, attempt: view.attempt, method: view.method,
-            currency: view.currency, amount: view.amount, network: view.cardNetwork)
-        {
-        case .success(let valid): payment = valid
-        case .failure(.status(let status, let message)):
-            return writeError(status, for: request, close: false, into: output, message)
-        }
+        var written = 0
+        guard let payment = validate(view.payment, table, request, output, written: &written) else { return written }
         guard view.triedCount <= table.gatewayCount else {
             return writeError(.invalidTried, for: request, close: false, into: output, "more tried gateways than exist")
         }
@@ -87,7 +82,7 @@ extension RequestHandler {
         }
         // A probe must reach the merger to be timed; with no room, decide without one.
         let query = RouteQuery(
-            merchant: payment.merchant, method: payment.method, currency: payment.currency, amount: view.amount,
+            merchant: payment.merchant, method: payment.method, currency: payment.currency, amount: view.payment.amount,
             segment: payment.segment, tried: tried, probes: routing.ring.hasRoom(for: 1))
         if let failure = routing.cache.decide(
             query, snapshot: snapshot, into: &routing.decision, random: &routing.random)
@@ -128,15 +123,8 @@ extension RequestHandler {
             return writeError(.malformedBody, for: request, close: false, into: output, ReportRequestView.layout)
         }
         let table = routing.snapshot.table
-        let payment: Payment
-        switch validate(
-            table, merchantID: view.merchantID, paymentID: view.paymentID, attempt: view.attempt, method: view.method,
-            currency: view.currency, amount: view.amount, network: view.cardNetwork)
-        {
-        case .success(let valid): payment = valid
-        case .failure(.status(let status, let message)):
-            return writeError(status, for: request, close: false, into: output, message)
-        }
+        var written = 0
+        guard let payment = validate(view.payment, table, request, output, written: &written) else { return written }
         guard let gateway = table.gatewayIDs.index(of: view.gateway) else {
             return writeError(.unknownGateway, for: request, close: false, into: output, "unknown gateway")
         }
@@ -149,7 +137,8 @@ extension RequestHandler {
         guard routing.ring.hasRoom(for: 1) else {
             return writeError(.reportBacklog, for: request, close: false, into: output, "report backlog full, retry")
         }
-        let key = ReportLedger.hash(merchant: payment.merchant, payment: view.paymentID, attempt: view.attempt)
+        let key = ReportLedger.hash(
+            merchant: payment.merchant, payment: view.payment.paymentID, attempt: view.payment.attempt)
         let result: ReportResult
         switch routing.service.ledger.record(key, second: routing.now / 1_000_000_000) {
         case .duplicate:

@@ -49,34 +49,27 @@ public struct ReportRequest: Hashable, Sendable {
 
 /// REPORT request as the server reads it: views into the frame body.
 public struct ReportRequestView {
-    public let merchantID: UnsafeRawBufferPointer
+    public let payment: PaymentFieldsView
     public let decisionID: UInt64
-    public let paymentID: UnsafeRawBufferPointer
-    public let attempt: UInt8
     public let gateway: UnsafeRawBufferPointer
     public let outcome: UInt8
     public let latencyMilliseconds: UInt32
-    public let method: UnsafeRawBufferPointer
-    public let currency: UnsafeRawBufferPointer
-    public let amount: UInt64
-    public let cardNetwork: UnsafeRawBufferPointer
 
     public static let layout: StaticString =
         "REPORT body is str8 merchant_id, u64 decision_id, str8 payment_id, u8 attempt, str8 gateway, u8 outcome, u32 latency_ms, str8 method, str8 currency, u64 amount, str8 card_network"
 
     public init?(body: UnsafeRawBufferPointer) {
         var reader = BodyReader(body)
-        merchantID = reader.str8()
+        let merchantID = reader.str8()
         decisionID = reader.u64()
-        paymentID = reader.str8()
-        attempt = reader.u8()
+        let paymentID = reader.str8(), attempt = reader.u8()
         gateway = reader.str8()
         outcome = reader.u8()
         latencyMilliseconds = reader.u32()
-        method = reader.str8()
-        currency = reader.str8()
-        amount = reader.u64()
-        cardNetwork = reader.str8()
+        let method = reader.str8(), currency = reader.str8(), amount = reader.u64(), network = reader.str8()
+        payment = PaymentFieldsView(
+            merchantID: merchantID, paymentID: paymentID, attempt: attempt, method: method, currency: currency,
+            amount: amount, cardNetwork: network)
         guard reader.isComplete else { return nil }
     }
 }

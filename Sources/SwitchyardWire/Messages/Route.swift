@@ -36,9 +36,9 @@ public struct RouteRequest: Hashable, Sendable {
     }
 }
 
-/// ROUTE request as the server reads it: views into the frame body, valid
-/// while the body is, so decoding allocates nothing.
-public struct RouteRequestView {
+/// The payment fields ROUTE and REPORT both carry, as views into a frame
+/// body (valid while the body is).
+public struct PaymentFieldsView {
     public let merchantID: UnsafeRawBufferPointer
     public let paymentID: UnsafeRawBufferPointer
     public let attempt: UInt8
@@ -46,6 +46,12 @@ public struct RouteRequestView {
     public let currency: UnsafeRawBufferPointer
     public let amount: UInt64
     public let cardNetwork: UnsafeRawBufferPointer
+}
+
+/// ROUTE request as the server reads it: views into the frame body, valid
+/// while the body is, so decoding allocates nothing.
+public struct RouteRequestView {
+    public let payment: PaymentFieldsView
     public let triedCount: Int
     /// The `tried` ids, still length-prefixed: walk them with ``forEachTried(_:)``.
     let triedBytes: UnsafeRawBufferPointer
@@ -56,13 +62,11 @@ public struct RouteRequestView {
     /// Nil when the body does not match the layout.
     public init?(body: UnsafeRawBufferPointer) {
         var reader = BodyReader(body)
-        merchantID = reader.str8()
-        paymentID = reader.str8()
-        attempt = reader.u8()
-        method = reader.str8()
-        currency = reader.str8()
-        amount = reader.u64()
-        cardNetwork = reader.str8()
+        let merchantID = reader.str8(), paymentID = reader.str8(), attempt = reader.u8()
+        let method = reader.str8(), currency = reader.str8(), amount = reader.u64(), network = reader.str8()
+        payment = PaymentFieldsView(
+            merchantID: merchantID, paymentID: paymentID, attempt: attempt, method: method, currency: currency,
+            amount: amount, cardNetwork: network)
         triedCount = Int(reader.u8())
         triedBytes = reader.rest()
         var walker = BodyReader(triedBytes)
