@@ -9,8 +9,6 @@ public struct ProbeTickets: Sendable {
 
     public init(breakers: Int) { slots = AtomicSlots(count: breakers) }
 
-    public var count: Int { slots.count }
-
     /// Opens a budget of `probes` for a breaker that entered half-open in `generation`.
     public func open(_ breaker: Int, generation: UInt64, probes: Int) {
         slots.store(breaker, generation << ProbeTickets.countBits | UInt64(probes))

@@ -93,11 +93,6 @@ final class RoutingService: Sendable {
 
     var counters: RoutingCounters { merger.withLock { $0.state.counters } }
 
-    /// Runs `body` on the state under the merger's lock (admin and tests).
-    func withState<T>(_ body: (inout RoutingState) -> T) -> T {
-        merger.withLock { body(&$0.state) }
-    }
-
     /// Drains the rings, moves breakers along and publishes when anything changed.
     func merge(at now: UInt64) {
         merger.withLock { merger in
