@@ -40,7 +40,7 @@ var package = Package(
         // Swift modules, one responsibility each.
         .target(
             name: "SwitchyardCore",
-            dependencies: [.product(name: "Yams", package: "Yams")],
+            dependencies: ["CCrypto", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
         .target(name: "SwitchyardWire", dependencies: ["CRouting"], swiftSettings: strict),
