@@ -78,3 +78,89 @@ import Testing
         #expect(described.contains { $0.hasPrefix("m.yaml:16:9: merchants[2].id: 'has space' is not a merchant id") })
     }
 }
+
+@Suite struct MerchantAuthorizationConfigurationTests {
+    static let hashA = "hmac-sha256:" + String(repeating: "0a", count: 32)
+    static let hashB = "hmac-sha256:" + String(repeating: "b1", count: 32)
+
+    @Test func readsStatusKeysLimitsAndAllowlist() throws {
+        let configuration = try Configuration.parse(
+            yaml: """
+                merchants:
+                  - id: m_1
+                    status: suspended
+                    tier: enterprise
+                    keys:
+                      - hash: "\(Self.hashA)"
+                      - {hash: "\(Self.hashB)", mode: test, expires: "2027-01-31T00:00:00Z"}
+                    limits:
+                      - {rate: 100, period_ms: 1000, burst: 50}
+                      - {rate: 3000, period_ms: 60000}
+                    client_allowlist: [203.0.113.0/24, "2001:db8::/32", 198.51.100.7]
+                """, file: "a.yaml")
+        let merchant = configuration.merchants[0]
+        #expect(merchant.status == .suspended && merchant.tier == "enterprise")
+        #expect(merchant.keys.map(\.digest.storedForm) == [Self.hashA, Self.hashB])
+        #expect(merchant.keys[1].mode == .test && merchant.keys[1].expiresAt == 1_801_353_600)
+        #expect(merchant.limits[0] == RateLimit(rate: 100, periodNanoseconds: 1_000_000_000, burst: 50))
+        #expect(merchant.limits[1].burst == 0)
+        #expect(merchant.clientAllowlist.map(\.description) == ["203.0.113.0/24", "2001:db8::/32", "198.51.100.7"])
+    }
+
+    @Test func everyAuthorizationMistakeIsNamedWithItsPlace() {
+        let found = configurationProblems(
+            """
+            merchants:
+              - id: m_1
+                status: paused
+                keys:
+                  - hash: "sha1:abc"
+                  - {hash: "\(Self.hashA)", mode: prod, expires: tomorrow}
+                  - {hash: "\(Self.hashA)"}
+                  - {mode: live}
+                limits:
+                  - {rate: 0, period_ms: 1000}
+                  - {rate: 10}
+                client_allowlist: [10.0.0.1/24, "300.1.1.1/8", "2001:db8::/129"]
+            """, file: "a.yaml")
+        let described = found.map(\.description)
+        let expected = [
+            "a.yaml:3:13: merchants[0].status: expected one of active, suspended, disabled",
+            "a.yaml:5:15: merchants[0].keys[0].hash: not a stored key",
+            "a.yaml:6:102: merchants[0].keys[1].mode: expected one of live, test",
+            "a.yaml:6:117: merchants[0].keys[1].expires: 'tomorrow' is not a UTC time",
+            "a.yaml:7:16: merchants[0].keys[2].hash: the same key is listed twice",
+            "a.yaml:8:9: merchants[0].keys[3].hash: every key needs a hash",
+            "a.yaml:10:16: merchants[0].limits[0].rate: 0 is out of range",
+            "a.yaml:11:9: merchants[0].limits[1].period_ms: every limit needs rate and period_ms",
+            "a.yaml:12:24: merchants[0].client_allowlist[0]: '10.0.0.1/24' is not an address block",
+            "a.yaml:12:37: merchants[0].client_allowlist[1]: '300.1.1.1/8' is not an address block",
+            "a.yaml:12:52: merchants[0].client_allowlist[2]: '2001:db8::/129' is not an address block",
+        ]
+        for prefix in expected {
+            #expect(described.contains { $0.hasPrefix(prefix) }, "missing: \(prefix)\nin: \(described)")
+        }
+    }
+
+    @Test func addressBlocksMatchTheirAddressesOnly() throws {
+        let v4 = try #require(CIDR(parsing: "203.0.113.0/25"))
+        #expect(([203, 0, 113, 127] as [UInt8]).withUnsafeBytes { v4.contains($0) } as Bool)
+        #expect(!(([203, 0, 113, 128] as [UInt8]).withUnsafeBytes { v4.contains($0) } as Bool))
+        let v6 = try #require(CIDR(parsing: "2001:db8::/32"))
+        var inside = [UInt8](repeating: 0, count: 16)
+        inside[0] = 0x20
+        inside[1] = 0x01
+        inside[2] = 0x0D
+        inside[3] = 0xB8
+        inside[15] = 1
+        #expect(inside.withUnsafeBytes { v6.contains($0) })
+        inside[3] = 0xB9
+        #expect(!inside.withUnsafeBytes { v6.contains($0) })
+        #expect(
+            !(([203, 0, 113, 1] as [UInt8]).withUnsafeBytes { v6.contains($0) } as Bool),
+            "an IPv4 address is not in an IPv6 block")
+        #expect(CIDR(parsing: "0.0.0.0/0") != nil)
+        #expect(CIDR(parsing: "10.0.0.0/8/1") == nil)
+        #expect(CIDR(parsing: "10.0.0.0/+8") == nil)
+    }
+}

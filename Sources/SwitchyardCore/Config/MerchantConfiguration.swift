@@ -1,7 +1,33 @@
-/// One merchant's routing rules. (Keys, status and rate limits arrive with
-/// authorization.)
+import Foundation
+
+/// One merchant: its standing, its credentials and limits (authorization),
+/// and its routing rules.
 public struct MerchantConfiguration: Equatable, Sendable {
+    public enum Status: String, Equatable, Sendable, CaseIterable {
+        case active, suspended, disabled
+    }
+
+    /// One API key, in stored form only.
+    public struct Key: Equatable, Sendable {
+        public enum Mode: String, Equatable, Sendable, CaseIterable { case live, test }
+        public var digest: KeyDigest
+        public var mode = Mode.live
+        /// Unix seconds after which the key is refused; nil: no expiry.
+        public var expiresAt: Int64?
+
+        public init(digest: KeyDigest) { self.digest = digest }
+    }
+
     public var id: String
+    public var status = Status.active
+    /// A label for SREs and metrics (`standard`, `enterprise`, ...).
+    public var tier = "standard"
+    /// Several keys for rotation: each is valid until removed or expired.
+    public var keys: [Key] = []
+    /// All must admit a request (per second and per minute, say).
+    public var limits: [RateLimit] = []
+    /// Client addresses the merchant's requests may come from; empty: any.
+    public var clientAllowlist: [CIDR] = []
     /// Methods this merchant may route; nil: any.
     public var allowedMethods: [String]?
     /// Gateways it may use; nil: any enabled gateway.
@@ -17,7 +43,11 @@ public struct MerchantConfiguration: Equatable, Sendable {
 
     public init(id: String) { self.id = id }
 
-    static let fields = ["id", "allowed_methods", "gateways"]
+    static let fields = [
+        "id", "status", "tier", "keys", "limits", "client_allowlist", "allowed_methods", "gateways",
+    ]
+    static let keyFields = ["hash", "mode", "expires"]
+    static let limitFields = ["rate", "period_ms", "burst"]
     static let ruleFields = ["allow", "deny", "priority", "weights"]
 
     /// Reads one merchant; `gateways` (id → methods) checks every reference.
@@ -26,6 +56,7 @@ public struct MerchantConfiguration: Equatable, Sendable {
         let idProblem = MerchantConfiguration.idProblem(id)
         if let idProblem { reader.report(field: "id", idProblem) }
         self.init(id: id)
+        readAuthorization(reader)
         let known = Set(gateways.values.joined())
         let methods = reader.strings("allowed_methods", default: []) { method in
             known.contains(method) ? nil : "'\(method)' is not a method of any configured gateway"
@@ -50,6 +81,66 @@ public struct MerchantConfiguration: Equatable, Sendable {
         rules.rejectUnknownKeys(known: MerchantConfiguration.ruleFields)
         reader.rejectUnknownKeys(known: MerchantConfiguration.fields)
         if idProblem != nil { return nil }
+    }
+
+    private mutating func readAuthorization(_ reader: ConfigReader) {
+        let statusText = reader.choice("status", default: status.rawValue, from: Status.allCases.map(\.rawValue))
+        status = Status(rawValue: statusText) ?? .active
+        tier = reader.string("tier", default: tier)
+        if let problem = GatewayConfiguration.identifierProblem(tier) { reader.report(field: "tier", problem) }
+        for keyReader in reader.list("keys") {
+            let digest = keyReader.parsed("hash", default: KeyDigest?.none) { text in
+                KeyDigest(storedForm: text).map { .success($0) }
+                    ?? .failure(
+                        InvalidValue(
+                            "not a stored key: expected 'hmac-sha256:' and 64 lower-case hex digits (switchyard hash-key makes one)"
+                        ))
+            }
+            if digest == nil, !keyReader.keys.contains("hash") {
+                keyReader.report(field: "hash", "every key needs a hash")
+            }
+            let mode = keyReader.choice("mode", default: "live", from: Key.Mode.allCases.map(\.rawValue))
+            let expires = keyReader.parsed("expires", default: Int64?.none) { text in
+                MerchantConfiguration.instant(text).map { .success($0) }
+                    ?? .failure(InvalidValue("'\(text)' is not a UTC time such as 2027-01-31T00:00:00Z"))
+            }
+            keyReader.rejectUnknownKeys(known: MerchantConfiguration.keyFields)
+            guard let digest else { continue }
+            if keys.contains(where: { $0.digest == digest }) {
+                keyReader.report(field: "hash", "the same key is listed twice")
+            }
+            var key = Key(digest: digest)
+            key.mode = Key.Mode(rawValue: mode) ?? .live
+            key.expiresAt = expires
+            keys.append(key)
+        }
+        for limitReader in reader.list("limits") {
+            let rate = limitReader.integer("rate", default: 0, in: 1...1_000_000_000, unit: "requests")
+            let period = limitReader.integer("period_ms", default: 0, in: 1...86_400_000, unit: "milliseconds")
+            let burst = limitReader.integer("burst", default: 0, in: 0...1_000_000_000, unit: "requests")
+            for field in ["rate", "period_ms"] where !limitReader.keys.contains(field) {
+                limitReader.report(field: field, "every limit needs rate and period_ms")
+            }
+            limitReader.rejectUnknownKeys(known: MerchantConfiguration.limitFields)
+            guard rate > 0, period > 0 else { continue }
+            let limit = RateLimit(rate: rate, periodNanoseconds: UInt64(period) * 1_000_000, burst: burst)
+            if limit.emissionInterval == 0 {
+                limitReader.report(field: "rate", "more than one request per nanosecond of period_ms")
+                continue
+            }
+            limits.append(limit)
+        }
+        clientAllowlist = reader.strings("client_allowlist", default: []) { text in
+            CIDR(parsing: text) == nil
+                ? "'\(text)' is not an address block such as 203.0.113.0/24 or 2001:db8::/32 (host bits must be 0)"
+                : nil
+        }.compactMap(CIDR.init(parsing:))
+    }
+
+    /// Unix seconds of an RFC 3339 UTC time (`2027-01-31T00:00:00Z`).
+    static func instant(_ text: String) -> Int64? {
+        guard text.hasSuffix("Z"), let date = try? Date(text, strategy: .iso8601) else { return nil }
+        return Int64(date.timeIntervalSince1970)
     }
 
     /// 1 to 64 printable ASCII bytes, no spaces: the wire carries it as str8.
