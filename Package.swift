@@ -99,7 +99,7 @@ var package = Package(
         ),
         .testTarget(
             name: "SwitchyardDaemonTests",
-            dependencies: ["SwitchyardClient", "SwitchyardTesting", "SwitchyardWire", "CHiredis"],
+            dependencies: ["SwitchyardClient", "SwitchyardCore", "SwitchyardTesting", "SwitchyardWire", "CHiredis"],
             swiftSettings: strict
         ),
     ]

@@ -6,17 +6,27 @@ import SwitchyardCore
 import SwitchyardPosix
 import SwitchyardServer
 
-/// The Switchyard daemon.
+/// The Switchyard command: the daemon by default, and its helpers.
 struct Switchyard: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switchyard",
         abstract: "Routing and authorization daemon for payment platforms.",
+        version: "switchyard \(ServerSettings.serverVersion)",
+        subcommands: [Serve.self, HashKey.self],
+        defaultSubcommand: Serve.self
+    )
+}
+
+/// The daemon (the default: `switchyard --config FILE` runs it).
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the daemon (the default subcommand).",
         discussion: """
             With no --config the daemon runs on its built-in defaults (listen on 127.0.0.1:7400, \
             standalone, no Redis); config/switchyard.yaml spells them out. SIGHUP reloads the \
             configuration file; SIGTERM or SIGINT stops accepting, answers what is in flight and exits 0.
-            """,
-        version: "switchyard \(ServerSettings.serverVersion)"
+            """
     )
 
     @Option(name: .shortAndLong, help: "YAML configuration file.")

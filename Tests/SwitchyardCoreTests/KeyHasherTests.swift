@@ -1,3 +1,4 @@
+import Foundation
 import SwitchyardCore
 import Testing
 
@@ -33,6 +34,33 @@ import Testing
             "hmac-sha256:" + String(repeating: "0a", count: 33),  // long
         ] {
             #expect(KeyDigest(storedForm: bad) == nil, "\(bad)")
+        }
+    }
+}
+
+@Suite struct KeySecretTests {
+    @Test func theSecretComesFromAFileOrHexAndIsLongEnough() throws {
+        let hex = String(repeating: "ab", count: 32)
+        #expect(try KeySecret.load(environment: [KeySecret.hexVariable: hex]) == [UInt8](repeating: 0xAB, count: 32))
+        let path = "/tmp/switchyard-secret-\(getpid())"
+        try Data(([UInt8](repeating: 7, count: 40) + [0x0A])).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect(
+            try KeySecret.load(environment: [KeySecret.fileVariable: path, KeySecret.hexVariable: hex])
+                == [UInt8](repeating: 7, count: 40), "the file wins; its trailing newline is not part of it")
+        for (environment, message) in [
+            ([String: String](), "no key secret"),
+            ([KeySecret.hexVariable: "abc"], "expected hex digits"),
+            ([KeySecret.hexVariable: "zz"], "expected hex digits"),
+            ([KeySecret.hexVariable: "abcd"], "has 2 bytes; at least 32"),
+            ([KeySecret.fileVariable: "/nonexistent/secret"], "cannot read /nonexistent/secret"),
+        ] {
+            #expect(throws: KeySecret.LoadError.self) { try KeySecret.load(environment: environment) }
+            do {
+                _ = try KeySecret.load(environment: environment)
+            } catch {
+                #expect(error.description.contains(message), "\(error.description)")
+            }
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import SwitchyardClient
+import SwitchyardCore
 import SwitchyardTesting
 import SwitchyardWire
 import Testing
@@ -103,5 +104,26 @@ import Testing
         let (status, output) = try ChildProcess.run(Self.binary, ["--listen", "203.0.113.1:7400"])
         #expect(status == 1)
         #expect(output.contains("cannot start"))
+    }
+
+    @Test func hashKeyPrintsTheStoredFormAndNeverTheKey() throws {
+        let secret = String(repeating: "aa", count: 32)
+        let child = try ChildProcess(
+            executable: "/bin/sh",
+            arguments: ["-c", "printf 'sk_live_9f2c\\nsk_test_1\\n' | '\(Self.binary)' hash-key"],
+            environment: ["SWITCHYARD_KEY_SECRET": secret, "PATH": "/usr/bin:/bin"])
+        #expect(child.waitForExit() == 0)
+        let lines = child.output.split(separator: "\n").map(String.init)
+        #expect(lines.count == 2)
+        #expect(lines.allSatisfy { KeyDigest(storedForm: $0) != nil })
+        #expect(!child.output.contains("sk_live"))
+        let hasher = try KeyHasher(secret: [UInt8](repeating: 0xAA, count: 32))
+        #expect(lines.first == hasher.digest(of: "sk_live_9f2c").storedForm)
+
+        let missing = try ChildProcess(
+            executable: "/bin/sh", arguments: ["-c", "echo k | '\(Self.binary)' hash-key"],
+            environment: ["PATH": "/usr/bin:/bin"])
+        #expect(missing.waitForExit() == 1)
+        #expect(missing.output.contains("no key secret"))
     }
 }
