@@ -7,6 +7,7 @@ public struct Configuration: Equatable, Sendable {
     public var server = ServerConfiguration()
     public var logging = LoggingConfiguration()
     public var routing = RoutingConfiguration()
+    public var authorization = AuthorizationConfiguration()
     /// The gateways, in the order the file lists them. None by default.
     public var gateways: [GatewayConfiguration] = []
     /// The merchants ROUTE and REPORT accept, with their routing rules. None by default.
@@ -15,7 +16,7 @@ public struct Configuration: Equatable, Sendable {
     /// The built-in defaults, which `config/switchyard.yaml` spells out.
     public init() {}
 
-    public static let sections = ["server", "logging", "routing", "gateways", "merchants"]
+    public static let sections = ["server", "logging", "routing", "authorization", "gateways", "merchants"]
 
     /// Reads and validates a YAML file.
     public static func load(path: String) throws(ConfigurationError) -> Configuration {
@@ -43,6 +44,7 @@ public struct Configuration: Equatable, Sendable {
         configuration.server = ServerConfiguration(reading: reader.section("server"))
         configuration.logging = LoggingConfiguration(reading: reader.section("logging"))
         configuration.routing = RoutingConfiguration(reading: reader.section("routing"))
+        configuration.authorization = AuthorizationConfiguration(reading: reader.section("authorization"))
         configuration.gateways = uniqueEntries(reader.list("gateways"), kind: "gateway", id: \.id) {
             GatewayConfiguration(reading: $0)
         }

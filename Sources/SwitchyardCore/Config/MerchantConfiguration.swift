@@ -47,7 +47,6 @@ public struct MerchantConfiguration: Equatable, Sendable {
         "id", "status", "tier", "keys", "limits", "client_allowlist", "allowed_methods", "gateways",
     ]
     static let keyFields = ["hash", "mode", "expires"]
-    static let limitFields = ["rate", "period_ms", "burst"]
     static let ruleFields = ["allow", "deny", "priority", "weights"]
 
     /// Reads one merchant; `gateways` (id → methods) checks every reference.
@@ -115,20 +114,12 @@ public struct MerchantConfiguration: Equatable, Sendable {
             keys.append(key)
         }
         for limitReader in reader.list("limits") {
-            let rate = limitReader.integer("rate", default: 0, in: 1...1_000_000_000, unit: "requests")
-            let period = limitReader.integer("period_ms", default: 0, in: 1...86_400_000, unit: "milliseconds")
-            let burst = limitReader.integer("burst", default: 0, in: 0...1_000_000_000, unit: "requests")
             for field in ["rate", "period_ms"] where !limitReader.keys.contains(field) {
                 limitReader.report(field: field, "every limit needs rate and period_ms")
             }
-            limitReader.rejectUnknownKeys(known: MerchantConfiguration.limitFields)
-            guard rate > 0, period > 0 else { continue }
-            let limit = RateLimit(rate: rate, periodNanoseconds: UInt64(period) * 1_000_000, burst: burst)
-            if limit.emissionInterval == 0 {
-                limitReader.report(field: "rate", "more than one request per nanosecond of period_ms")
-                continue
-            }
-            limits.append(limit)
+            let placeholder = RateLimit(rate: 1, periodNanoseconds: 0, burst: 0)
+            let limit = AuthorizationConfiguration.readLimit(limitReader, default: placeholder)
+            if limit != placeholder { limits.append(limit) }
         }
         clientAllowlist = reader.strings("client_allowlist", default: []) { text in
             CIDR(parsing: text) == nil
