@@ -90,3 +90,40 @@ final class LedgerFixture: @unchecked Sendable {
         blackHole(ledger.record(key, second: count / 100_000))
     }
 }
+
+/// One merchant with two keys and a limit it never reaches, so each call
+/// takes the full path: a good key ends allowed, a bad one ends refused.
+final class AuthorizationFixture: @unchecked Sendable {
+    // @unchecked: used from the benchmark thread only.
+    let table: AuthorizationTable
+    let merchant = Array("m_1".utf8)
+    let address: [UInt8] = [203, 0, 113, 7]
+    var now: UInt64 = 1_000_000_000
+
+    init() {
+        let hasher = try! KeyHasher(secret: [UInt8](repeating: 0x42, count: 32))
+        var configuration = Configuration()
+        var merchant = MerchantConfiguration(id: "m_1")
+        merchant.keys = ["sk_live_1", "sk_live_2"].map { MerchantConfiguration.Key(digest: hasher.digest(of: $0)) }
+        merchant.limits = [RateLimit(rate: 1_000_000_000, periodNanoseconds: 1_000_000_000, burst: 1_000_000)]
+        configuration.merchants = [merchant]
+        let unlimited = RateLimit(rate: 1_000_000_000, periodNanoseconds: 1_000_000_000, burst: 1_000_000)
+        configuration.authorization.failuresPerMerchant = unlimited
+        configuration.authorization.failuresPerAddress = unlimited
+        table = AuthorizationTable(configuration, hasher: hasher)
+    }
+
+    func authorize(_ key: [UInt8]) {
+        now += 1_000
+        merchant.withUnsafeBytes { m in
+            key.withUnsafeBytes { k in
+                address.withUnsafeBytes { a in
+                    blackHole(
+                        table.authorize(
+                            AuthorizationQuery(
+                                merchantID: m, key: k, address: a, cost: 1, now: now, wallSeconds: 1_800_000_000)))
+                }
+            }
+        }
+    }
+}

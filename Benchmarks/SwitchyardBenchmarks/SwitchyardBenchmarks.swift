@@ -49,6 +49,15 @@ let benchmarks: @Sendable () -> Void = {
         DecisionFixture()
     }
 
+    for (name, key) in [("good", "sk_live_2"), ("bad", "sk_live_x")] {
+        Benchmark("AUTHORIZE decision, \(name) key (x1000)") { benchmark, fixture in
+            let bytes = Array(key.utf8)
+            for _ in benchmark.scaledIterations { fixture.authorize(bytes) }
+        } setup: {
+            AuthorizationFixture()
+        }
+    }
+
     Benchmark("Fold an outcome into the routing state (x1000)") { benchmark, fixture in
         for _ in benchmark.scaledIterations { fixture.record() }
     } setup: {

@@ -81,6 +81,12 @@ public final class Client {
         try retrying { connection throws(ClientError) in try connection.report(request) }
     }
 
+    /// AUTHORIZE, not sent again on a new connection: it may have spent
+    /// rate-limit units already.
+    public func authorize(_ request: AuthorizeRequest) throws(ClientError) -> AuthorizeReply {
+        try retrying(idempotent: false) { connection throws(ClientError) in try connection.authorize(request) }
+    }
+
     private func retrying<T>(idempotent: Bool = true, _ body: (Connection) throws(ClientError) -> T)
         throws(ClientError) -> T
     {

@@ -217,4 +217,13 @@ public final class Connection {
         }
         return result
     }
+
+    /// AUTHORIZE: may this merchant make this request?
+    public func authorize(_ request: AuthorizeRequest) throws(ClientError) -> AuthorizeReply {
+        let reply = try call(.authorize) { request.write(to: &$0) }
+        guard let decoded = reply.body.withUnsafeBytes({ AuthorizeReply(body: $0) }) else {
+            throw .protocolViolation("AUTHORIZE reply does not match its layout")
+        }
+        return decoded
+    }
 }

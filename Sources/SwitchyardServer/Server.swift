@@ -39,7 +39,8 @@ public final class Server: Sendable {
     }
 
     /// Binds every loop's listener; nothing runs until ``start()``.
-    public init(configuration whole: Configuration, logger: Logger) throws(StartError) {
+    /// `keyHasher` verifies API keys; without one (no secret configured) no key matches.
+    public init(configuration whole: Configuration, logger: Logger, keyHasher: KeyHasher? = nil) throws(StartError) {
         let configuration = whole.server
         let address: SocketAddress
         do { address = try SocketAddress(parsing: configuration.listen) } catch { throw .address(error) }
@@ -67,7 +68,8 @@ public final class Server: Sendable {
         self.logger = logger
         var seed = SystemRandomNumberGenerator()
         routing = RoutingService(
-            configuration: whole, loops: loops, logger: logger, seed: seed.next(), instanceTag: seed.next())
+            configuration: whole, loops: loops, logger: logger, seed: seed.next(), instanceTag: seed.next(),
+            keyHasher: keyHasher)
         state = Mutex(
             State(settings: ServerSettings(configuration), configuration: configuration, listeners: listeners))
     }

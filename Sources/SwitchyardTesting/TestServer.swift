@@ -39,10 +39,10 @@ public final class TestServer {
         try self.init(configuration: configuration)
     }
 
-    public init(configuration: Configuration) throws {
+    public init(configuration: Configuration, keyHasher: KeyHasher? = nil) throws {
         var logger = Logger(label: "switchyard-test")
         logger.logLevel = .warning
-        server = try Server(configuration: configuration, logger: logger)
+        server = try Server(configuration: configuration, logger: logger, keyHasher: keyHasher)
         try server.start()
     }
 

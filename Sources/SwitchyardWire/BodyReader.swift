@@ -22,6 +22,8 @@ public struct BodyReader {
     @inlinable public mutating func u64() -> UInt64 { cr_read_u64(&raw) }
     @inlinable public mutating func str8() -> UnsafeRawBufferPointer { Self.view(cr_read_str8(&raw)) }
     @inlinable public mutating func str16() -> UnsafeRawBufferPointer { Self.view(cr_read_str16(&raw)) }
+    /// An `addr`: 0 bytes (none), 4 (IPv4) or 16 (IPv6); another family fails the reader.
+    @inlinable public mutating func addr() -> UnsafeRawBufferPointer { Self.view(cr_read_addr(&raw)) }
     @inlinable public mutating func rest() -> UnsafeRawBufferPointer { Self.view(cr_read_rest(&raw)) }
 
     @inlinable

@@ -42,6 +42,19 @@ public struct BodyWriter {
         cr_write_str16(&raw, text.utf8Start, text.utf8CodeUnitCount)
     }
 
+    /// An `addr` of 0, 4 or 16 bytes; another length fails the writer.
+    public mutating func addr(_ bytes: [UInt8]) {
+        switch bytes.count {
+        case 0: u8(0)
+        case 4: u8(4)
+        case 16: u8(6)
+        default:
+            cr_write_raw(&raw, nil, Int.max)
+            return
+        }
+        bytes.withUnsafeBytes { raw($0) }
+    }
+
     public mutating func str8(_ text: String) {
         var text = text
         text.withUTF8 { str8(UnsafeRawBufferPointer($0)) }

@@ -22,6 +22,11 @@ public struct Status: RawRepresentable, Hashable, Sendable, CustomStringConverti
     public static let shuttingDown = Status(rawValue: 10)
     public static let internalError = Status(rawValue: 11)
 
+    // 100-199: authorization.
+    public static let invalidCost = Status(rawValue: 100)
+    public static let unsupportedCredential = Status(rawValue: 101)
+    public static let invalidCredential = Status(rawValue: 102)
+
     // 200-299: routing (ROUTE, and the fields REPORT shares with it).
     public static let unknownMerchant = Status(rawValue: 200)
     public static let unknownMethod = Status(rawValue: 201)
@@ -44,7 +49,8 @@ public struct Status: RawRepresentable, Hashable, Sendable, CustomStringConverti
     public static let allDefined: [Status] = [
         .ok, .badMagic, .unsupportedVersion, .frameTooLarge, .invalidHeader, .unknownOpcode,
         .malformedBody, .notImplemented, .tooManyConnections, .idleTimeout, .shuttingDown,
-        .internalError, .unknownMerchant, .unknownMethod, .methodNotAllowed, .invalidAmount, .invalidAttempt,
+        .internalError, .invalidCost, .unsupportedCredential, .invalidCredential, .unknownMerchant, .unknownMethod,
+        .methodNotAllowed, .invalidAmount, .invalidAttempt,
         .invalidTried, .noGatewayForPayment, .excludedByRules, .allGatewaysTried, .allGatewaysUnhealthy,
         .unknownCurrency, .unknownGateway, .unknownOutcome, .reportBacklog,
     ]
@@ -63,6 +69,9 @@ public struct Status: RawRepresentable, Hashable, Sendable, CustomStringConverti
         case .idleTimeout: "IDLE_TIMEOUT"
         case .shuttingDown: "SHUTTING_DOWN"
         case .internalError: "INTERNAL_ERROR"
+        case .invalidCost: "INVALID_COST"
+        case .unsupportedCredential: "UNSUPPORTED_CREDENTIAL"
+        case .invalidCredential: "INVALID_CREDENTIAL"
         case .unknownMerchant: "UNKNOWN_MERCHANT"
         case .unknownMethod: "UNKNOWN_METHOD"
         case .methodNotAllowed: "METHOD_NOT_ALLOWED"

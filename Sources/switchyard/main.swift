@@ -1,5 +1,6 @@
 import ArgumentParser
 import COpenSSL
+import Foundation
 import Glibc
 import Logging
 import SwitchyardCore
@@ -89,7 +90,7 @@ struct Serve: ParsableCommand {
         let signals = try SignalFD(blocking: [SIGTERM, SIGINT, SIGHUP])
         let server: Server
         do {
-            server = try Server(configuration: configuration, logger: logger)
+            server = try Server(configuration: configuration, logger: logger, keyHasher: try keyHasher(configuration))
             try server.start()
         } catch {
             logger.critical("cannot start", metadata: ["error": "\(error)"])
@@ -114,6 +115,15 @@ struct Serve: ParsableCommand {
             logger.info("stopped")
             return
         }
+    }
+
+    /// The API key hasher, from the secret in the environment: required as
+    /// soon as a merchant has keys; its absence then stops the start.
+    private func keyHasher(_ configuration: Configuration) throws -> KeyHasher? {
+        let environment = ProcessInfo.processInfo.environment
+        let configured = environment[KeySecret.fileVariable] != nil || environment[KeySecret.hexVariable] != nil
+        guard configured || configuration.merchants.contains(where: { !$0.keys.isEmpty }) else { return nil }
+        return try KeyHasher(secret: KeySecret.load(environment: environment))
     }
 
     private func reload(_ server: Server, logger: Logger, level: LogLevelSwitch) {

@@ -41,9 +41,15 @@ import Testing
         .map { String($0.dropLast(".request".count)) }.sorted()
 
     /// The configuration behind the ROUTE and REPORT examples.
+    /// The key examples authorize with, under a fixed secret.
+    static let keyHasher = try! KeyHasher(secret: Array("switchyard protocol document secret".utf8))
+
     static let routingConfiguration: Configuration = {
         var configuration = TestServer.routingConfiguration()
-        configuration.merchants = [MerchantConfiguration(id: "m_123")]
+        var merchant = MerchantConfiguration(id: "m_123")
+        merchant.keys = [MerchantConfiguration.Key(digest: keyHasher.digest(of: "sk_live_9f2c"))]
+        merchant.limits = [RateLimit(rate: 100, periodNanoseconds: 1_000_000_000, burst: 50)]
+        configuration.merchants = [merchant]
         return configuration
     }()
 
@@ -53,7 +59,8 @@ import Testing
     var handler: RequestHandler {
         let configuration = Self.routingConfiguration
         let service = RoutingService(
-            configuration: configuration, loops: 1, logger: Logger(label: "docs"), seed: 7, instanceTag: 0x5359)
+            configuration: configuration, loops: 1, logger: Logger(label: "docs"), seed: 7, instanceTag: 0x5359,
+            keyHasher: Self.keyHasher)
         let card = Segment(method: 0)
         for (gateway, successes, total, latency) in [(0, 197, 200, 2_300), (1, 45, 50, 1_800)]
             as [(Int, Int, Int, UInt32)]

@@ -111,7 +111,7 @@ import Testing
         }
     }
 
-    @Test func helloGrantsRouteAndReportAndReportsLimits() throws {
+    @Test func helloGrantsWhatIsServedAndReportsLimits() throws {
         let hello = Hello(features: .all, clientName: "t")
         var body = [UInt8](repeating: 0, count: 64)
         let count = body.withUnsafeMutableBytes { raw in
@@ -122,7 +122,7 @@ import Testing
         let (output, _) = run(Frames.make(.hello, id: 1, body: Array(body[..<count])), chunks: [100])
         let reply = try #require(
             output.withUnsafeBytes { HelloReply(body: UnsafeRawBufferPointer(rebasing: $0[16...])) })
-        #expect(reply.features == [.route, .report])
+        #expect(reply.features == [.authorize, .route, .report])
         #expect(reply.maxBodyBytes == 16_384)
         #expect(reply.instanceID == "sy-1")
         #expect(reply.serverName == "switchyard")
@@ -144,6 +144,29 @@ import Testing
         let allocated = Allocator.threadAllocatedBytes - before
         #expect(produced == 20 * 1_000 * 20)
         #expect(allocated == 0, "\(allocated) bytes allocated while answering 20,000 PINGs")
+    }
+
+    @Test func handlingAuthorizationsAllocatesNothing() {
+        let handler = ProtocolDocumentTests().handler
+        let frames = ["sk_live_9f2c", "sk_live_bad0"].map { key in
+            Frames.encode(.authorize, id: 3) {
+                AuthorizeRequest(merchantID: "m_123", credential: key, clientAddress: [10, 0, 0, 1]).write(to: &$0)
+            }
+        }
+        var output = [UInt8](repeating: 0, count: 4_096)
+        func handle(_ frame: [UInt8]) {
+            frame.withUnsafeBytes { input in
+                output.withUnsafeMutableBytes { _ = handler.process(input: input, output: $0) }
+            }
+        }
+        handle(frames[0])  // warm-up
+        let before = Allocator.threadAllocatedBytes
+        for _ in 0..<500 {
+            handle(frames[0])
+            handle(frames[1])
+        }
+        let allocated = Allocator.threadAllocatedBytes - before
+        #expect(allocated == 0, "\(allocated) bytes allocated for 1,000 AUTHORIZE")
     }
 
     @Test func handlingRoutesAndReportsAllocatesNothing() {

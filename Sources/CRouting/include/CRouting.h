@@ -177,6 +177,27 @@ static inline cr_bytes cr_read_str16(cr_reader *r) {
     return b;
 }
 
+/* addr: a family byte (0 none, 4 IPv4, 6 IPv6), then 0, 4 or 16 bytes in
+ * network order. Any other family fails the reader. */
+static inline cr_bytes cr_read_addr(cr_reader *r) {
+    cr_bytes b = {NULL, 0};
+    const uint8_t *p;
+    uint8_t family = cr_read_u8(r);
+    size_t n = family == 0 ? 0 : family == 4 ? 4 : family == 6 ? 16 : (size_t)-1;
+    if (r->failed) {
+        return b;
+    }
+    if (n == (size_t)-1) {
+        r->failed = 1;
+        return b;
+    }
+    if (n > 0 && cr_reader_take(r, n, &p)) {
+        b.start = p;
+        b.count = n;
+    }
+    return b;
+}
+
 /* The rest of the body, whatever its length. */
 static inline cr_bytes cr_read_rest(cr_reader *r) {
     cr_bytes b = {r->cursor, (size_t)(r->end - r->cursor)};

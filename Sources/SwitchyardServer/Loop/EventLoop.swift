@@ -67,6 +67,7 @@ struct EventLoop: ~Copyable {
             now = MonotonicClock.nanoseconds()
             handle.countWakeup()
             routing.now = now
+            routing.wallSeconds = WallClock.seconds()
             routing.refresh()
             for i in 0..<ready {
                 let (token, interest) = epoll.event(at: i)

@@ -92,6 +92,8 @@ struct RequestHandler {
             return FrameEncoder.encode(into: output, header: replyHeader(for: request)) { $0.raw(body) }!
         case .hello:
             return hello(request, body: body, into: output)
+        case .authorize:
+            return authorize(request, body: body, into: output)
         case .route:
             return route(request, body: body, into: output)
         case .report:
@@ -128,7 +130,7 @@ struct RequestHandler {
         return FrameEncoder.encode(into: output, header: replyHeader(for: request)) { reply.write(to: &$0) }!
     }
 
-    static let supportedFeatures: Features = [.route, .report]
+    static let supportedFeatures: Features = [.authorize, .route, .report]
 
     func replyHeader(for request: FrameHeader) -> FrameHeader {
         FrameHeader(opcode: request.opcode, flags: .reply, requestID: request.requestID)
@@ -136,7 +138,6 @@ struct RequestHandler {
 
     static func notImplementedMessage(_ opcode: Opcode) -> StaticString? {
         switch opcode {
-        case .authorize: "AUTHORIZE is not implemented by this server version"
         case .decide: "DECIDE is not implemented by this server version"
         case .adminStats, .adminHealth, .adminSetWeight, .adminBreaker, .adminGatewayState, .adminReload,
             .adminMerchant, .adminExplain:

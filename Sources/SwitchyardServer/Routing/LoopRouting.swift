@@ -8,13 +8,15 @@ final class LoopRouting {
     let loopIndex: Int
     private(set) var snapshot: RoutingSnapshot
     private(set) var tableGeneration: UInt32
+    private(set) var authorization: AuthorizationTable
     private var seenPublications: UInt64
     var decision = RouteDecision()
     var cache = DecisionCache()
     var random: SplitMix64
     private var sequence: UInt32 = 0
-    /// The loop's clock reading for this batch of events.
+    /// The loop's clock readings for this batch of events.
     var now: UInt64 = 0
+    var wallSeconds: Int64 = 0
 
     var ring: OutcomeRing { service.rings[loopIndex] }
 
@@ -24,6 +26,7 @@ final class LoopRouting {
         let current = service.current
         snapshot = current.snapshot
         tableGeneration = current.tableGeneration
+        authorization = current.authorization
         seenPublications = service.publicationCount
         random = SplitMix64(seed: seed)
     }
@@ -37,6 +40,7 @@ final class LoopRouting {
         let current = service.current
         snapshot = current.snapshot
         tableGeneration = current.tableGeneration
+        authorization = current.authorization
     }
 
     // MARK: - Decision ids

@@ -4,7 +4,9 @@ import SwitchyardCore
 import SwitchyardPosix
 import Synchronization
 
-/// The routing brain of a server, shared by its event loops.
+/// The routing brain of a server, shared by its event loops, and the
+/// authorization table it publishes beside the routing snapshot (both are
+/// built from the configuration and swapped together on reload).
 ///
 /// Loops decide on an immutable ``RoutingSnapshot`` and push what they learn
 /// (reported outcomes, probes sent) into their own ``OutcomeRing``. The
@@ -31,10 +33,12 @@ final class RoutingService: Sendable {
     struct Publication {
         var snapshot: RoutingSnapshot
         var tableGeneration: UInt32
+        var authorization: AuthorizationTable
     }
 
     private struct Merger {
         var state: RoutingState
+        var authorization: AuthorizationTable
         var tableGeneration: UInt32 = 1
         /// The table before the last reload: events validated against it are translated.
         var previousTable: RoutingTable?
@@ -47,7 +51,13 @@ final class RoutingService: Sendable {
     /// An idle service still republishes this often, so snapshots age no further.
     static let maximumSnapshotAge: UInt64 = 1_000_000_000
 
-    init(configuration: Configuration, loops: Int, logger: Logger, seed: UInt64, instanceTag: UInt16) {
+    /// The key hasher made from the server secret; nil when none is configured (no key then matches).
+    let keyHasher: KeyHasher?
+
+    init(
+        configuration: Configuration, loops: Int, logger: Logger, seed: UInt64, instanceTag: UInt16,
+        keyHasher: KeyHasher? = nil
+    ) {
         let table = RoutingTable(configuration)
         var state = RoutingState(table: table)
         let now = MonotonicClock.nanoseconds()
@@ -59,8 +69,11 @@ final class RoutingService: Sendable {
         ledgerSettings = (configuration.routing.reportDedupCapacity, configuration.routing.reportDedupWindowSeconds)
         self.instanceTag = instanceTag
         self.logger = logger
-        merger = Mutex(Merger(state: state, random: SplitMix64(seed: seed), lastPublished: now))
-        publication = Mutex(Publication(snapshot: snapshot, tableGeneration: 1))
+        self.keyHasher = keyHasher
+        let authorization = AuthorizationTable(configuration, hasher: keyHasher)
+        merger = Mutex(
+            Merger(state: state, authorization: authorization, random: SplitMix64(seed: seed), lastPublished: now))
+        publication = Mutex(Publication(snapshot: snapshot, tableGeneration: 1, authorization: authorization))
     }
 
     /// Starts the merger thread.
@@ -120,6 +133,8 @@ final class RoutingService: Sendable {
             let table = RoutingTable(configuration)
             merger.previousTable = merger.state.table
             merger.state = RoutingState(table: table, carryingOver: merger.state)
+            merger.authorization = AuthorizationTable(
+                configuration, hasher: keyHasher, carryingOver: merger.authorization)
             merger.tableGeneration &+= 1
             publish(&merger, at: MonotonicClock.nanoseconds())
         }
@@ -128,7 +143,10 @@ final class RoutingService: Sendable {
     private func publish(_ merger: inout Merger, at now: UInt64) {
         let snapshot = merger.state.snapshot(at: now)
         let generation = merger.tableGeneration
-        publication.withLock { $0 = Publication(snapshot: snapshot, tableGeneration: generation) }
+        let authorization = merger.authorization
+        publication.withLock {
+            $0 = Publication(snapshot: snapshot, tableGeneration: generation, authorization: authorization)
+        }
         publications.add(1, ordering: .releasing)
         merger.lastPublished = now
         merger.pending = false

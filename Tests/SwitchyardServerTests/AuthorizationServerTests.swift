@@ -1,0 +1,130 @@
+import Glibc
+import SwitchyardClient
+import SwitchyardCore
+import SwitchyardServer
+import SwitchyardTesting
+import SwitchyardWire
+import Testing
+
+/// AUTHORIZE through a real server (in process) and the client library.
+@Suite struct AuthorizationServerTests {
+    static let hasher = try! KeyHasher(secret: [UInt8](repeating: 0x42, count: 32))
+    static let address: [UInt8] = [203, 0, 113, 7]
+
+    static func configuration(_ change: (inout MerchantConfiguration) -> Void = { _ in }) -> Configuration {
+        var configuration = TestServer.routingConfiguration()
+        var merchant = MerchantConfiguration(id: "m_1")
+        merchant.keys = [
+            MerchantConfiguration.Key(digest: hasher.digest(of: "sk_live_one")),
+            MerchantConfiguration.Key(digest: hasher.digest(of: "sk_live_two")),
+        ]
+        merchant.limits = [RateLimit(rate: 5, periodNanoseconds: 60_000_000_000, burst: 4)]
+        change(&merchant)
+        configuration.merchants = [merchant]
+        configuration.authorization.failuresPerAddress = RateLimit(
+            rate: 1, periodNanoseconds: 3_600_000_000_000, burst: 2)
+        return configuration
+    }
+
+    static func request(_ key: String = "sk_live_one", merchant: String = "m_1", cost: UInt32 = 1) -> AuthorizeRequest {
+        AuthorizeRequest(merchantID: merchant, credential: key, clientAddress: address, cost: cost)
+    }
+
+    static func status(_ call: () throws -> Void) -> Status? {
+        do {
+            try call()
+            return nil
+        } catch let error as ClientError {
+            if case .server(let status, _, _) = error { return status }
+            return nil
+        } catch {
+            return nil
+        }
+    }
+
+    @Test func allowsWithEitherKeyAndLimitsWithExactFields() throws {
+        let server = try TestServer(configuration: Self.configuration(), keyHasher: Self.hasher)
+        let connection = try Connection(to: server.address)
+        let first = try connection.authorize(Self.request("sk_live_one"))
+        #expect(first.allowed && first.reason == 0 && first.limit == 5 && first.remaining == 4)
+        #expect(first.resetAfterMilliseconds == 12_000)
+        #expect(try connection.authorize(Self.request("sk_live_two", cost: 4)).allowed)
+        let denied = try connection.authorize(Self.request())
+        #expect(!denied.allowed && denied.reason == AuthorizationReason.rateLimited.rawValue)
+        #expect(denied.retryAfterMilliseconds > 0 && denied.retryAfterMilliseconds <= 12_000)
+    }
+
+    @Test func everyReasonOverTheProtocol() throws {
+        var configuration = Self.configuration {
+            $0.keys[1].expiresAt = 1_000_000_000  // 2001
+            $0.clientAllowlist = [CIDR(parsing: "203.0.113.0/24")!]
+        }
+        var suspended = MerchantConfiguration(id: "m_s")
+        suspended.status = .suspended
+        suspended.keys = configuration.merchants[0].keys
+        var disabled = suspended
+        disabled.id = "m_d"
+        disabled.status = .disabled
+        configuration.merchants += [suspended, disabled]
+        let server = try TestServer(configuration: configuration, keyHasher: Self.hasher)
+        let connection = try Connection(to: server.address)
+        func reason(_ request: AuthorizeRequest) throws -> AuthorizationReason? {
+            AuthorizationReason(rawValue: try connection.authorize(request).reason)
+        }
+        #expect(try reason(Self.request()) == .allowed)
+        #expect(try reason(Self.request("sk_live_two")) == .expiredKey)
+        #expect(try reason(Self.request(merchant: "m_s")) == .merchantSuspended)
+        #expect(try reason(Self.request(merchant: "m_d")) == .merchantDisabled)
+        var outside = Self.request()
+        outside.clientAddress = [198, 51, 100, 1]
+        #expect(try reason(outside) == .addressNotAllowed)
+        #expect(try reason(Self.request(merchant: "m_404")) == .unknownMerchant)
+        #expect(try reason(Self.request("sk_live_guess")) == .badKey)
+        // The third failure from the address spends its budget (burst 2)...
+        #expect(try reason(Self.request("sk_live_guess")) == .badKey)
+        // ...and then even the right key is refused.
+        #expect(try reason(Self.request()) == .authAttemptsLimited)
+    }
+
+    @Test func badInputGetsItsCodeAndSpendsNothing() throws {
+        let server = try TestServer(configuration: Self.configuration(), keyHasher: Self.hasher)
+        let connection = try Connection(to: server.address)
+        #expect(Self.status { _ = try connection.authorize(Self.request(cost: 0)) } == .invalidCost)
+        #expect(
+            Self.status { _ = try connection.authorize(Self.request(cost: 6)) } == .invalidCost, "burst 4: at most 5")
+        #expect(Self.status { _ = try connection.authorize(Self.request("")) } == .invalidCredential)
+        #expect(
+            Self.status { _ = try connection.authorize(Self.request(String(repeating: "k", count: 513))) }
+                == .invalidCredential)
+        var bearer = Self.request()
+        bearer.credentialKind = 2
+        #expect(Self.status { _ = try connection.authorize(bearer) } == .unsupportedCredential)
+        #expect(Self.status { _ = try connection.authorize(Self.request(merchant: "")) } == .malformedBody)
+        // An addr family of 5 does not exist.
+        var body: [UInt8] = [3] + Array("m_1".utf8) + [1, 3, 0] + Array("key".utf8) + [5, 1, 2, 3, 4] + [1, 0, 0, 0]
+        #expect(Self.status { _ = try connection.call(.authorize, bytes: body) } == .malformedBody)
+        body.removeLast()
+        #expect(Self.status { _ = try connection.call(.authorize, bytes: body) } == .malformedBody)
+        // Nothing above spent a unit: the full burst is still there.
+        #expect(try connection.authorize(Self.request()).remaining == 4)
+    }
+
+    @Test func aReloadRevokesARemovedKeyAndKeepsTheLimit() throws {
+        let configuration = Self.configuration()
+        let server = try TestServer(configuration: configuration, keyHasher: Self.hasher)
+        let connection = try Connection(to: server.address)
+        #expect(try connection.authorize(Self.request("sk_live_one", cost: 3)).allowed)
+        var updated = configuration
+        updated.merchants[0].keys.removeFirst()
+        server.server.reload(updated)
+        var revoked = false
+        for _ in 0..<200 where !revoked {
+            revoked =
+                try connection.authorize(Self.request("sk_live_one")).reason == AuthorizationReason.badKey.rawValue
+            if !revoked { usleep(2_000) }
+        }
+        #expect(revoked, "the removed key is refused after the reload")
+        let kept = try connection.authorize(Self.request("sk_live_two"))
+        #expect(kept.allowed && kept.remaining < 2, "the units spent before the reload stay spent: \(kept)")
+    }
+}
