@@ -87,6 +87,12 @@ public final class Client {
         try retrying(idempotent: false) { connection throws(ClientError) in try connection.authorize(request) }
     }
 
+    /// DECIDE, not sent again on a new connection: its AUTHORIZE part may
+    /// have spent rate-limit units already.
+    public func decide(_ request: DecideRequest) throws(ClientError) -> DecideReply {
+        try retrying(idempotent: false) { connection throws(ClientError) in try connection.decide(request) }
+    }
+
     private func retrying<T>(idempotent: Bool = true, _ body: (Connection) throws(ClientError) -> T)
         throws(ClientError) -> T
     {

@@ -226,4 +226,13 @@ public final class Connection {
         }
         return decoded
     }
+
+    /// DECIDE: AUTHORIZE and, when allowed, ROUTE in one round trip.
+    public func decide(_ request: DecideRequest) throws(ClientError) -> DecideReply {
+        let reply = try call(.decide) { request.write(to: &$0) }
+        guard let decoded = reply.body.withUnsafeBytes({ DecideReply(body: $0) }) else {
+            throw .protocolViolation("DECIDE reply does not match its layout")
+        }
+        return decoded
+    }
 }

@@ -128,3 +128,54 @@ import Testing
         #expect(kept.allowed && kept.remaining < 2, "the units spent before the reload stay spent: \(kept)")
     }
 }
+
+/// DECIDE: authorize and route in one round trip.
+@Suite struct DecideServerTests {
+    static func decide(
+        _ key: String = "sk_live_one", merchant: String = "m_1", cost: UInt32 = 1, method: String = "card",
+        tried: [String] = []
+    ) -> DecideRequest {
+        DecideRequest(
+            authorize: AuthorizationServerTests.request(key, merchant: merchant, cost: cost),
+            route: RouteRequest(
+                merchantID: merchant, paymentID: "pay_d1", method: method, currency: "INR", amount: 49_900,
+                tried: tried))
+    }
+
+    @Test func allowedDecisionsCarryTheFailoverList() throws {
+        let server = try TestServer(
+            configuration: AuthorizationServerTests.configuration(), keyHasher: AuthorizationServerTests.hasher)
+        let connection = try Connection(to: server.address)
+        let reply = try connection.decide(Self.decide(tried: ["payu"]))
+        #expect(reply.authorization.allowed && reply.authorization.remaining == 4)
+        #expect(Set(reply.route?.entries.map(\.gateway) ?? []) == ["razorpay", "cashfree"])
+        #expect(reply.route?.decisionID ?? 0 != 0)
+    }
+
+    @Test func aDenialSpendsNothingOnRoutingAndBadFieldsSpendNothingAtAll() throws {
+        let server = try TestServer(
+            configuration: AuthorizationServerTests.configuration(), keyHasher: AuthorizationServerTests.hasher)
+        let connection = try Connection(to: server.address)
+        let denied = try connection.decide(Self.decide("sk_live_wrong"))
+        #expect(!denied.authorization.allowed && denied.route == nil)
+        #expect(denied.authorization.reason == AuthorizationReason.badKey.rawValue)
+        let unknown = try connection.decide(Self.decide(merchant: "m_404"))
+        #expect(unknown.authorization.reason == AuthorizationReason.unknownMerchant.rawValue && unknown.route == nil)
+        // Bad routing fields: the routing error, and no unit spent.
+        #expect(
+            AuthorizationServerTests.status { _ = try connection.decide(Self.decide(method: "crypto")) }
+                == .unknownMethod)
+        #expect(
+            AuthorizationServerTests.status { _ = try connection.decide(Self.decide(tried: ["stripe"])) }
+                == .invalidTried)
+        #expect(AuthorizationServerTests.status { _ = try connection.decide(Self.decide(cost: 0)) } == .invalidCost)
+        let allowed = try connection.decide(Self.decide())
+        #expect(allowed.authorization.remaining == 4, "only this request spent a unit")
+        // Allowed, but nothing can route it: ROUTE's error; the unit stays spent.
+        #expect(
+            AuthorizationServerTests.status {
+                _ = try connection.decide(Self.decide(tried: ["razorpay", "payu", "cashfree"]))
+            } == .allGatewaysTried)
+        #expect(try connection.decide(Self.decide()).authorization.remaining == 2)
+    }
+}

@@ -122,7 +122,7 @@ import Testing
         let (output, _) = run(Frames.make(.hello, id: 1, body: Array(body[..<count])), chunks: [100])
         let reply = try #require(
             output.withUnsafeBytes { HelloReply(body: UnsafeRawBufferPointer(rebasing: $0[16...])) })
-        #expect(reply.features == [.authorize, .route, .report])
+        #expect(reply.features == [.authorize, .route, .decide, .report])
         #expect(reply.maxBodyBytes == 16_384)
         #expect(reply.instanceID == "sy-1")
         #expect(reply.serverName == "switchyard")
@@ -146,13 +146,22 @@ import Testing
         #expect(allocated == 0, "\(allocated) bytes allocated while answering 20,000 PINGs")
     }
 
-    @Test func handlingAuthorizationsAllocatesNothing() {
+    @Test func handlingAuthorizationsAndDecisionsAllocatesNothing() {
         let handler = ProtocolDocumentTests().handler
-        let frames = ["sk_live_9f2c", "sk_live_bad0"].map { key in
-            Frames.encode(.authorize, id: 3) {
-                AuthorizeRequest(merchantID: "m_123", credential: key, clientAddress: [10, 0, 0, 1]).write(to: &$0)
-            }
-        }
+        let frames =
+            ["sk_live_9f2c", "sk_live_bad0"].map { key in
+                Frames.encode(.authorize, id: 3) {
+                    AuthorizeRequest(merchantID: "m_123", credential: key, clientAddress: [10, 0, 0, 1]).write(to: &$0)
+                }
+            } + [
+                Frames.encode(.decide, id: 4) {
+                    DecideRequest(
+                        authorize: AuthorizeRequest(merchantID: "m_123", credential: "sk_live_9f2c"),
+                        route: RouteRequest(
+                            merchantID: "m_123", paymentID: "p", method: "card", currency: "INR", amount: 100)
+                    ).write(to: &$0)
+                }
+            ]
         var output = [UInt8](repeating: 0, count: 4_096)
         func handle(_ frame: [UInt8]) {
             frame.withUnsafeBytes { input in
@@ -164,9 +173,10 @@ import Testing
         for _ in 0..<500 {
             handle(frames[0])
             handle(frames[1])
+            handle(frames[2])
         }
         let allocated = Allocator.threadAllocatedBytes - before
-        #expect(allocated == 0, "\(allocated) bytes allocated for 1,000 AUTHORIZE")
+        #expect(allocated == 0, "\(allocated) bytes allocated for 1,000 AUTHORIZE and 500 DECIDE")
     }
 
     @Test func handlingRoutesAndReportsAllocatesNothing() {

@@ -25,9 +25,10 @@ import Testing
         let connection = try Connection(to: server.address)
         #expect(
             throws: ClientError.server(
-                status: .notImplemented, message: "DECIDE is not implemented by this server version", closing: false)
+                status: .notImplemented, message: "admin operations are not implemented by this server version",
+                closing: false)
         ) {
-            try connection.call(.decide)
+            try connection.call(.adminStats)
         }
         #expect(throws: ClientError.server(status: .unknownOpcode, message: "unknown opcode", closing: false)) {
             try connection.call(Opcode(rawValue: 0x7F))

@@ -18,36 +18,85 @@ extension RequestHandler {
         guard let view = AuthorizeRequestView(body: body) else {
             return writeError(.malformedBody, for: request, close: false, into: output, AuthorizeRequestView.layout)
         }
+        var written = 0
+        guard checkAuthorization(view, routing, request, output, written: &written) else { return written }
+        let reply = authorizeReply(view, routing)
+        return FrameEncoder.encode(into: output, header: replyHeader(for: request)) { reply.write(to: &$0) }!
+    }
+
+    /// DECIDE: AUTHORIZE, then, when allowed, ROUTE. Every field is checked
+    /// before anything is spent; a denial spends nothing on routing.
+    func decide(_ request: FrameHeader, body: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer)
+        -> Int
+    {
+        guard let routing else {
+            return writeError(.notImplemented, for: request, close: false, into: output, "routing is not enabled")
+        }
+        guard let view = DecideRequestView(body: body) else {
+            return writeError(.malformedBody, for: request, close: false, into: output, DecideRequestView.layout)
+        }
+        var written = 0
+        guard checkAuthorization(view.authorize, routing, request, output, written: &written) else { return written }
+        // An unknown merchant is AUTHORIZE's denial, not a routing error.
+        var query: RouteQuery?
+        if routing.snapshot.table.merchants.index(of: view.authorize.merchantID) != nil {
+            guard let valid = routeQuery(view.route, routing, request, output, written: &written) else {
+                return written
+            }
+            query = valid
+        }
+        let reply = authorizeReply(view.authorize, routing)
+        guard reply.allowed, let query else {
+            return FrameEncoder.encode(into: output, header: replyHeader(for: request)) { reply.write(to: &$0) }!
+        }
+        // Allowed: the units are spent; a routing failure is then an error reply.
+        if let failure = decideRoute(query, routing) {
+            let (status, message) = RequestHandler.describe(failure)
+            return writeError(status, for: request, close: false, into: output, message)
+        }
+        return FrameEncoder.encode(into: output, header: replyHeader(for: request)) { writer in
+            reply.write(to: &writer)
+            writeRoute(routing, to: &writer)
+        } ?? writeError(.internalError, for: request, close: false, into: output, "DECIDE reply did not fit")
+    }
+
+    /// The checks that need no merchant state; on a refusal writes the error
+    /// reply, sets `written` and returns false.
+    private func checkAuthorization(
+        _ view: AuthorizeRequestView, _ routing: LoopRouting, _ request: FrameHeader,
+        _ output: UnsafeMutableRawBufferPointer, written: inout Int
+    ) -> Bool {
+        func refuse(_ status: Status, _ message: StaticString) -> Bool {
+            written = writeError(status, for: request, close: false, into: output, message)
+            return false
+        }
         guard view.credentialKind == 1 else {
-            return writeError(
-                .unsupportedCredential, for: request, close: false, into: output,
-                "credential_kind must be 1 (API key)")
+            return refuse(.unsupportedCredential, "credential_kind must be 1 (API key)")
         }
         guard (1...RequestHandler.maxCredentialBytes).contains(view.credential.count) else {
-            return writeError(
-                .invalidCredential, for: request, close: false, into: output, "credential must be 1 to 512 bytes")
+            return refuse(.invalidCredential, "credential must be 1 to 512 bytes")
         }
         guard (1...64).contains(view.merchantID.count) else {
-            return writeError(
-                .malformedBody, for: request, close: false, into: output, "merchant_id must be 1 to 64 bytes")
+            return refuse(.malformedBody, "merchant_id must be 1 to 64 bytes")
         }
         let table = routing.authorization
         let cost = Int(view.cost)
         if cost < 1 || table.merchants.index(of: view.merchantID).map({ cost > table.maxCost(merchant: $0) }) == true {
-            return writeError(
-                .invalidCost, for: request, close: false, into: output,
-                "cost must be 1 to the largest burst + 1 of the merchant's limits")
+            return refuse(.invalidCost, "cost must be 1 to the largest burst + 1 of the merchant's limits")
         }
-        let verdict = table.authorize(
+        return true
+    }
+
+    private func authorizeReply(_ view: AuthorizeRequestView, _ routing: LoopRouting) -> AuthorizeReply {
+        let verdict = routing.authorization.authorize(
             AuthorizationQuery(
-                merchantID: view.merchantID, key: view.credential, address: view.clientAddress, cost: cost,
+                merchantID: view.merchantID, key: view.credential, address: view.clientAddress, cost: Int(view.cost),
                 now: routing.now, wallSeconds: routing.wallSeconds))
-        let reply = AuthorizeReply(
+        return AuthorizeReply(
             allowed: verdict.allowed, reason: verdict.reason.rawValue, limit: UInt32(clamping: verdict.limit),
             remaining: UInt32(clamping: verdict.remaining),
             retryAfterMilliseconds: RequestHandler.milliseconds(roundingUp: verdict.retryAfter),
             resetAfterMilliseconds: RequestHandler.milliseconds(roundingUp: verdict.resetAfter))
-        return FrameEncoder.encode(into: output, header: replyHeader(for: request)) { reply.write(to: &$0) }!
     }
 
     /// Waits are rounded up: a client that waits the stated time succeeds.

@@ -72,8 +72,8 @@ struct RequestHandler {
     /// The output space a request's reply may need.
     private func replyRoom(for header: FrameHeader) -> Int {
         var room = max(header.frameLength, RequestHandler.maxFixedReplyBytes)
-        if header.opcode == .route, let routing {
-            room = max(room, RequestHandler.routeReplyBound(routing.snapshot.table))
+        if header.opcode == .route || header.opcode == .decide, let routing {
+            room = max(room, AuthorizeReply.size + RequestHandler.routeReplyBound(routing.snapshot.table))
         }
         return room
     }
@@ -96,6 +96,8 @@ struct RequestHandler {
             return authorize(request, body: body, into: output)
         case .route:
             return route(request, body: body, into: output)
+        case .decide:
+            return decide(request, body: body, into: output)
         case .report:
             return report(request, body: body, into: output)
         default:
@@ -130,7 +132,7 @@ struct RequestHandler {
         return FrameEncoder.encode(into: output, header: replyHeader(for: request)) { reply.write(to: &$0) }!
     }
 
-    static let supportedFeatures: Features = [.authorize, .route, .report]
+    static let supportedFeatures: Features = [.authorize, .route, .decide, .report]
 
     func replyHeader(for request: FrameHeader) -> FrameHeader {
         FrameHeader(opcode: request.opcode, flags: .reply, requestID: request.requestID)
@@ -138,7 +140,6 @@ struct RequestHandler {
 
     static func notImplementedMessage(_ opcode: Opcode) -> StaticString? {
         switch opcode {
-        case .decide: "DECIDE is not implemented by this server version"
         case .adminStats, .adminHealth, .adminSetWeight, .adminBreaker, .adminGatewayState, .adminReload,
             .adminMerchant, .adminExplain:
             "admin operations are not implemented by this server version"

@@ -61,12 +61,29 @@ extension RequestHandler {
         guard let view = RouteRequestView(body: body) else {
             return writeError(.malformedBody, for: request, close: false, into: output, RouteRequestView.layout)
         }
-        let snapshot = routing.snapshot
-        let table = snapshot.table
         var written = 0
-        guard let payment = validate(view.payment, table, request, output, written: &written) else { return written }
+        guard let query = routeQuery(view, routing, request, output, written: &written) else { return written }
+        if let failure = decideRoute(query, routing) {
+            let (status, message) = RequestHandler.describe(failure)
+            return writeError(status, for: request, close: false, into: output, message)
+        }
+        return FrameEncoder.encode(into: output, header: replyHeader(for: request)) { writer in
+            writeRoute(routing, to: &writer)
+        } ?? writeError(.internalError, for: request, close: false, into: output, "ROUTE reply did not fit")
+    }
+
+    /// The query a ROUTE (or DECIDE) asks, validated; on a refusal writes
+    /// the error reply, sets `written` and returns nil.
+    func routeQuery(
+        _ view: RouteRequestView, _ routing: LoopRouting, _ request: FrameHeader,
+        _ output: UnsafeMutableRawBufferPointer, written: inout Int
+    ) -> RouteQuery? {
+        let table = routing.snapshot.table
+        guard let payment = validate(view.payment, table, request, output, written: &written) else { return nil }
         guard view.triedCount <= table.gatewayCount else {
-            return writeError(.invalidTried, for: request, close: false, into: output, "more tried gateways than exist")
+            written = writeError(
+                .invalidTried, for: request, close: false, into: output, "more tried gateways than exist")
+            return nil
         }
         var tried: UInt64 = 0
         var unknownTried = false
@@ -78,39 +95,46 @@ extension RequestHandler {
             }
         }
         if unknownTried {
-            return writeError(.invalidTried, for: request, close: false, into: output, "unknown gateway in tried")
+            written = writeError(.invalidTried, for: request, close: false, into: output, "unknown gateway in tried")
+            return nil
         }
         // A probe must reach the merger to be timed; with no room, decide without one.
-        let query = RouteQuery(
-            merchant: payment.merchant, method: payment.method, currency: payment.currency, amount: view.payment.amount,
-            segment: payment.segment, tried: tried, probes: routing.ring.hasRoom(for: 1))
+        return RouteQuery(
+            merchant: payment.merchant, method: payment.method, currency: payment.currency,
+            amount: view.payment.amount, segment: payment.segment, tried: tried, probes: routing.ring.hasRoom(for: 1))
+    }
+
+    /// Decides into `routing.decision` and hands a spent probe to the merger.
+    func decideRoute(_ query: RouteQuery, _ routing: LoopRouting) -> RouteFailure? {
         if let failure = routing.cache.decide(
-            query, snapshot: snapshot, into: &routing.decision, random: &routing.random)
+            query, snapshot: routing.snapshot, into: &routing.decision, random: &routing.random)
         {
-            let (status, message) = RequestHandler.describe(failure)
-            return writeError(status, for: request, close: false, into: output, message)
+            return failure
         }
         if let probe = routing.decision.probe {
             routing.ring.push(
                 .probe(breaker: probe.breaker, generation: probe.generation, tableGeneration: routing.tableGeneration))
         }
+        return nil
+    }
+
+    /// The ROUTE reply fields of `routing.decision`, under a new decision id.
+    func writeRoute(_ routing: LoopRouting, to writer: inout BodyWriter) {
+        let table = routing.snapshot.table
         let decisionID = routing.nextDecisionID()
         let decision = routing.decision
-        return FrameEncoder.encode(into: output, header: replyHeader(for: request)) { writer in
-            RouteReply.writeHead(
-                decisionID: decisionID, firstProbabilityPPM: RequestHandler.ppm(decision.firstProbability),
-                count: decision.entries.count, to: &writer)
-            for i in 0..<decision.entries.count {
-                let entry = decision.entries[i]
-                table.gatewayIDs.withName(entry.gateway) { name in
-                    RouteReply.writeEntry(
-                        gateway: name, reason: entry.reason.rawValue,
-                        successRatePPM: RequestHandler.ppm(entry.successRate),
-                        latencyMilliseconds: UInt32(min(entry.latencyMilliseconds.rounded(), Double(UInt32.max))),
-                        scorePPM: RequestHandler.ppm(entry.score), to: &writer)
-                }
+        RouteReply.writeHead(
+            decisionID: decisionID, firstProbabilityPPM: RequestHandler.ppm(decision.firstProbability),
+            count: decision.entries.count, to: &writer)
+        for i in 0..<decision.entries.count {
+            let entry = decision.entries[i]
+            table.gatewayIDs.withName(entry.gateway) { name in
+                RouteReply.writeEntry(
+                    gateway: name, reason: entry.reason.rawValue, successRatePPM: RequestHandler.ppm(entry.successRate),
+                    latencyMilliseconds: UInt32(min(entry.latencyMilliseconds.rounded(), Double(UInt32.max))),
+                    scorePPM: RequestHandler.ppm(entry.score), to: &writer)
             }
-        } ?? writeError(.internalError, for: request, close: false, into: output, "ROUTE reply did not fit")
+        }
     }
 
     func report(_ request: FrameHeader, body: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer)

@@ -40,12 +40,17 @@ public struct AuthorizeRequestView {
 
     public init?(body: UnsafeRawBufferPointer) {
         var reader = BodyReader(body)
+        self.init(reading: &reader)
+        guard reader.isComplete else { return nil }
+    }
+
+    /// Reads the fields from `reader` (DECIDE continues after them).
+    init(reading reader: inout BodyReader) {
         merchantID = reader.str8()
         credentialKind = reader.u8()
         credential = reader.str16()
         clientAddress = reader.addr()
         cost = reader.u32()
-        guard reader.isComplete else { return nil }
     }
 }
 
@@ -69,6 +74,9 @@ public struct AuthorizeReply: Hashable, Sendable {
         self.retryAfterMilliseconds = retryAfterMilliseconds
         self.resetAfterMilliseconds = resetAfterMilliseconds
     }
+
+    /// Bytes of the reply's fields (DECIDE's ROUTE part follows them).
+    public static let size = 19
 
     public func write(to writer: inout BodyWriter) {
         writer.u8(allowed ? 1 : 0)

@@ -25,6 +25,11 @@ public struct RouteRequest: Hashable, Sendable {
 
     public func write(to writer: inout BodyWriter) {
         writer.str8(merchantID)
+        writeFields(to: &writer)
+    }
+
+    /// Everything after merchant_id: DECIDE carries these after its AUTHORIZE fields.
+    func writeFields(to writer: inout BodyWriter) {
         writer.str8(paymentID)
         writer.u8(attempt)
         writer.str8(method)
@@ -62,7 +67,17 @@ public struct RouteRequestView {
     /// Nil when the body does not match the layout.
     public init?(body: UnsafeRawBufferPointer) {
         var reader = BodyReader(body)
-        let merchantID = reader.str8(), paymentID = reader.str8(), attempt = reader.u8()
+        let merchantID = reader.str8()
+        self.init(reading: &reader, merchantID: merchantID)
+        guard walkedTried, !reader.failed else { return nil }
+    }
+
+    /// Whether the tried ids filled the rest of the body exactly.
+    let walkedTried: Bool
+
+    /// Reads the fields after merchant_id to the end of the body.
+    init(reading reader: inout BodyReader, merchantID: UnsafeRawBufferPointer) {
+        let paymentID = reader.str8(), attempt = reader.u8()
         let method = reader.str8(), currency = reader.str8(), amount = reader.u64(), network = reader.str8()
         payment = PaymentFieldsView(
             merchantID: merchantID, paymentID: paymentID, attempt: attempt, method: method, currency: currency,
@@ -71,7 +86,7 @@ public struct RouteRequestView {
         triedBytes = reader.rest()
         var walker = BodyReader(triedBytes)
         for _ in 0..<triedCount { _ = walker.str8() }
-        guard !reader.failed, walker.isComplete else { return nil }
+        walkedTried = walker.isComplete
     }
 
     /// Calls `body` with each tried gateway id, in order.
