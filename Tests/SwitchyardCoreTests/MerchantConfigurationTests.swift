@@ -1,3 +1,4 @@
+import Foundation
 import SwitchyardCore
 import Testing
 
@@ -162,5 +163,61 @@ import Testing
         #expect(CIDR(parsing: "0.0.0.0/0") != nil)
         #expect(CIDR(parsing: "10.0.0.0/8/1") == nil)
         #expect(CIDR(parsing: "10.0.0.0/+8") == nil)
+    }
+}
+
+@Suite struct MerchantsFileTests {
+    @Test func merchantsMayLiveInAFileOfTheirOwn() throws {
+        let directory =
+            NSTemporaryDirectory() + "switchyard-merchants-\(getpid())-\(UInt32.random(in: 0...UInt32.max))/"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let main = directory + "switchyard.yaml"
+        try """
+        gateways:
+          - {id: razorpay, methods: [card], currencies: [INR]}
+        merchants:
+          - id: m_inline
+        merchants_file: merchants.yaml
+        """.write(toFile: main, atomically: true, encoding: .utf8)
+        try """
+        merchants:
+          - id: m_1
+            gateways: {allow: [razorpay]}
+          - id: m_2
+        """.write(toFile: directory + "merchants.yaml", atomically: true, encoding: .utf8)
+        let configuration = try Configuration.load(path: main)
+        #expect(configuration.merchants.map(\.id) == ["m_inline", "m_1", "m_2"])
+
+        try """
+        merchants:
+          - id: m_1
+          - id: m_inline
+          - id: m_3
+            gateways: {deny: [stripe]}
+        """.write(toFile: directory + "merchants.yaml", atomically: true, encoding: .utf8)
+        do {
+            _ = try Configuration.load(path: main)
+            Issue.record("a bad merchants file was accepted")
+        } catch {
+            let described = error.problems.map(\.description)
+            #expect(
+                described.contains {
+                    $0.hasPrefix(directory + "merchants.yaml:3:9: merchants[1].id: duplicate merchant id 'm_inline' (first in merchants[0] of \(main))")
+                }, "\(described)")
+            #expect(
+                described.contains {
+                    $0.hasPrefix(
+                        directory + "merchants.yaml:5:23: merchants[2].gateways.deny[0]: unknown gateway 'stripe'")
+                }, "\(described)")
+        }
+        try "merchants: [".write(toFile: directory + "merchants.yaml", atomically: true, encoding: .utf8)
+        #expect(throws: ConfigurationError.self) { try Configuration.load(path: main) }
+        try FileManager.default.removeItem(atPath: directory + "merchants.yaml")
+        do {
+            _ = try Configuration.load(path: main)
+        } catch {
+            #expect(error.problems.contains { $0.field == "merchants_file" && $0.message.contains("cannot read") })
+        }
     }
 }

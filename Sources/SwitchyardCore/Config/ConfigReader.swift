@@ -26,6 +26,18 @@ final class ConfigReader {
         }
     }
 
+    /// A reader over another file's root whose problems join `other`'s (a
+    /// merchants file read on behalf of the main configuration).
+    init(root: Node?, file: String, sharingProblemsWith other: ConfigReader) {
+        self.file = file
+        self.path = ""
+        self.problems = other.problems
+        (self.node, self.pairs) = ConfigReader.entries(of: root)
+        if let root, root.mapping == nil, !ConfigReader.isNull(root) {
+            report(at: root, field: "", "the top level must be a mapping with a merchants list")
+        }
+    }
+
     private init(node: Node?, path: String, parent: ConfigReader) {
         self.file = parent.file
         self.path = path

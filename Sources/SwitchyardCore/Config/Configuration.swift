@@ -16,7 +16,9 @@ public struct Configuration: Equatable, Sendable {
     /// The built-in defaults, which `config/switchyard.yaml` spells out.
     public init() {}
 
-    public static let sections = ["server", "logging", "routing", "authorization", "gateways", "merchants"]
+    public static let sections = [
+        "server", "logging", "routing", "authorization", "gateways", "merchants", "merchants_file",
+    ]
 
     /// Reads and validates a YAML file.
     public static func load(path: String) throws(ConfigurationError) -> Configuration {
@@ -31,15 +33,7 @@ public struct Configuration: Equatable, Sendable {
 
     /// Validates YAML text; `file` names it in error messages.
     public static func parse(yaml: String, file: String) throws(ConfigurationError) -> Configuration {
-        let root: Node?
-        do {
-            root = try Yams.compose(yaml: yaml)
-        } catch let error as YamlError {
-            throw ConfigurationError(problems: [syntaxProblem(error, file: file)])
-        } catch {
-            throw ConfigurationError(file: file, message: "not valid YAML: \(error)")
-        }
-        let reader = ConfigReader(root: root, file: file)
+        let reader = ConfigReader(root: try compose(yaml, file: file), file: file)
         var configuration = Configuration()
         configuration.server = ServerConfiguration(reading: reader.section("server"))
         configuration.logging = LoggingConfiguration(reading: reader.section("logging"))
@@ -58,12 +52,43 @@ public struct Configuration: Equatable, Sendable {
             reader.report(field: "gateways", "at most 254 distinct currencies across all gateways")
         }
         let methods = Dictionary(configuration.gateways.map { ($0.id, $0.methods) }, uniquingKeysWith: { a, _ in a })
-        configuration.merchants = uniqueEntries(reader.list("merchants"), kind: "merchant", id: \.id) {
+        var merchantReaders = reader.list("merchants")
+        let merchantsFile = reader.string("merchants_file", default: "")
+        if !merchantsFile.isEmpty {
+            let path = merchantsFile.hasPrefix("/") ? merchantsFile : directory(of: file) + merchantsFile
+            do {
+                let text = try String(contentsOfFile: path, encoding: .utf8)
+                let other = ConfigReader(root: try compose(text, file: path), file: path, sharingProblemsWith: reader)
+                merchantReaders += other.list("merchants")
+                other.rejectUnknownKeys(known: ["merchants"])
+            } catch let error as ConfigurationError {
+                throw ConfigurationError(problems: reader.collected + error.problems)
+            } catch {
+                reader.report(field: "merchants_file", "cannot read \(path): \(error.localizedDescription)")
+            }
+        }
+        configuration.merchants = uniqueEntries(merchantReaders, kind: "merchant", id: \.id) {
             MerchantConfiguration(reading: $0, gateways: methods)
         }
         reader.rejectUnknownKeys(known: sections)
         if !reader.collected.isEmpty { throw ConfigurationError(problems: reader.collected) }
         return configuration
+    }
+
+    private static func compose(_ yaml: String, file: String) throws(ConfigurationError) -> Node? {
+        do {
+            return try Yams.compose(yaml: yaml)
+        } catch let error as YamlError {
+            throw ConfigurationError(problems: [syntaxProblem(error, file: file)])
+        } catch {
+            throw ConfigurationError(file: file, message: "not valid YAML: \(error)")
+        }
+    }
+
+    /// The directory part of a path, with its slash ("" for a bare name).
+    private static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "" }
+        return String(path[...slash])
     }
 
     /// Gateways a configuration may list: a failover list must fit one reply.
@@ -73,15 +98,16 @@ public struct Configuration: Equatable, Sendable {
     private static func uniqueEntries<T>(
         _ readers: [ConfigReader], kind: String, id: (T) -> String, _ build: (ConfigReader) -> T?
     ) -> [T] {
-        var seen: [String: String] = [:]
+        var seen: [String: (file: String, path: String)] = [:]
         var entries: [T] = []
         for entryReader in readers {
             guard let entry = build(entryReader) else { continue }
             if let first = seen[id(entry)] {
-                entryReader.report(field: "id", "duplicate \(kind) id '\(id(entry))' (first in \(first))")
+                let place = first.file == entryReader.file ? first.path : "\(first.path) of \(first.file)"
+                entryReader.report(field: "id", "duplicate \(kind) id '\(id(entry))' (first in \(place))")
                 continue
             }
-            seen[id(entry)] = entryReader.path
+            seen[id(entry)] = (entryReader.file, entryReader.path)
             entries.append(entry)
         }
         return entries
