@@ -58,6 +58,16 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    Benchmark("DECIDE in process: AUTHORIZE, then ROUTE over 8 gateways (x1000)") { benchmark, fixtures in
+        let key = Array("sk_live_2".utf8)
+        for _ in benchmark.scaledIterations {
+            fixtures.authorization.authorize(key)
+            fixtures.decision.decideCached()
+        }
+    } setup: {
+        (authorization: AuthorizationFixture(), decision: DecisionFixture())
+    }
+
     Benchmark("Fold an outcome into the routing state (x1000)") { benchmark, fixture in
         for _ in benchmark.scaledIterations { fixture.record() }
     } setup: {

@@ -203,7 +203,10 @@ import Testing
             let described = error.problems.map(\.description)
             #expect(
                 described.contains {
-                    $0.hasPrefix(directory + "merchants.yaml:3:9: merchants[1].id: duplicate merchant id 'm_inline' (first in merchants[0] of \(main))")
+                    $0.hasPrefix(
+                        directory
+                            + "merchants.yaml:3:9: merchants[1].id: duplicate merchant id 'm_inline' (first in merchants[0] of \(main))"
+                    )
                 }, "\(described)")
             #expect(
                 described.contains {

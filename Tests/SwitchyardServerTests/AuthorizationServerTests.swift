@@ -109,6 +109,40 @@ import Testing
         #expect(try connection.authorize(Self.request()).remaining == 4)
     }
 
+    @Test func suspensionTakesEffectOnReload() throws {
+        let configuration = Self.configuration()
+        let server = try TestServer(configuration: configuration, keyHasher: Self.hasher)
+        let connection = try Connection(to: server.address)
+        #expect(try connection.authorize(Self.request()).allowed)
+        var updated = configuration
+        updated.merchants[0].status = .suspended
+        server.server.reload(updated)
+        var reason: UInt16 = 0
+        for _ in 0..<200 where reason != AuthorizationReason.merchantSuspended.rawValue {
+            reason = try connection.authorize(Self.request()).reason
+            if reason != AuthorizationReason.merchantSuspended.rawValue { usleep(2_000) }
+        }
+        #expect(reason == AuthorizationReason.merchantSuspended.rawValue)
+    }
+
+    @Test func aLockoutIsReleasedWhenTheBudgetRefills() throws {
+        var configuration = Self.configuration()
+        // One failure refills every 100 ms: a real-time test, with generous bounds.
+        configuration.authorization.failuresPerAddress = RateLimit(rate: 10, periodNanoseconds: 1_000_000_000, burst: 0)
+        let server = try TestServer(configuration: configuration, keyHasher: Self.hasher)
+        let connection = try Connection(to: server.address)
+        #expect(try connection.authorize(Self.request("guess")).reason == AuthorizationReason.badKey.rawValue)
+        let locked = try connection.authorize(Self.request())
+        #expect(locked.reason == AuthorizationReason.authAttemptsLimited.rawValue)
+        #expect(locked.retryAfterMilliseconds > 0 && locked.retryAfterMilliseconds <= 100)
+        var allowed = false
+        for _ in 0..<500 where !allowed {
+            allowed = try connection.authorize(Self.request()).allowed
+            if !allowed { usleep(5_000) }
+        }
+        #expect(allowed, "released once the budget refilled")
+    }
+
     @Test func aReloadRevokesARemovedKeyAndKeepsTheLimit() throws {
         let configuration = Self.configuration()
         let server = try TestServer(configuration: configuration, keyHasher: Self.hasher)

@@ -24,7 +24,7 @@ struct SwitchyardBench: ParsableCommand {
     }
 
     enum Operation: String, ExpressibleByArgument, CaseIterable {
-        case ping, route, report, get
+        case ping, authorize, route, decide, report, get
     }
 
     @Option(help: "Server address, host:port.")
@@ -48,14 +48,20 @@ struct SwitchyardBench: ParsableCommand {
     @Option(help: "Stop after this many measured requests (0: no limit).")
     var requests = 0
 
-    @Option(help: "What to send: ping; route or report (Switchyard); get (Redis GET of --key).")
+    @Option(help: "What to send: ping; authorize, route, decide or report (Switchyard); get (Redis GET of --key).")
     var op: Operation = .ping
 
     @Option(help: "PING payload bytes (Switchyard only).")
     var payload = 0
 
-    @Option(help: "ROUTE and REPORT: the merchant.")
+    @Option(help: "AUTHORIZE, ROUTE, DECIDE and REPORT: the merchant.")
     var merchant = "m_1"
+
+    @Option(help: "AUTHORIZE and DECIDE: the API key.")
+    var apiKey = "sk_live_bench"
+
+    @Option(help: "AUTHORIZE and DECIDE: spread requests over merchants m_1 ... m_N (0: just --merchant).")
+    var merchants = 0
 
     @Option(help: "ROUTE and REPORT: payment method, currency, amount (minor units) and card network.")
     var method = "card"
@@ -94,12 +100,20 @@ struct SwitchyardBench: ParsableCommand {
         }
     }
 
-    private func switchyardRequest() -> SwitchyardRequest {
+    private func switchyardRequest(connection index: Int) -> SwitchyardRequest {
+        // With --merchants N, connection i speaks for merchant m_(i mod N + 1).
+        let merchant = merchants > 0 ? "m_\(index % merchants + 1)" : self.merchant
+        let authorize = AuthorizeRequest(merchantID: merchant, credential: apiKey, clientAddress: [10, 0, 0, 1])
+        let route = RouteRequest(
+            merchantID: merchant, paymentID: "bench", method: method, currency: currency, amount: amount,
+            cardNetwork: network)
         switch op {
+        case .authorize:
+            return SwitchyardRequest(.fixed(.authorize, Self.encode { authorize.write(to: &$0) }))
+        case .decide:
+            let decide = DecideRequest(authorize: authorize, route: route)
+            return SwitchyardRequest(.fixed(.decide, Self.encode { decide.write(to: &$0) }))
         case .route:
-            let route = RouteRequest(
-                merchantID: merchant, paymentID: "bench", method: method, currency: currency, amount: amount,
-                cardNetwork: network)
             return SwitchyardRequest(.fixed(.route, Self.encode { route.write(to: &$0) }))
         case .report:
             return SwitchyardRequest(
@@ -126,12 +140,12 @@ struct SwitchyardBench: ParsableCommand {
     func run() throws {
         let address = try SocketAddress(parsing: self.address)
         var open: [LoadConnection] = []
-        for _ in 0..<connections {
+        for index in 0..<connections {
             switch target {
             case .switchyard:
                 let connection = try Connection(to: address)
                 connection.isNonBlocking = true
-                open.append(.switchyard(connection, switchyardRequest()))
+                open.append(.switchyard(connection, switchyardRequest(connection: index)))
             case .redis:
                 open.append(
                     .redis(try RawStream(address: address, request: op == .get ? RawStream.get(key) : RawStream.ping)))

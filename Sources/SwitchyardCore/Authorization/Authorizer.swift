@@ -66,7 +66,9 @@ public final class AuthorizationTable: Sendable {
     /// merchant and a bad key cost the same time.
     let decoy: [KeyDigest]
 
-    struct Entry: Sendable {
+    /// A class, not a struct: reading a struct of arrays out of `entries`
+    /// would retain and release each array on every request.
+    final class Entry: Sendable {
         let status: MerchantConfiguration.Status
         let keys: [KeyDigest]
         let expiries: [Int64]
@@ -75,6 +77,19 @@ public final class AuthorizationTable: Sendable {
         let allowlist: [CIDR]
         /// The largest cost every limit can ever admit.
         let maxCost: Int
+
+        init(
+            status: MerchantConfiguration.Status, keys: [KeyDigest], expiries: [Int64], limits: [RateLimit],
+            firstLimit: Int, allowlist: [CIDR], maxCost: Int
+        ) {
+            self.status = status
+            self.keys = keys
+            self.expiries = expiries
+            self.limits = limits
+            self.firstLimit = firstLimit
+            self.allowlist = allowlist
+            self.maxCost = maxCost
+        }
     }
 
     /// `hasher` is nil when no secret is configured: then no key matches.

@@ -3,7 +3,7 @@
 /// without building a String: the request path must not allocate.
 ///
 /// Open addressing over a power-of-two table at most half full, FNV-1a hashes.
-public struct NameTable: Sendable {
+public final class NameTable: Sendable {
     public let names: [String]
     private let bytes: [UInt8]
     /// Per name: where its bytes start in `bytes`, and how many.

@@ -11,7 +11,7 @@ final class LoopRouting {
     private(set) var authorization: AuthorizationTable
     private var seenPublications: UInt64
     var decision = RouteDecision()
-    var cache = DecisionCache()
+    var cache = DecisionCache(size: 128)
     var random: SplitMix64
     private var sequence: UInt32 = 0
     /// The loop's clock readings for this batch of events.
