@@ -113,7 +113,7 @@ final class AuthorizationFixture: @unchecked Sendable {
         table = AuthorizationTable(configuration, hasher: hasher)
     }
 
-    func authorize(_ key: [UInt8]) {
+    func authorize(_ key: [UInt8], merchant: [UInt8]) {
         now += 1_000
         merchant.withUnsafeBytes { m in
             key.withUnsafeBytes { k in

@@ -49,10 +49,13 @@ let benchmarks: @Sendable () -> Void = {
         DecisionFixture()
     }
 
-    for (name, key) in [("good", "sk_live_2"), ("bad", "sk_live_x")] {
-        Benchmark("AUTHORIZE decision, \(name) key (x1000)") { benchmark, fixture in
-            let bytes = Array(key.utf8)
-            for _ in benchmark.scaledIterations { fixture.authorize(bytes) }
+    for (name, merchant, key) in [
+        ("good key", "m_1", "sk_live_2"), ("bad key", "m_1", "sk_live_x"), ("unknown merchant", "m_9", "sk_live_2"),
+    ] {
+        Benchmark("AUTHORIZE decision, \(name) (x1000)") { benchmark, fixture in
+            let merchant = Array(merchant.utf8)
+            let key = Array(key.utf8)
+            for _ in benchmark.scaledIterations { fixture.authorize(key, merchant: merchant) }
         } setup: {
             AuthorizationFixture()
         }
@@ -61,7 +64,7 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark("DECIDE in process: AUTHORIZE, then ROUTE over 8 gateways (x1000)") { benchmark, fixtures in
         let key = Array("sk_live_2".utf8)
         for _ in benchmark.scaledIterations {
-            fixtures.authorization.authorize(key)
+            fixtures.authorization.authorize(key, merchant: fixtures.authorization.merchant)
             fixtures.decision.decideCached()
         }
     } setup: {
