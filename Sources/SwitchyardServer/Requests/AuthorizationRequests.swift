@@ -12,16 +12,13 @@ extension RequestHandler {
     func authorize(_ request: FrameHeader, body: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer)
         -> Int
     {
-        guard let routing else {
-            return writeError(.notImplemented, for: request, close: false, into: output, "authorization is not enabled")
+        withRequest(request, body, output, parse: AuthorizeRequestView.init(body:), layout: AuthorizeRequestView.layout)
+        { view, routing in
+            var written = 0
+            guard checkAuthorization(view, routing, request, output, written: &written) else { return written }
+            let reply = authorizeReply(view, routing)
+            return FrameEncoder.encode(into: output, header: replyHeader(for: request)) { reply.write(to: &$0) }!
         }
-        guard let view = AuthorizeRequestView(body: body) else {
-            return writeError(.malformedBody, for: request, close: false, into: output, AuthorizeRequestView.layout)
-        }
-        var written = 0
-        guard checkAuthorization(view, routing, request, output, written: &written) else { return written }
-        let reply = authorizeReply(view, routing)
-        return FrameEncoder.encode(into: output, header: replyHeader(for: request)) { reply.write(to: &$0) }!
     }
 
     /// DECIDE: AUTHORIZE, then, when allowed, ROUTE. Every field is checked
@@ -29,35 +26,34 @@ extension RequestHandler {
     func decide(_ request: FrameHeader, body: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer)
         -> Int
     {
-        guard let routing else {
-            return writeError(.notImplemented, for: request, close: false, into: output, "routing is not enabled")
-        }
-        guard let view = DecideRequestView(body: body) else {
-            return writeError(.malformedBody, for: request, close: false, into: output, DecideRequestView.layout)
-        }
-        var written = 0
-        guard checkAuthorization(view.authorize, routing, request, output, written: &written) else { return written }
-        // An unknown merchant is AUTHORIZE's denial, not a routing error.
-        var query: RouteQuery?
-        if routing.snapshot.table.merchants.index(of: view.authorize.merchantID) != nil {
-            guard let valid = routeQuery(view.route, routing, request, output, written: &written) else {
+        withRequest(request, body, output, parse: DecideRequestView.init(body:), layout: DecideRequestView.layout) {
+            view, routing in
+            var written = 0
+            guard checkAuthorization(view.authorize, routing, request, output, written: &written) else {
                 return written
             }
-            query = valid
+            // An unknown merchant is AUTHORIZE's denial, not a routing error.
+            var query: RouteQuery?
+            if routing.snapshot.table.merchants.index(of: view.authorize.merchantID) != nil {
+                guard let valid = routeQuery(view.route, routing, request, output, written: &written) else {
+                    return written
+                }
+                query = valid
+            }
+            let reply = authorizeReply(view.authorize, routing)
+            guard reply.allowed, let query else {
+                return FrameEncoder.encode(into: output, header: replyHeader(for: request)) { reply.write(to: &$0) }!
+            }
+            // Allowed: the units are spent; a routing failure is then an error reply.
+            if let failure = decideRoute(query, routing) {
+                let (status, message) = RequestHandler.describe(failure)
+                return writeError(status, for: request, close: false, into: output, message)
+            }
+            return FrameEncoder.encode(into: output, header: replyHeader(for: request)) { writer in
+                reply.write(to: &writer)
+                writeRoute(routing, to: &writer)
+            } ?? writeError(.internalError, for: request, close: false, into: output, "DECIDE reply did not fit")
         }
-        let reply = authorizeReply(view.authorize, routing)
-        guard reply.allowed, let query else {
-            return FrameEncoder.encode(into: output, header: replyHeader(for: request)) { reply.write(to: &$0) }!
-        }
-        // Allowed: the units are spent; a routing failure is then an error reply.
-        if let failure = decideRoute(query, routing) {
-            let (status, message) = RequestHandler.describe(failure)
-            return writeError(status, for: request, close: false, into: output, message)
-        }
-        return FrameEncoder.encode(into: output, header: replyHeader(for: request)) { writer in
-            reply.write(to: &writer)
-            writeRoute(routing, to: &writer)
-        } ?? writeError(.internalError, for: request, close: false, into: output, "DECIDE reply did not fit")
     }
 
     /// The checks that need no merchant state; on a refusal writes the error

@@ -69,6 +69,22 @@ struct RequestHandler {
         }
     }
 
+    /// What every decision operation starts with: the loop's routing context
+    /// and a body that matches the operation's layout; otherwise the error
+    /// reply. `handle` answers the rest.
+    func withRequest<View>(
+        _ request: FrameHeader, _ body: UnsafeRawBufferPointer, _ output: UnsafeMutableRawBufferPointer,
+        parse: (UnsafeRawBufferPointer) -> View?, layout: StaticString, _ handle: (View, LoopRouting) -> Int
+    ) -> Int {
+        guard let routing else {
+            return writeError(.notImplemented, for: request, close: false, into: output, "routing is not enabled")
+        }
+        guard let view = parse(body) else {
+            return writeError(.malformedBody, for: request, close: false, into: output, layout)
+        }
+        return handle(view, routing)
+    }
+
     /// The output space a request's reply may need.
     private func replyRoom(for header: FrameHeader) -> Int {
         var room = max(header.frameLength, RequestHandler.maxFixedReplyBytes)

@@ -55,21 +55,18 @@ extension RequestHandler {
 
     func route(_ request: FrameHeader, body: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Int
     {
-        guard let routing else {
-            return writeError(.notImplemented, for: request, close: false, into: output, "routing is not enabled")
+        withRequest(request, body, output, parse: RouteRequestView.init(body:), layout: RouteRequestView.layout) {
+            view, routing in
+            var written = 0
+            guard let query = routeQuery(view, routing, request, output, written: &written) else { return written }
+            if let failure = decideRoute(query, routing) {
+                let (status, message) = RequestHandler.describe(failure)
+                return writeError(status, for: request, close: false, into: output, message)
+            }
+            return FrameEncoder.encode(into: output, header: replyHeader(for: request)) { writer in
+                writeRoute(routing, to: &writer)
+            } ?? writeError(.internalError, for: request, close: false, into: output, "ROUTE reply did not fit")
         }
-        guard let view = RouteRequestView(body: body) else {
-            return writeError(.malformedBody, for: request, close: false, into: output, RouteRequestView.layout)
-        }
-        var written = 0
-        guard let query = routeQuery(view, routing, request, output, written: &written) else { return written }
-        if let failure = decideRoute(query, routing) {
-            let (status, message) = RequestHandler.describe(failure)
-            return writeError(status, for: request, close: false, into: output, message)
-        }
-        return FrameEncoder.encode(into: output, header: replyHeader(for: request)) { writer in
-            writeRoute(routing, to: &writer)
-        } ?? writeError(.internalError, for: request, close: false, into: output, "ROUTE reply did not fit")
     }
 
     /// The query a ROUTE (or DECIDE) asks, validated; on a refusal writes
@@ -140,42 +137,42 @@ extension RequestHandler {
     func report(_ request: FrameHeader, body: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer)
         -> Int
     {
-        guard let routing else {
-            return writeError(.notImplemented, for: request, close: false, into: output, "routing is not enabled")
+        withRequest(request, body, output, parse: ReportRequestView.init(body:), layout: ReportRequestView.layout) {
+            view, routing in
+            let table = routing.snapshot.table
+            var written = 0
+            guard let payment = validate(view.payment, table, request, output, written: &written) else {
+                return written
+            }
+            guard let gateway = table.gatewayIDs.index(of: view.gateway) else {
+                return writeError(.unknownGateway, for: request, close: false, into: output, "unknown gateway")
+            }
+            guard let outcome = PaymentOutcome(rawValue: view.outcome) else {
+                return writeError(
+                    .unknownOutcome, for: request, close: false, into: output,
+                    "outcome must be 1 success, 2 declined, 3 gateway error or 4 timeout")
+            }
+            // Checked before the ledger: an attempt marked as seen must be counted.
+            guard routing.ring.hasRoom(for: 1) else {
+                return writeError(
+                    .reportBacklog, for: request, close: false, into: output, "report backlog full, retry")
+            }
+            let key = ReportLedger.hash(
+                merchant: payment.merchant, payment: view.payment.paymentID, attempt: view.payment.attempt)
+            let result: ReportResult
+            switch routing.service.ledger.record(key, second: routing.now / 1_000_000_000) {
+            case .duplicate:
+                result = .duplicate
+            case .recorded, .unremembered:
+                let version = routing.decisionVersion(of: view.decisionID)
+                let report = OutcomeReport(
+                    gateway: gateway, merchant: payment.merchant, segment: payment.segment, outcome: outcome,
+                    latencyMilliseconds: view.latencyMilliseconds, decisionVersion: version)
+                routing.ring.push(.report(report, tableGeneration: routing.tableGeneration))
+                result = version == nil ? .recordedUnknownDecision : .recorded
+            }
+            return FrameEncoder.encode(into: output, header: replyHeader(for: request)) { $0.u8(result.rawValue) }!
         }
-        guard let view = ReportRequestView(body: body) else {
-            return writeError(.malformedBody, for: request, close: false, into: output, ReportRequestView.layout)
-        }
-        let table = routing.snapshot.table
-        var written = 0
-        guard let payment = validate(view.payment, table, request, output, written: &written) else { return written }
-        guard let gateway = table.gatewayIDs.index(of: view.gateway) else {
-            return writeError(.unknownGateway, for: request, close: false, into: output, "unknown gateway")
-        }
-        guard let outcome = PaymentOutcome(rawValue: view.outcome) else {
-            return writeError(
-                .unknownOutcome, for: request, close: false, into: output,
-                "outcome must be 1 success, 2 declined, 3 gateway error or 4 timeout")
-        }
-        // Checked before the ledger: an attempt marked as seen must be counted.
-        guard routing.ring.hasRoom(for: 1) else {
-            return writeError(.reportBacklog, for: request, close: false, into: output, "report backlog full, retry")
-        }
-        let key = ReportLedger.hash(
-            merchant: payment.merchant, payment: view.payment.paymentID, attempt: view.payment.attempt)
-        let result: ReportResult
-        switch routing.service.ledger.record(key, second: routing.now / 1_000_000_000) {
-        case .duplicate:
-            result = .duplicate
-        case .recorded, .unremembered:
-            let version = routing.decisionVersion(of: view.decisionID)
-            let report = OutcomeReport(
-                gateway: gateway, merchant: payment.merchant, segment: payment.segment, outcome: outcome,
-                latencyMilliseconds: view.latencyMilliseconds, decisionVersion: version)
-            routing.ring.push(.report(report, tableGeneration: routing.tableGeneration))
-            result = version == nil ? .recordedUnknownDecision : .recorded
-        }
-        return FrameEncoder.encode(into: output, header: replyHeader(for: request)) { $0.u8(result.rawValue) }!
     }
 
     static func ppm(_ fraction: Double) -> UInt32 { roundedUInt32(fraction * 1_000_000) }
