@@ -139,7 +139,12 @@ public final class AuthorizationTable: Sendable {
     public func maxCost(merchant: Int) -> Int { entries[merchant].maxCost }
 
     public func authorize(_ query: AuthorizationQuery) -> AuthorizationVerdict {
-        let merchant = merchants.index(of: query.merchantID)
+        authorize(query, merchant: merchants.index(of: query.merchantID))
+    }
+
+    /// The same, for a caller that has already looked the merchant up in
+    /// this table (nil: unknown).
+    public func authorize(_ query: AuthorizationQuery, merchant: Int?) -> AuthorizationVerdict {
         let addressSlot = query.address.count == 0 ? nil : addressSlot(query.address)
         // Hash and compare before anything can return, the same way for an
         // unknown merchant: the time does not tell which it was.

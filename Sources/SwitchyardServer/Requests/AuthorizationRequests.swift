@@ -15,8 +15,11 @@ extension RequestHandler {
         withRequest(request, body, output, parse: AuthorizeRequestView.init(body:), layout: AuthorizeRequestView.layout)
         { view, routing in
             var written = 0
-            guard checkAuthorization(view, routing, request, output, written: &written) else { return written }
-            let reply = authorizeReply(view, routing)
+            let merchant = routing.authorization.merchants.index(of: view.merchantID)
+            guard checkAuthorization(view, merchant, routing, request, output, written: &written) else {
+                return written
+            }
+            let reply = authorizeReply(view, merchant, routing)
             return FrameEncoder.encode(into: output, header: replyHeader(for: request)) { reply.write(to: &$0) }!
         }
     }
@@ -29,18 +32,22 @@ extension RequestHandler {
         withRequest(request, body, output, parse: DecideRequestView.init(body:), layout: DecideRequestView.layout) {
             view, routing in
             var written = 0
-            guard checkAuthorization(view.authorize, routing, request, output, written: &written) else {
+            // One lookup serves both tables: they list the merchants in the
+            // same order, and a loop takes them from the same publication.
+            let merchant = routing.authorization.merchants.index(of: view.authorize.merchantID)
+            guard checkAuthorization(view.authorize, merchant, routing, request, output, written: &written) else {
                 return written
             }
             // An unknown merchant is AUTHORIZE's denial, not a routing error.
             var query: RouteQuery?
-            if routing.snapshot.table.merchants.index(of: view.authorize.merchantID) != nil {
-                guard let valid = routeQuery(view.route, routing, request, output, written: &written) else {
-                    return written
-                }
+            if merchant != nil {
+                guard
+                    let valid = routeQuery(
+                        view.route, routing, request, output, written: &written, merchant: .some(merchant))
+                else { return written }
                 query = valid
             }
-            let reply = authorizeReply(view.authorize, routing)
+            let reply = authorizeReply(view.authorize, merchant, routing)
             guard reply.allowed, let query else {
                 return FrameEncoder.encode(into: output, header: replyHeader(for: request)) { reply.write(to: &$0) }!
             }
@@ -59,7 +66,7 @@ extension RequestHandler {
     /// The checks that need no merchant state; on a refusal writes the error
     /// reply, sets `written` and returns false.
     private func checkAuthorization(
-        _ view: AuthorizeRequestView, _ routing: LoopRouting, _ request: FrameHeader,
+        _ view: AuthorizeRequestView, _ merchant: Int?, _ routing: LoopRouting, _ request: FrameHeader,
         _ output: UnsafeMutableRawBufferPointer, written: inout Int
     ) -> Bool {
         func refuse(_ status: Status, _ message: StaticString) -> Bool {
@@ -75,19 +82,20 @@ extension RequestHandler {
         guard (1...64).contains(view.merchantID.count) else {
             return refuse(.malformedBody, "merchant_id must be 1 to 64 bytes")
         }
-        let table = routing.authorization
         let cost = Int(view.cost)
-        if cost < 1 || table.merchants.index(of: view.merchantID).map({ cost > table.maxCost(merchant: $0) }) == true {
+        if cost < 1 || merchant.map({ cost > routing.authorization.maxCost(merchant: $0) }) == true {
             return refuse(.invalidCost, "cost must be 1 to the largest burst + 1 of the merchant's limits")
         }
         return true
     }
 
-    private func authorizeReply(_ view: AuthorizeRequestView, _ routing: LoopRouting) -> AuthorizeReply {
+    private func authorizeReply(_ view: AuthorizeRequestView, _ merchant: Int?, _ routing: LoopRouting)
+        -> AuthorizeReply
+    {
         let verdict = routing.authorization.authorize(
             AuthorizationQuery(
                 merchantID: view.merchantID, key: view.credential, address: view.clientAddress, cost: Int(view.cost),
-                now: routing.now, wallSeconds: routing.wallSeconds))
+                now: routing.now, wallSeconds: routing.wallSeconds), merchant: merchant)
         return AuthorizeReply(
             allowed: verdict.allowed, reason: verdict.reason.rawValue, limit: UInt32(clamping: verdict.limit),
             remaining: UInt32(clamping: verdict.remaining),

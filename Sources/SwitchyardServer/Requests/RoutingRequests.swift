@@ -22,15 +22,16 @@ extension RequestHandler {
 
     /// Resolves the fields ROUTE and REPORT share against the table; on a
     /// refusal writes the error reply, sets `written` to its length and returns nil.
+    /// `merchant`: the caller's lookup of `fields.merchantID` in `table`, if it made one.
     private func validate(
         _ fields: PaymentFieldsView, _ table: RoutingTable, _ request: FrameHeader,
-        _ output: UnsafeMutableRawBufferPointer, written: inout Int
+        _ output: UnsafeMutableRawBufferPointer, written: inout Int, merchant known: Int?? = nil
     ) -> Payment? {
         func refuse(_ status: Status, _ message: StaticString) -> Payment? {
             written = writeError(status, for: request, close: false, into: output, message)
             return nil
         }
-        guard let merchant = table.merchants.index(of: fields.merchantID) else {
+        guard let merchant = known ?? table.merchants.index(of: fields.merchantID) else {
             return refuse(.unknownMerchant, "unknown merchant")
         }
         guard (1...64).contains(fields.paymentID.count) else {
@@ -73,10 +74,11 @@ extension RequestHandler {
     /// the error reply, sets `written` and returns nil.
     func routeQuery(
         _ view: RouteRequestView, _ routing: LoopRouting, _ request: FrameHeader,
-        _ output: UnsafeMutableRawBufferPointer, written: inout Int
+        _ output: UnsafeMutableRawBufferPointer, written: inout Int, merchant: Int?? = nil
     ) -> RouteQuery? {
         let table = routing.snapshot.table
-        guard let payment = validate(view.payment, table, request, output, written: &written) else { return nil }
+        guard let payment = validate(view.payment, table, request, output, written: &written, merchant: merchant)
+        else { return nil }
         guard view.triedCount <= table.gatewayCount else {
             written = writeError(
                 .invalidTried, for: request, close: false, into: output, "more tried gateways than exist")
