@@ -126,4 +126,20 @@ import Testing
         #expect(missing.waitForExit() == 1)
         #expect(missing.output.contains("no key secret"))
     }
+
+    @Test func keysWithoutASecretStopTheStart() throws {
+        let directory = try TemporaryDirectory()
+        let file = try directory.write(
+            "switchyard.yaml",
+            config(
+                instance: "k",
+                extra: """
+                    merchants:
+                      - id: m_1
+                        keys: [{hash: "hmac-sha256:\(String(repeating: "0a", count: 32))"}]
+                    """))
+        let (status, output) = try ChildProcess.run(Self.binary, ["--config", file])
+        #expect(status == 1)
+        #expect(output.contains("no key secret"), "\(output)")
+    }
 }
