@@ -89,7 +89,7 @@ struct RequestHandler {
     private func replyRoom(for header: FrameHeader) -> Int {
         var room = max(header.frameLength, RequestHandler.maxFixedReplyBytes)
         if header.opcode == .route || header.opcode == .decide, let routing {
-            room = max(room, AuthorizeReply.size + RequestHandler.routeReplyBound(routing.snapshot.table))
+            room = max(room, AuthorizeReply.size + routing.routeReplyBound)
         }
         return room
     }

@@ -177,10 +177,12 @@ extension RequestHandler {
         }
     }
 
+    @inline(__always)
     static func ppm(_ fraction: Double) -> UInt32 { roundedUInt32(fraction * 1_000_000) }
 
     /// Rounds half up into 0...UInt32.max. (Adding one half and truncating:
     /// `rounded()` is a libm call, a few percent of a DECIDE.)
+    @inline(__always)
     static func roundedUInt32(_ value: Double) -> UInt32 {
         UInt32(min(max(value + 0.5, 0), Double(UInt32.max)))
     }

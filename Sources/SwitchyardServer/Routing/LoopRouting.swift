@@ -9,6 +9,8 @@ final class LoopRouting {
     private(set) var snapshot: RoutingSnapshot
     private(set) var tableGeneration: UInt32
     private(set) var authorization: AuthorizationTable
+    /// The longest ROUTE reply the current table can produce (DECIDE adds its AUTHORIZE fields).
+    private(set) var routeReplyBound: Int
     private var seenPublications: UInt64
     var decision = RouteDecision()
     var cache = DecisionCache(size: 128)
@@ -27,6 +29,7 @@ final class LoopRouting {
         snapshot = current.snapshot
         tableGeneration = current.tableGeneration
         authorization = current.authorization
+        routeReplyBound = RequestHandler.routeReplyBound(current.snapshot.table)
         seenPublications = service.publicationCount
         random = SplitMix64(seed: seed)
     }
@@ -41,6 +44,7 @@ final class LoopRouting {
         snapshot = current.snapshot
         tableGeneration = current.tableGeneration
         authorization = current.authorization
+        routeReplyBound = RequestHandler.routeReplyBound(current.snapshot.table)
     }
 
     // MARK: - Decision ids
