@@ -210,9 +210,7 @@ public final class AuthorizationTable: Sendable {
     }
 
     private func addressSlot(_ address: UnsafeRawBufferPointer) -> Int {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        for i in 0..<address.count { hash = (hash ^ UInt64(address[i])) &* 0x0000_0100_0000_01B3 }
-        return Int(truncatingIfNeeded: hash % UInt64(settings.addressSlots))
+        Int(truncatingIfNeeded: Hashing.fnv1a(address) % UInt64(settings.addressSlots))
     }
 }
 

@@ -59,13 +59,7 @@ public struct ReportLedger: Sendable {
     /// The key of one attempt: FNV-1a over the payment id, mixed with the
     /// merchant and attempt, finished with MurmurHash3's avalanche.
     public static func hash(merchant: Int, payment: UnsafeRawBufferPointer, attempt: UInt8) -> UInt64 {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325 ^ UInt64(truncatingIfNeeded: merchant) &* 0x9E37_79B9_7F4A_7C15
-        for byte in payment { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
-        hash ^= UInt64(attempt) << 56
-        hash ^= hash >> 33
-        hash &*= 0xFF51_AFD7_ED55_8CCD
-        hash ^= hash >> 33
-        hash &*= 0xC4CE_B9FE_1A85_EC53
-        return hash ^ hash >> 33
+        let seed = Hashing.fnvOffset ^ UInt64(truncatingIfNeeded: merchant) &* 0x9E37_79B9_7F4A_7C15
+        return Hashing.finalize(Hashing.fnv1a(payment, seed: seed) ^ UInt64(attempt) << 56)
     }
 }

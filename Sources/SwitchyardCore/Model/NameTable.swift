@@ -24,7 +24,7 @@ public final class NameTable: Sendable {
         while size < names.count * 2 { size *= 2 }
         var slots = [Int32](repeating: 0, count: size)
         for (index, name) in names.enumerated() {
-            var slot = Int(truncatingIfNeeded: NameTable.hash(Array(name.utf8))) & (size - 1)
+            var slot = Int(truncatingIfNeeded: Hashing.fnv1a(name)) & (size - 1)
             while slots[slot] != 0 { slot = (slot + 1) & (size - 1) }
             slots[slot] = Int32(index + 1)
         }
@@ -38,7 +38,7 @@ public final class NameTable: Sendable {
 
     /// The index of the name spelt by `key`, if it is in the table.
     public func index(of key: UnsafeRawBufferPointer) -> Int? {
-        var slot = Int(truncatingIfNeeded: NameTable.hash(key)) & mask
+        var slot = Int(truncatingIfNeeded: Hashing.fnv1a(key)) & mask
         while true {
             let entry = Int(slots[slot])
             if entry == 0 { return nil }
@@ -68,11 +68,5 @@ public final class NameTable: Sendable {
             for i in 0..<span.count where stored[span.start + i] != key[i] { return false }
             return true
         }
-    }
-
-    static func hash(_ bytes: some Sequence<UInt8>) -> UInt64 {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
-        return hash
     }
 }

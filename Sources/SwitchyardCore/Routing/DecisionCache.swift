@@ -43,14 +43,9 @@ public struct DecisionCache: Sendable {
             return Router.decide(query, snapshot: snapshot, into: &decision, random: &random)
         }
         let taking = snapshot.table.gatewaysTaking(method: query.method, currency: currency, amount: query.amount)
-        // MurmurHash3's 64-bit finaliser over the fields, folded together.
-        var key = UInt64(truncatingIfNeeded: query.merchant) << 32 | UInt64(query.segment.key)
-        key = (key ^ query.tried &* 0x9E37_79B9_7F4A_7C15) ^ (taking &* 0xC2B2_AE3D_27D4_EB4F)
-        key ^= key >> 33
-        key &*= 0xFF51_AFD7_ED55_8CCD
-        key ^= key >> 33
-        key &*= 0xC4CE_B9FE_1A85_EC53
-        key ^= key >> 33
+        let fields = UInt64(truncatingIfNeeded: query.merchant) << 32 | UInt64(query.segment.key)
+        let key = Hashing.finalize(
+            (fields ^ query.tried &* 0x9E37_79B9_7F4A_7C15) ^ (taking &* 0xC2B2_AE3D_27D4_EB4F))
         let index = Int(truncatingIfNeeded: key) & (slots.count - 1)
         let identity = ObjectIdentifier(snapshot)
         // Field by field: a copy of the slot would share its ranking's storage
