@@ -40,7 +40,6 @@ public struct AuthorizationQuery {
 
 public struct AuthorizationVerdict: Equatable, Sendable {
     public var reason: AuthorizationReason
-    public var merchant: Int?
     /// The deciding limit's requests per period (0: no limit applied).
     public var limit = 0
     public var remaining = 0
@@ -158,16 +157,14 @@ public final class AuthorizationTable: Sendable {
 
         // Brute-force protection first: once limited, even a correct key is refused.
         if let addressSlot,
-            !GCRA.check(settings.failuresPerAddress, tat: addressFailures.tat(addressSlot), now: query.now, cost: 1)
-                .allowed
+            let limited = attemptsLimited(addressFailures, addressSlot, settings.failuresPerAddress, query.now)
         {
-            return attemptsLimited(merchant, settings.failuresPerAddress, addressFailures.tat(addressSlot), query.now)
+            return limited
         }
         if let merchant,
-            !GCRA.check(settings.failuresPerMerchant, tat: merchantFailures.tat(merchant), now: query.now, cost: 1)
-                .allowed
+            let limited = attemptsLimited(merchantFailures, merchant, settings.failuresPerMerchant, query.now)
         {
-            return attemptsLimited(merchant, settings.failuresPerMerchant, merchantFailures.tat(merchant), query.now)
+            return limited
         }
         guard let merchant, matched >= 0 else {
             if let addressSlot {
@@ -176,37 +173,39 @@ public final class AuthorizationTable: Sendable {
             if let merchant {
                 _ = merchantFailures.spend(merchant, limit: settings.failuresPerMerchant, now: query.now, cost: 1)
             }
-            return AuthorizationVerdict(reason: merchant == nil ? .unknownMerchant : .badKey, merchant: merchant)
+            return AuthorizationVerdict(reason: merchant == nil ? .unknownMerchant : .badKey)
         }
         let entry = entries[merchant]
         guard query.wallSeconds < entry.expiries[matched] else {
-            return AuthorizationVerdict(reason: .expiredKey, merchant: merchant)
+            return AuthorizationVerdict(reason: .expiredKey)
         }
         switch entry.status {
         case .active: break
-        case .suspended: return AuthorizationVerdict(reason: .merchantSuspended, merchant: merchant)
-        case .disabled: return AuthorizationVerdict(reason: .merchantDisabled, merchant: merchant)
+        case .suspended: return AuthorizationVerdict(reason: .merchantSuspended)
+        case .disabled: return AuthorizationVerdict(reason: .merchantDisabled)
         }
         if !entry.allowlist.isEmpty {
             var inside = false
             for i in 0..<entry.allowlist.count where entry.allowlist[i].contains(query.address) { inside = true }
-            guard inside else { return AuthorizationVerdict(reason: .addressNotAllowed, merchant: merchant) }
+            guard inside else { return AuthorizationVerdict(reason: .addressNotAllowed) }
         }
         let (index, verdict) = limiter.spendAll(
             from: entry.firstLimit, limits: entry.limits, now: query.now, cost: query.cost)
-        guard index >= 0 else { return AuthorizationVerdict(reason: .allowed, merchant: merchant) }
+        guard index >= 0 else { return AuthorizationVerdict(reason: .allowed) }
         return AuthorizationVerdict(
-            reason: verdict.allowed ? .allowed : .rateLimited, merchant: merchant, limit: entry.limits[index].rate,
+            reason: verdict.allowed ? .allowed : .rateLimited, limit: entry.limits[index].rate,
             remaining: verdict.remaining, retryAfter: verdict.retryAfter, resetAfter: verdict.resetAfter)
     }
 
-    private func attemptsLimited(_ merchant: Int?, _ limit: RateLimit, _ tat: UInt64, _ now: UInt64)
-        -> AuthorizationVerdict
+    /// The refusal when a failure budget has nothing left; nil while it has.
+    private func attemptsLimited(_ budgets: RateLimiterTable, _ slot: Int, _ limit: RateLimit, _ now: UInt64)
+        -> AuthorizationVerdict?
     {
-        let verdict = GCRA.check(limit, tat: tat, now: now, cost: 1)
+        let verdict = GCRA.check(limit, tat: budgets.tat(slot), now: now, cost: 1)
+        guard !verdict.allowed else { return nil }
         return AuthorizationVerdict(
-            reason: .authAttemptsLimited, merchant: merchant, limit: limit.rate, remaining: 0,
-            retryAfter: verdict.retryAfter, resetAfter: verdict.resetAfter)
+            reason: .authAttemptsLimited, limit: limit.rate, remaining: 0, retryAfter: verdict.retryAfter,
+            resetAfter: verdict.resetAfter)
     }
 
     private func addressSlot(_ address: UnsafeRawBufferPointer) -> Int {

@@ -8,8 +8,6 @@ public struct RateLimiterTable: Sendable {
 
     public init(limits: Int) { slots = AtomicSlots(count: limits) }
 
-    public var count: Int { slots.count }
-
     /// Spends `cost` on limit `slot`, or says why not (and spends nothing).
     public func spend(_ slot: Int, limit: RateLimit, now: UInt64, cost: Int) -> GCRA.Verdict {
         while true {

@@ -30,13 +30,6 @@ public struct SuccessEstimate: Equatable, Sendable {
         return (successes * factor, failures * factor)
     }
 
-    /// The Beta posterior at `now` under a prior centred on `priorMean` with
-    /// `priorWeight` pseudo-observations.
-    public func posterior(at now: UInt64, halfLife: UInt64, priorMean: Double, priorWeight: Double) -> Posterior {
-        let (s, f) = evidence(at: now, halfLife: halfLife)
-        return Posterior(priorMean: priorMean, priorWeight: priorWeight, successes: s, failures: f)
-    }
-
     public struct Posterior: Equatable, Sendable {
         public let alpha: Double
         public let beta: Double
@@ -59,8 +52,6 @@ public struct SuccessEstimate: Equatable, Sendable {
             let n = alpha + beta
             return alpha * beta / (n * n * (n + 1))
         }
-        /// The standard deviation of the success rate: the uncertainty an SRE sees.
-        public var standardDeviation: Double { variance.squareRoot() }
     }
 
     private mutating func decay(to now: UInt64, halfLife: UInt64) {
