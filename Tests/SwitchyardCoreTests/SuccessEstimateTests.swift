@@ -27,7 +27,7 @@ import Testing
     @Test func anEmptySegmentStartsAtItsParent() {
         let posterior = posterior(SuccessEstimate(), at: 0, priorMean: 0.93, priorWeight: 20)
         #expect(abs(posterior.mean - 0.93) < 1e-9)
-        #expect(abs(posterior.strength - 20) < 1e-9)
+        #expect(abs(posterior.alpha + posterior.beta - 20) < 1e-9, "the prior counts as 20 observations")
     }
 
     @Test func aThinSegmentBorrowsFromItsParent() {

@@ -46,8 +46,6 @@ public struct SuccessEstimate: Equatable, Sendable {
 
         /// The expected success rate.
         public var mean: Double { alpha / (alpha + beta) }
-        /// Observations behind it, prior included.
-        public var strength: Double { alpha + beta }
         public var variance: Double {
             let n = alpha + beta
             return alpha * beta / (n * n * (n + 1))
