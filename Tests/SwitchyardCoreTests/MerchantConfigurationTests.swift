@@ -224,3 +224,35 @@ import Testing
         }
     }
 }
+
+@Suite struct AuthorizationConfigurationTests {
+    @Test func readsFailureBudgetsAndNamesMistakes() throws {
+        let configuration = try Configuration.parse(
+            yaml: """
+                authorization:
+                  failures_per_merchant: {rate: 5, period_ms: 1000, burst: 1}
+                  address_slots: 2048
+                """, file: "z.yaml")
+        #expect(
+            configuration.authorization.failuresPerMerchant
+                == RateLimit(rate: 5, periodNanoseconds: 1_000_000_000, burst: 1))
+        #expect(configuration.authorization.failuresPerAddress == AuthorizationConfiguration().failuresPerAddress)
+        #expect(configuration.authorization.addressSlots == 2_048)
+        let described = configurationProblems(
+            """
+            authorization:
+              failures_per_address: {rate: 0, period_ms: 1000, colour: red}
+              address_slots: 10
+              lockout: true
+            """, file: "z.yaml"
+        ).map(\.description)
+        for prefix in [
+            "z.yaml:2:32: authorization.failures_per_address.rate: 0 is out of range",
+            "z.yaml:2:60: authorization.failures_per_address.colour: unknown field",
+            "z.yaml:3:18: authorization.address_slots: 10 is out of range",
+            "z.yaml:4:12: authorization.lockout: unknown field",
+        ] {
+            #expect(described.contains { $0.hasPrefix(prefix) }, "missing: \(prefix)\nin: \(described)")
+        }
+    }
+}
