@@ -48,18 +48,63 @@ void ccrypto_hmac_key_init(ccrypto_hmac_key *key, const void *secret, size_t cou
     OPENSSL_cleanse(pad, sizeof pad);
 }
 
+static void store_be32(unsigned char *to, uint32_t word) {
+    to[0] = (unsigned char)(word >> 24);
+    to[1] = (unsigned char)(word >> 16);
+    to[2] = (unsigned char)(word >> 8);
+    to[3] = (unsigned char)word;
+}
+
 void ccrypto_hmac_sha256(const ccrypto_hmac_key *key, const void *data, size_t count,
                          uint8_t out[CCRYPTO_SHA256_SIZE]) {
+    enum { block = SHA256_CBLOCK, length_bytes = 8 };
     const hmac_state *state = (const hmac_state *)key->storage;
-    uint8_t inner_digest[CCRYPTO_SHA256_SIZE];
-    SHA256_CTX ctx = state->inner;
-    SHA256_Update(&ctx, data, count);
-    SHA256_Final(inner_digest, &ctx);
 
-    ctx = state->outer;
-    SHA256_Update(&ctx, inner_digest, sizeof inner_digest);
-    SHA256_Final(out, &ctx);
-    OPENSSL_cleanse(&ctx, sizeof ctx);
+    if (count > block - 1 - length_bytes) {
+        uint8_t inner_digest[CCRYPTO_SHA256_SIZE];
+        SHA256_CTX ctx = state->inner;
+        SHA256_Update(&ctx, data, count);
+        SHA256_Final(inner_digest, &ctx);
+
+        ctx = state->outer;
+        SHA256_Update(&ctx, inner_digest, sizeof inner_digest);
+        SHA256_Final(out, &ctx);
+        OPENSSL_cleanse(&ctx, sizeof ctx);
+        OPENSSL_cleanse(inner_digest, sizeof inner_digest);
+        return;
+    }
+
+    // An API key fits one padded block. Then each half of the HMAC is one
+    // compression of a block built here: SHA256_Update/Final would copy the
+    // data into the context, pad it there and wipe it, which costs about as
+    // much as the SHA-NI compression itself. Only the chaining values of
+    // the prepared contexts are used.
+    SHA256_CTX ctx;
+    unsigned char buffer[block];
+    uint64_t bits = (uint64_t)(block + count) * 8;
+
+    memcpy(ctx.h, state->inner.h, sizeof ctx.h);
+    memcpy(buffer, data, count);
+    buffer[count] = 0x80;
+    memset(buffer + count + 1, 0, block - length_bytes - count - 1);
+    store_be32(buffer + block - 8, (uint32_t)(bits >> 32));
+    store_be32(buffer + block - 4, (uint32_t)bits);
+    SHA256_Transform(&ctx, buffer);
+
+    // The outer block: the inner digest, padding, and the length of pad + digest.
+    for (int i = 0; i < 8; i++) store_be32(buffer + 4 * i, ctx.h[i]);
+    buffer[CCRYPTO_SHA256_SIZE] = 0x80;
+    memset(buffer + CCRYPTO_SHA256_SIZE + 1, 0, block - length_bytes - CCRYPTO_SHA256_SIZE - 1);
+    bits = (uint64_t)(block + CCRYPTO_SHA256_SIZE) * 8;
+    store_be32(buffer + block - 8, (uint32_t)(bits >> 32));
+    store_be32(buffer + block - 4, (uint32_t)bits);
+    memcpy(ctx.h, state->outer.h, sizeof ctx.h);
+    SHA256_Transform(&ctx, buffer);
+
+    for (int i = 0; i < 8; i++) store_be32(out + 4 * i, ctx.h[i]);
+    // The block held the presented key; the inner state is a function of it.
+    explicit_bzero(buffer, sizeof buffer);
+    explicit_bzero(ctx.h, sizeof ctx.h);
 }
 
 int ccrypto_equal(const void *a, const void *b, size_t count) {

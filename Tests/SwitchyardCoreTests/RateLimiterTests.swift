@@ -74,12 +74,14 @@ import Testing
         let table = RateLimiterTable(limits: 2)
         var allowed = 0
         for _ in 0..<10
-        where table.spendAll(from: 0, limits: [perSecond, perMinute], now: Self.second, cost: 1).verdict.allowed {
+        where table.spendAll(from: 0, count: 2, limits: [perSecond, perMinute], now: Self.second, cost: 1).verdict
+            .allowed
+        {
             allowed += 1
         }
         #expect(allowed == 3, "the per-minute limit (burst 2) decides")
         let perSecondAfter = table.tat(0)
-        let denied = table.spendAll(from: 0, limits: [perSecond, perMinute], now: Self.second, cost: 1)
+        let denied = table.spendAll(from: 0, count: 2, limits: [perSecond, perMinute], now: Self.second, cost: 1)
         #expect(!denied.verdict.allowed && denied.limit == 1)
         #expect(table.tat(0) == perSecondAfter, "the per-second limit got its unit back")
     }

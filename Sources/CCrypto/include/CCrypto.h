@@ -3,8 +3,8 @@
 //
 // OpenSSL 3's one-shot SHA256() and HMAC() go through EVP and allocate three
 // times per call; the low-level SHA256_CTX API allocates nothing. An HMAC key
-// is prepared once (inner and outer pads already absorbed), so each MAC costs
-// two context copies and two short hash runs.
+// is prepared once (inner and outer pads already absorbed), so a MAC of up
+// to 55 bytes (an API key) costs exactly two SHA-256 compressions.
 #ifndef SWITCHYARD_CCRYPTO_H
 #define SWITCHYARD_CCRYPTO_H
 

@@ -53,66 +53,74 @@ public struct AuthorizationVerdict: Equatable, Sendable {
 /// limiter state every loop shares (atomics: no lock). Immutable apart from
 /// those atomics; a reload builds a new table that carries the limiter state
 /// of merchants and limits that still exist.
+///
+/// Every merchant's keys, expiries, limits and allowlist blocks sit in flat
+/// arrays, and an ``Entry`` holds only positions in them: reading a plain
+/// struct out of an array costs no reference counting, where an entry
+/// holding arrays of its own would retain and release each on every request.
 public final class AuthorizationTable: Sendable {
     public let merchants: NameTable
     let entries: [Entry]
+    /// Every merchant's key digests, then the decoy's (``decoy``).
+    let keys: [KeyDigest]
+    /// The Unix second each key stops working (`Int64.max`: never).
+    let expiries: [Int64]
+    /// Limit `i` is guarded by slot `i` of `limiter`.
+    let limits: [RateLimit]
+    let allowlists: [CIDR]
     let limiter: RateLimiterTable
     let merchantFailures: RateLimiterTable
     let addressFailures: RateLimiterTable
     let settings: AuthorizationConfiguration
     let hasher: KeyHasher?
-    /// Compared against when the merchant is unknown, so that an unknown
-    /// merchant and a bad key cost the same time.
-    let decoy: [KeyDigest]
+    /// The keys compared against when the merchant is unknown, as many as
+    /// the merchant with the most keys has, so that an unknown merchant and
+    /// a bad key cost the same time.
+    let decoy: Range<Int>
 
-    /// A class, not a struct: reading a struct of arrays out of `entries`
-    /// would retain and release each array on every request.
-    final class Entry: Sendable {
+    struct Entry: Sendable {
         let status: MerchantConfiguration.Status
-        let keys: [KeyDigest]
-        let expiries: [Int64]
-        let limits: [RateLimit]
-        let firstLimit: Int
-        let allowlist: [CIDR]
+        let keys: Range<Int>
+        let limits: Range<Int>
+        let allowlist: Range<Int>
         /// The largest cost every limit can ever admit.
         let maxCost: Int
-
-        init(
-            status: MerchantConfiguration.Status, keys: [KeyDigest], expiries: [Int64], limits: [RateLimit],
-            firstLimit: Int, allowlist: [CIDR], maxCost: Int
-        ) {
-            self.status = status
-            self.keys = keys
-            self.expiries = expiries
-            self.limits = limits
-            self.firstLimit = firstLimit
-            self.allowlist = allowlist
-            self.maxCost = maxCost
-        }
     }
 
     /// `hasher` is nil when no secret is configured: then no key matches.
     public init(_ configuration: Configuration, hasher: KeyHasher?, carryingOver old: AuthorizationTable? = nil) {
         merchants = NameTable(configuration.merchants.map(\.id))
         var entries: [Entry] = []
-        var next = 0
+        var keys: [KeyDigest] = []
+        var expiries: [Int64] = []
+        var limits: [RateLimit] = []
+        var allowlists: [CIDR] = []
         for merchant in configuration.merchants {
             entries.append(
                 Entry(
-                    status: merchant.status, keys: merchant.keys.map(\.digest),
-                    expiries: merchant.keys.map { $0.expiresAt ?? .max }, limits: merchant.limits, firstLimit: next,
-                    allowlist: merchant.clientAllowlist,
+                    status: merchant.status, keys: keys.count..<keys.count + merchant.keys.count,
+                    limits: limits.count..<limits.count + merchant.limits.count,
+                    allowlist: allowlists.count..<allowlists.count + merchant.clientAllowlist.count,
                     maxCost: merchant.limits.map { $0.burst + 1 }.min() ?? Int(UInt32.max)))
-            next += merchant.limits.count
+            keys += merchant.keys.map(\.digest)
+            expiries += merchant.keys.map { $0.expiresAt ?? .max }
+            limits += merchant.limits
+            allowlists += merchant.clientAllowlist
         }
+        let widest = max(configuration.merchants.map(\.keys.count).max() ?? 1, 1)
+        decoy = keys.count..<keys.count + widest
+        keys += repeatElement(hasher?.digest(of: "switchyard-decoy") ?? KeyDigest(zero: ()), count: widest)
+        expiries += repeatElement(Int64.max, count: widest)
         self.entries = entries
+        self.keys = keys
+        self.expiries = expiries
+        self.limits = limits
+        self.allowlists = allowlists
         settings = configuration.authorization
-        limiter = RateLimiterTable(limits: next)
-        merchantFailures = RateLimiterTable(limits: entries.count)
+        limiter = RateLimiterTable(limits: limits.count)
+        merchantFailures = RateLimiterTable(limits: entries.count + 1)
         addressFailures = RateLimiterTable(limits: settings.addressSlots)
         self.hasher = hasher
-        let widest = entries.map(\.keys.count).max() ?? 1
-        decoy = Array(repeating: hasher?.digest(of: "switchyard-decoy") ?? KeyDigest(zero: ()), count: max(widest, 1))
         if let old { carry(from: old, configuration: configuration) }
     }
 
@@ -122,10 +130,11 @@ public final class AuthorizationTable: Sendable {
         for (index, merchant) in configuration.merchants.enumerated() {
             guard let before = old.merchants.index(of: merchant.id) else { continue }
             merchantFailures.setTAT(index, old.merchantFailures.tat(before))
-            let then = old.entries[before]
-            for (position, limit) in entries[index].limits.enumerated()
-            where position < then.limits.count && then.limits[position] == limit {
-                limiter.setTAT(entries[index].firstLimit + position, old.limiter.tat(then.firstLimit + position))
+            let now = entries[index].limits
+            let then = old.entries[before].limits
+            for position in 0..<min(now.count, then.count)
+            where limits[now.lowerBound + position] == old.limits[then.lowerBound + position] {
+                limiter.setTAT(now.lowerBound + position, old.limiter.tat(then.lowerBound + position))
             }
         }
         if old.settings.addressSlots == settings.addressSlots {
@@ -147,36 +156,35 @@ public final class AuthorizationTable: Sendable {
         let addressSlot = query.address.count == 0 ? nil : addressSlot(query.address)
         // Hash and compare before anything can return, the same way for an
         // unknown merchant: the time does not tell which it was.
-        let digest = hasher?.digest(of: query.key)
-        var matched = -1
         let candidates = merchant.map { entries[$0].keys } ?? decoy
-        for i in 0..<candidates.count where digest.map({ candidates[i].matches($0) }) == true && matched < 0 {
-            matched = i
+        var matched = -1
+        if let digest = hasher?.digest(of: query.key) {
+            for i in candidates where keys[i].matches(digest) && matched < 0 { matched = i }
         }
         if merchant == nil { matched = -1 }
 
-        // Brute-force protection first: once limited, even a correct key is refused.
+        // Brute-force protection first: once limited, even a correct key is
+        // refused. An unknown merchant's failures go to a slot of their own
+        // (past the merchants'), so that it costs the same atomic work as a
+        // bad key; that slot never refuses anything.
+        let failureSlot = merchant ?? entries.count
+        let merchantLimited = attemptsLimited(
+            merchantFailures, failureSlot, settings.failuresPerMerchant, query.now)
         if let addressSlot,
             let limited = attemptsLimited(addressFailures, addressSlot, settings.failuresPerAddress, query.now)
         {
             return limited
         }
-        if let merchant,
-            let limited = attemptsLimited(merchantFailures, merchant, settings.failuresPerMerchant, query.now)
-        {
-            return limited
-        }
+        if merchant != nil, let merchantLimited { return merchantLimited }
         guard let merchant, matched >= 0 else {
             if let addressSlot {
                 _ = addressFailures.spend(addressSlot, limit: settings.failuresPerAddress, now: query.now, cost: 1)
             }
-            if let merchant {
-                _ = merchantFailures.spend(merchant, limit: settings.failuresPerMerchant, now: query.now, cost: 1)
-            }
+            _ = merchantFailures.spend(failureSlot, limit: settings.failuresPerMerchant, now: query.now, cost: 1)
             return AuthorizationVerdict(reason: merchant == nil ? .unknownMerchant : .badKey)
         }
         let entry = entries[merchant]
-        guard query.wallSeconds < entry.expiries[matched] else {
+        guard query.wallSeconds < expiries[matched] else {
             return AuthorizationVerdict(reason: .expiredKey)
         }
         switch entry.status {
@@ -186,14 +194,15 @@ public final class AuthorizationTable: Sendable {
         }
         if !entry.allowlist.isEmpty {
             var inside = false
-            for i in 0..<entry.allowlist.count where entry.allowlist[i].contains(query.address) { inside = true }
+            for i in entry.allowlist where allowlists[i].contains(query.address) { inside = true }
             guard inside else { return AuthorizationVerdict(reason: .addressNotAllowed) }
         }
-        let (index, verdict) = limiter.spendAll(
-            from: entry.firstLimit, limits: entry.limits, now: query.now, cost: query.cost)
-        guard index >= 0 else { return AuthorizationVerdict(reason: .allowed) }
+        let (position, verdict) = limiter.spendAll(
+            from: entry.limits.lowerBound, count: entry.limits.count, limits: limits, now: query.now,
+            cost: query.cost)
+        guard position >= 0 else { return AuthorizationVerdict(reason: .allowed) }
         return AuthorizationVerdict(
-            reason: verdict.allowed ? .allowed : .rateLimited, limit: entry.limits[index].rate,
+            reason: verdict.allowed ? .allowed : .rateLimited, limit: limits[entry.limits.lowerBound + position].rate,
             remaining: verdict.remaining, retryAfter: verdict.retryAfter, resetAfter: verdict.resetAfter)
     }
 
@@ -208,8 +217,11 @@ public final class AuthorizationTable: Sendable {
             resetAfter: verdict.resetAfter)
     }
 
+    /// Spreads addresses over the slots by a multiply (Lemire's reduction),
+    /// not a modulo: a 64-bit division would be one of the dearest steps here.
     private func addressSlot(_ address: UnsafeRawBufferPointer) -> Int {
-        Int(truncatingIfNeeded: Hashing.fnv1a(address) % UInt64(settings.addressSlots))
+        let hash = Hashing.finalize(Hashing.fnv1a(address))
+        return Int(truncatingIfNeeded: hash.multipliedFullWidth(by: UInt64(settings.addressSlots)).high)
     }
 }
 

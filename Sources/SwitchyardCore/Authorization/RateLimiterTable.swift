@@ -31,20 +31,21 @@ public struct RateLimiterTable: Sendable {
         }
     }
 
-    /// Spends `cost` on every limit of `limits` (stored from `first` on), all
-    /// or nothing. Returns the deciding limit's index and verdict: the
-    /// denying one, or when all allow, the one with the least remaining
-    /// (what a client should be told); index -1 when there are no limits.
-    public func spendAll(from first: Int, limits: [RateLimit], now: UInt64, cost: Int) -> (
+    /// Spends `cost` on limits `first..<first + count` (limit `i` is
+    /// `limits[i]`), all or nothing. Returns the deciding limit's position
+    /// from `first` and its verdict: the denying one, or when all allow, the
+    /// one with the least remaining (what a client should be told);
+    /// position -1 when there are no limits.
+    public func spendAll(from first: Int, count: Int, limits: [RateLimit], now: UInt64, cost: Int) -> (
         limit: Int, verdict: GCRA.Verdict
     ) {
         var tightest = (
             limit: -1, verdict: GCRA.Verdict(allowed: true, tat: 0, remaining: .max, retryAfter: 0, resetAfter: 0)
         )
-        for i in 0..<limits.count {
-            let verdict = spend(first + i, limit: limits[i], now: now, cost: cost)
+        for i in 0..<count {
+            let verdict = spend(first + i, limit: limits[first + i], now: now, cost: cost)
             guard verdict.allowed else {
-                for j in 0..<i { refund(first + j, limit: limits[j], cost: cost) }
+                for j in 0..<i { refund(first + j, limit: limits[first + j], cost: cost) }
                 return (i, verdict)
             }
             if verdict.remaining < tightest.verdict.remaining { tightest = (i, verdict) }
