@@ -9,10 +9,31 @@ public enum FrameEncoder {
         header: FrameHeader,
         body: (inout BodyWriter) -> Void
     ) -> Int? {
-        guard destination.count >= FrameHeader.size, let base = destination.baseAddress else { return nil }
-        var writer = BodyWriter(UnsafeMutableRawBufferPointer(rebasing: destination[FrameHeader.size...]))
+        var writer = bodyWriter(in: destination)
         body(&writer)
-        guard !writer.failed, writer.count <= UInt32.max else { return nil }
+        return finish(writer, header: header, in: destination)
+    }
+
+    /// The writer for the body of a frame at the start of `destination`;
+    /// ``finish(_:header:in:)`` then writes the header. For hot paths where a
+    /// closure's captures would cost a retain and a release each.
+    @inlinable
+    public static func bodyWriter(in destination: UnsafeMutableRawBufferPointer) -> BodyWriter {
+        guard destination.count >= FrameHeader.size else {
+            return BodyWriter(UnsafeMutableRawBufferPointer(start: nil, count: 0))
+        }
+        return BodyWriter(UnsafeMutableRawBufferPointer(rebasing: destination[FrameHeader.size...]))
+    }
+
+    /// Writes the header of the frame whose body `writer` wrote and returns
+    /// the frame's length, or nil when the body did not fit.
+    @inlinable
+    public static func finish(_ writer: BodyWriter, header: FrameHeader, in destination: UnsafeMutableRawBufferPointer)
+        -> Int?
+    {
+        guard destination.count >= FrameHeader.size, let base = destination.baseAddress, !writer.failed,
+            writer.count <= UInt32.max
+        else { return nil }
         var header = header
         header.bodyLength = UInt32(writer.count)
         header.encode(to: base)

@@ -1,3 +1,4 @@
+import Logging
 import SwitchyardCore
 import SwitchyardTesting
 import SwitchyardWire
@@ -7,7 +8,17 @@ import Testing
 
 /// The protocol rules, without sockets: bytes in, bytes out.
 @Suite struct RequestHandlerTests {
-    let handler = RequestHandler(settings: ServerSettings(TestServer.configuration()))
+    let handler: RequestHandler = {
+        var configuration = Configuration()
+        configuration.server = TestServer.configuration()
+        configuration.routing.reportDedupCapacity = 1_024
+        let service = RoutingService(
+            configuration: configuration, loops: 1, logger: Logger(label: "test"), seed: 1, instanceTag: 1,
+            keyHasher: nil)
+        return RequestHandler(
+            settings: ServerSettings(configuration.server),
+            routing: LoopRouting(service: service, loopIndex: 0, seed: 1))
+    }()
 
     /// Feeds `input` in chunks the way the event loop does (unconsumed bytes
     /// stay at the front of the buffer) and returns all output.
@@ -102,7 +113,8 @@ import Testing
     }
 
     @Test func everyReservedOpcodeAnswersNotImplementedAndTheStreamGoesOn() {
-        for opcode in Opcode.allDefined where opcode != .hello && opcode != .ping {
+        let served: [Opcode] = [.hello, .ping, .authorize, .route, .decide, .report]
+        for opcode in Opcode.allDefined where !served.contains(opcode) {
             let input = Frames.make(opcode, id: 9) + Frames.ping(id: 10)
             let (output, _) = run(input, chunks: [input.count])
             #expect(output[6] == UInt8(Status.notImplemented.rawValue), "\(opcode)")

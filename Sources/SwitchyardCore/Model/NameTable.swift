@@ -3,10 +3,13 @@
 /// without building a String: the request path must not allocate.
 ///
 /// Open addressing over a power-of-two table at most half full, FNV-1a hashes.
-public final class NameTable: Sendable {
+public final class NameTable: @unchecked Sendable {
+    // Unchecked: `storage` is written once, in init, and only read after.
     public let names: [String]
-    private let bytes: [UInt8]
-    /// Per name: where its bytes start in `bytes`, and how many.
+    /// Every name's bytes, back to back, in memory the table owns: a request
+    /// reads them through a pointer, with no closure and no array access.
+    private let storage: UnsafeMutableRawBufferPointer
+    /// Per name: where its bytes start in `storage`, and how many.
     private let spans: [(start: Int, count: Int)]
     /// Name index + 1, or 0 for an empty slot.
     private let slots: [Int32]
@@ -28,11 +31,14 @@ public final class NameTable: Sendable {
             while slots[slot] != 0 { slot = (slot + 1) & (size - 1) }
             slots[slot] = Int32(index + 1)
         }
-        self.bytes = bytes
+        storage = .allocate(byteCount: max(bytes.count, 1), alignment: 8)
+        storage.copyBytes(from: bytes)
         self.spans = spans
         self.slots = slots
         mask = size - 1
     }
+
+    deinit { storage.deallocate() }
 
     public var count: Int { names.count }
 
@@ -53,20 +59,17 @@ public final class NameTable: Sendable {
         return name.withUTF8 { index(of: UnsafeRawBufferPointer($0)) }
     }
 
-    /// Calls `body` with the bytes of name `index`, without building a String.
-    public func withName<T>(_ index: Int, _ body: (UnsafeRawBufferPointer) -> T) -> T {
+    /// The bytes of name `index`, without building a String. Valid while the
+    /// table lives.
+    public func bytes(of index: Int) -> UnsafeRawBufferPointer {
         let span = spans[index]
-        return bytes.withUnsafeBytes {
-            body(UnsafeRawBufferPointer(rebasing: $0[span.start..<span.start + span.count]))
-        }
+        return UnsafeRawBufferPointer(rebasing: storage[span.start..<span.start + span.count])
     }
 
     private func matches(_ index: Int, _ key: UnsafeRawBufferPointer) -> Bool {
         let span = spans[index]
         guard span.count == key.count else { return false }
-        return bytes.withUnsafeBufferPointer { stored in
-            for i in 0..<span.count where stored[span.start + i] != key[i] { return false }
-            return true
-        }
+        for i in 0..<span.count where storage[span.start + i] != key[i] { return false }
+        return true
     }
 }

@@ -9,33 +9,49 @@ extension RequestHandler {
     /// The longest credential accepted, in bytes.
     static let maxCredentialBytes = 512
 
-    func authorize(_ request: FrameHeader, body: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer)
+    func authorize(
+        _ request: FrameHeader, body: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer,
+        _ publication: RoutingService.Publication
+    )
         -> Int
     {
-        withRequest(request, body, output, parse: AuthorizeRequestView.init(body:), layout: AuthorizeRequestView.layout)
-        { view, routing in
+        withRequest(
+            request, body, output, parse: AuthorizeRequestView.init(body:),
+            layout: AuthorizeRequestView.layout
+        ) { view in
             var written = 0
-            let merchant = routing.authorization.merchants.index(of: view.merchantID)
-            guard checkAuthorization(view, merchant, routing, request, output, written: &written) else {
+            let authorization = publication.authorization
+            let merchant = authorization.merchants.index(of: view.merchantID)
+            guard checkAuthorization(view, merchant, authorization, request, output, written: &written) else {
                 return written
             }
-            let reply = authorizeReply(view, merchant, routing)
+            let reply = authorizeReply(view, merchant, authorization, routing)
             return FrameEncoder.encode(into: output, header: replyHeader(for: request)) { reply.write(to: &$0) }!
         }
     }
 
     /// DECIDE: AUTHORIZE, then, when allowed, ROUTE. Every field is checked
     /// before anything is spent; a denial spends nothing on routing.
-    func decide(_ request: FrameHeader, body: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer)
+    func decide(
+        _ request: FrameHeader, body: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer,
+        _ publication: RoutingService.Publication
+    )
         -> Int
     {
-        withRequest(request, body, output, parse: DecideRequestView.init(body:), layout: DecideRequestView.layout) {
-            view, routing in
+        withRequest(
+            request, body, output, parse: DecideRequestView.init(body:), layout: DecideRequestView.layout
+        ) {
+            view in
             var written = 0
+            // Each table read once: every read of a loop's table reference
+            // is a retain and a release.
+            let authorization = publication.authorization
+            let snapshot = publication.snapshot
             // One lookup serves both tables: they list the merchants in the
             // same order, and a loop takes them from the same publication.
-            let merchant = routing.authorization.merchants.index(of: view.authorize.merchantID)
-            guard checkAuthorization(view.authorize, merchant, routing, request, output, written: &written) else {
+            let merchant = authorization.merchants.index(of: view.authorize.merchantID)
+            guard checkAuthorization(view.authorize, merchant, authorization, request, output, written: &written)
+            else {
                 return written
             }
             // An unknown merchant is AUTHORIZE's denial, not a routing error.
@@ -43,30 +59,32 @@ extension RequestHandler {
             if merchant != nil {
                 guard
                     let valid = routeQuery(
-                        view.route, routing, request, output, written: &written, merchant: .some(merchant))
+                        view.route, snapshot.table, routing, request, output, written: &written,
+                        merchant: .some(merchant))
                 else { return written }
                 query = valid
             }
-            let reply = authorizeReply(view.authorize, merchant, routing)
+            let reply = authorizeReply(view.authorize, merchant, authorization, routing)
             guard reply.allowed, let query else {
                 return FrameEncoder.encode(into: output, header: replyHeader(for: request)) { reply.write(to: &$0) }!
             }
             // Allowed: the units are spent; a routing failure is then an error reply.
-            if let failure = decideRoute(query, routing) {
+            if let failure = decideRoute(query, publication, routing) {
                 let (status, message) = RequestHandler.describe(failure)
                 return writeError(status, for: request, close: false, into: output, message)
             }
-            return FrameEncoder.encode(into: output, header: replyHeader(for: request)) { writer in
-                reply.write(to: &writer)
-                writeRoute(routing, to: &writer)
-            } ?? writeError(.internalError, for: request, close: false, into: output, "DECIDE reply did not fit")
+            var writer = FrameEncoder.bodyWriter(in: output)
+            reply.write(to: &writer)
+            writeRoute(snapshot, routing, to: &writer)
+            return FrameEncoder.finish(writer, header: replyHeader(for: request), in: output)
+                ?? writeError(.internalError, for: request, close: false, into: output, "DECIDE reply did not fit")
         }
     }
 
     /// The checks that need no merchant state; on a refusal writes the error
     /// reply, sets `written` and returns false.
     private func checkAuthorization(
-        _ view: AuthorizeRequestView, _ merchant: Int?, _ routing: LoopRouting, _ request: FrameHeader,
+        _ view: AuthorizeRequestView, _ merchant: Int?, _ authorization: AuthorizationTable, _ request: FrameHeader,
         _ output: UnsafeMutableRawBufferPointer, written: inout Int
     ) -> Bool {
         func refuse(_ status: Status, _ message: StaticString) -> Bool {
@@ -83,16 +101,16 @@ extension RequestHandler {
             return refuse(.malformedBody, "merchant_id must be 1 to 64 bytes")
         }
         let cost = Int(view.cost)
-        if cost < 1 || merchant.map({ cost > routing.authorization.maxCost(merchant: $0) }) == true {
+        if cost < 1 || merchant.map({ cost > authorization.maxCost(merchant: $0) }) == true {
             return refuse(.invalidCost, "cost must be 1 to the largest burst + 1 of the merchant's limits")
         }
         return true
     }
 
-    private func authorizeReply(_ view: AuthorizeRequestView, _ merchant: Int?, _ routing: LoopRouting)
-        -> AuthorizeReply
-    {
-        let verdict = routing.authorization.authorize(
+    private func authorizeReply(
+        _ view: AuthorizeRequestView, _ merchant: Int?, _ authorization: AuthorizationTable, _ routing: LoopRouting
+    ) -> AuthorizeReply {
+        let verdict = authorization.authorize(
             AuthorizationQuery(
                 merchantID: view.merchantID, key: view.credential, address: view.clientAddress, cost: Int(view.cost),
                 now: routing.now, wallSeconds: routing.wallSeconds), merchant: merchant)

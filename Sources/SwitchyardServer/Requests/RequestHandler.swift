@@ -10,10 +10,10 @@ struct RequestHandler {
     static let maxFixedReplyBytes = 1_024
 
     let settings: ServerSettings
-    /// The loop's routing context; nil where only the protocol is under test.
-    let routing: LoopRouting?
+    /// The loop's routing context.
+    let routing: LoopRouting
 
-    init(settings: ServerSettings, routing: LoopRouting? = nil) {
+    init(settings: ServerSettings, routing: LoopRouting) {
         self.settings = settings
         self.routing = routing
     }
@@ -36,6 +36,9 @@ struct RequestHandler {
     /// Answers as many complete frames at the front of `input` as `output` has room for.
     func process(input: UnsafeRawBufferPointer, output: UnsafeMutableRawBufferPointer) -> Progress {
         var progress = Progress()
+        // Read once per batch: each read of the loop's variable would be a
+        // retain and a release, where fields of this constant cost none.
+        let publication = routing.publication
         while true {
             let rest = UnsafeRawBufferPointer(rebasing: input[progress.consumed...])
             switch FrameHeader.parse(rest, maxBodyLength: settings.maxBodyBytes) {
@@ -58,45 +61,43 @@ struct RequestHandler {
                     progress.stop = .needInput
                     return progress
                 }
-                guard output.count - progress.produced >= replyRoom(for: header) else {
+                guard output.count - progress.produced >= replyRoom(for: header, publication) else {
                     progress.stop = .needOutputSpace
                     return progress
                 }
                 let body = UnsafeRawBufferPointer(rebasing: rest[FrameHeader.size..<header.frameLength])
-                progress.produced += answer(header, body: body, into: slice(output, from: progress.produced))
+                progress.produced += answer(
+                    header, body: body, into: slice(output, from: progress.produced), publication)
                 progress.consumed += header.frameLength
             }
         }
     }
 
-    /// What every decision operation starts with: the loop's routing context
-    /// and a body that matches the operation's layout; otherwise the error
-    /// reply. `handle` answers the rest.
+    /// What every decision operation starts with: a body that matches the
+    /// operation's layout; otherwise the error reply. `handle` answers the rest.
     func withRequest<View>(
         _ request: FrameHeader, _ body: UnsafeRawBufferPointer, _ output: UnsafeMutableRawBufferPointer,
-        parse: (UnsafeRawBufferPointer) -> View?, layout: StaticString, _ handle: (View, LoopRouting) -> Int
+        parse: (UnsafeRawBufferPointer) -> View?, layout: StaticString, _ handle: (View) -> Int
     ) -> Int {
-        guard let routing else {
-            return writeError(.notImplemented, for: request, close: false, into: output, "routing is not enabled")
-        }
         guard let view = parse(body) else {
             return writeError(.malformedBody, for: request, close: false, into: output, layout)
         }
-        return handle(view, routing)
+        return handle(view)
     }
 
     /// The output space a request's reply may need.
-    private func replyRoom(for header: FrameHeader) -> Int {
+    private func replyRoom(for header: FrameHeader, _ publication: RoutingService.Publication) -> Int {
         var room = max(header.frameLength, RequestHandler.maxFixedReplyBytes)
-        if header.opcode == .route || header.opcode == .decide, let routing {
-            room = max(room, AuthorizeReply.size + routing.routeReplyBound)
+        if header.opcode == .route || header.opcode == .decide {
+            room = max(room, AuthorizeReply.size + publication.routeReplyBound)
         }
         return room
     }
 
     /// Writes the reply to one complete request and returns its length.
     private func answer(
-        _ request: FrameHeader, body: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer
+        _ request: FrameHeader, body: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer,
+        _ publication: RoutingService.Publication
     ) -> Int {
         guard request.flags.isEmpty, request.status == .ok else {
             return writeError(
@@ -109,13 +110,13 @@ struct RequestHandler {
         case .hello:
             return hello(request, body: body, into: output)
         case .authorize:
-            return authorize(request, body: body, into: output)
+            return authorize(request, body: body, into: output, publication)
         case .route:
-            return route(request, body: body, into: output)
+            return route(request, body: body, into: output, publication)
         case .decide:
-            return decide(request, body: body, into: output)
+            return decide(request, body: body, into: output, publication)
         case .report:
-            return report(request, body: body, into: output)
+            return report(request, body: body, into: output, publication)
         default:
             if let message = RequestHandler.notImplementedMessage(request.opcode) {
                 return writeError(.notImplemented, for: request, close: false, into: output, message)

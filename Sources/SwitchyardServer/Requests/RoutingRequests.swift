@@ -54,29 +54,37 @@ extension RequestHandler {
         return Payment(merchant: merchant, method: method, currency: currency, segment: segment)
     }
 
-    func route(_ request: FrameHeader, body: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Int
-    {
-        withRequest(request, body, output, parse: RouteRequestView.init(body:), layout: RouteRequestView.layout) {
-            view, routing in
+    func route(
+        _ request: FrameHeader, body: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer,
+        _ publication: RoutingService.Publication
+    ) -> Int {
+        withRequest(
+            request, body, output, parse: RouteRequestView.init(body:), layout: RouteRequestView.layout
+        ) {
+            view in
             var written = 0
-            guard let query = routeQuery(view, routing, request, output, written: &written) else { return written }
-            if let failure = decideRoute(query, routing) {
+            let snapshot = publication.snapshot
+            guard let query = routeQuery(view, snapshot.table, routing, request, output, written: &written) else {
+                return written
+            }
+            if let failure = decideRoute(query, publication, routing) {
                 let (status, message) = RequestHandler.describe(failure)
                 return writeError(status, for: request, close: false, into: output, message)
             }
-            return FrameEncoder.encode(into: output, header: replyHeader(for: request)) { writer in
-                writeRoute(routing, to: &writer)
-            } ?? writeError(.internalError, for: request, close: false, into: output, "ROUTE reply did not fit")
+            var writer = FrameEncoder.bodyWriter(in: output)
+            writeRoute(snapshot, routing, to: &writer)
+            return FrameEncoder.finish(writer, header: replyHeader(for: request), in: output)
+                ?? writeError(.internalError, for: request, close: false, into: output, "ROUTE reply did not fit")
         }
     }
 
-    /// The query a ROUTE (or DECIDE) asks, validated; on a refusal writes
-    /// the error reply, sets `written` and returns nil.
+    /// The query a ROUTE (or DECIDE) asks, validated against `table` (the
+    /// loop's, read once by the caller); on a refusal writes the error
+    /// reply, sets `written` and returns nil.
     func routeQuery(
-        _ view: RouteRequestView, _ routing: LoopRouting, _ request: FrameHeader,
+        _ view: RouteRequestView, _ table: RoutingTable, _ routing: LoopRouting, _ request: FrameHeader,
         _ output: UnsafeMutableRawBufferPointer, written: inout Int, merchant: Int?? = nil
     ) -> RouteQuery? {
-        let table = routing.snapshot.table
         guard let payment = validate(view.payment, table, request, output, written: &written, merchant: merchant)
         else { return nil }
         guard view.triedCount <= table.gatewayCount else {
@@ -103,45 +111,53 @@ extension RequestHandler {
             amount: view.payment.amount, segment: payment.segment, tried: tried, probes: routing.ring.hasRoom(for: 1))
     }
 
-    /// Decides into `routing.decision` and hands a spent probe to the merger.
-    func decideRoute(_ query: RouteQuery, _ routing: LoopRouting) -> RouteFailure? {
+    /// Decides on the publication's snapshot into `routing.decision` and
+    /// hands a spent probe to the merger.
+    func decideRoute(_ query: RouteQuery, _ publication: RoutingService.Publication, _ routing: LoopRouting)
+        -> RouteFailure?
+    {
         if let failure = routing.cache.decide(
-            query, snapshot: routing.snapshot, into: &routing.decision, random: &routing.random)
+            query, snapshot: publication.snapshot, into: &routing.decision, random: &routing.random)
         {
             return failure
         }
         if let probe = routing.decision.probe {
             routing.ring.push(
-                .probe(breaker: probe.breaker, generation: probe.generation, tableGeneration: routing.tableGeneration))
+                .probe(
+                    breaker: probe.breaker, generation: probe.generation, tableGeneration: publication.tableGeneration))
         }
         return nil
     }
 
-    /// The ROUTE reply fields of `routing.decision`, under a new decision id.
-    func writeRoute(_ routing: LoopRouting, to writer: inout BodyWriter) {
-        let table = routing.snapshot.table
-        let decisionID = routing.nextDecisionID()
-        let decision = routing.decision
+    /// The ROUTE reply fields of `routing.decision` (made on `snapshot`), under a new decision id.
+    func writeRoute(_ snapshot: RoutingSnapshot, _ routing: LoopRouting, to writer: inout BodyWriter) {
+        let table = snapshot.table
+        let decisionID = routing.nextDecisionID(on: snapshot)
+        // Read in place: a copy of the decision would retain its arrays.
         RouteReply.writeHead(
-            decisionID: decisionID, firstProbabilityPPM: RequestHandler.ppm(decision.firstProbability),
-            count: decision.entries.count, to: &writer)
-        for i in 0..<decision.entries.count {
-            let entry = decision.entries[i]
-            table.gatewayIDs.withName(entry.gateway) { name in
-                RouteReply.writeEntry(
-                    gateway: name, reason: entry.reason.rawValue, successRatePPM: RequestHandler.ppm(entry.successRate),
-                    latencyMilliseconds: RequestHandler.roundedUInt32(entry.latencyMilliseconds),
-                    scorePPM: RequestHandler.ppm(entry.score), to: &writer)
-            }
+            decisionID: decisionID, firstProbabilityPPM: RequestHandler.ppm(routing.decision.firstProbability),
+            count: routing.decision.entries.count, to: &writer)
+        for i in 0..<routing.decision.entries.count {
+            let entry = routing.decision.entries[i]
+            RouteReply.writeEntry(
+                gateway: table.gatewayIDs.bytes(of: entry.gateway), reason: entry.reason.rawValue,
+                successRatePPM: RequestHandler.ppm(entry.successRate),
+                latencyMilliseconds: RequestHandler.roundedUInt32(entry.latencyMilliseconds),
+                scorePPM: RequestHandler.ppm(entry.score), to: &writer)
         }
     }
 
-    func report(_ request: FrameHeader, body: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer)
+    func report(
+        _ request: FrameHeader, body: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer,
+        _ publication: RoutingService.Publication
+    )
         -> Int
     {
-        withRequest(request, body, output, parse: ReportRequestView.init(body:), layout: ReportRequestView.layout) {
-            view, routing in
-            let table = routing.snapshot.table
+        withRequest(
+            request, body, output, parse: ReportRequestView.init(body:), layout: ReportRequestView.layout
+        ) {
+            view in
+            let table = publication.snapshot.table
             var written = 0
             guard let payment = validate(view.payment, table, request, output, written: &written) else {
                 return written
@@ -166,11 +182,11 @@ extension RequestHandler {
             case .duplicate:
                 result = .duplicate
             case .recorded, .unremembered:
-                let version = routing.decisionVersion(of: view.decisionID)
+                let version = routing.decisionVersion(of: view.decisionID, on: publication.snapshot)
                 let report = OutcomeReport(
                     gateway: gateway, merchant: payment.merchant, segment: payment.segment, outcome: outcome,
                     latencyMilliseconds: view.latencyMilliseconds, decisionVersion: version)
-                routing.ring.push(.report(report, tableGeneration: routing.tableGeneration))
+                routing.ring.push(.report(report, tableGeneration: publication.tableGeneration))
                 result = version == nil ? .recordedUnknownDecision : .recorded
             }
             return FrameEncoder.encode(into: output, header: replyHeader(for: request)) { $0.u8(result.rawValue) }!

@@ -6,30 +6,26 @@ import SwitchyardCore
 final class LoopRouting {
     let service: RoutingService
     let loopIndex: Int
-    private(set) var snapshot: RoutingSnapshot
-    private(set) var tableGeneration: UInt32
-    private(set) var authorization: AuthorizationTable
-    /// The longest ROUTE reply the current table can produce (DECIDE adds its AUTHORIZE fields).
-    private(set) var routeReplyBound: Int
+    /// The newest publication this loop has taken (see ``refresh()``).
+    private(set) var publication: RoutingService.Publication
     private var seenPublications: UInt64
-    var decision = RouteDecision()
-    var cache = DecisionCache(size: 128)
-    var random: SplitMix64
-    private var sequence: UInt32 = 0
+    let ring: OutcomeRing
+    // Unchecked: only the loop's thread touches these, and the dynamic
+    // exclusivity check on each inout use of a class property (a
+    // thread-local access set) cost a few percent of a DECIDE.
+    @exclusivity(unchecked) var decision = RouteDecision()
+    @exclusivity(unchecked) var cache = DecisionCache(size: 128)
+    @exclusivity(unchecked) var random: SplitMix64
+    @exclusivity(unchecked) private var sequence: UInt32 = 0
     /// The loop's clock readings for this batch of events.
     var now: UInt64 = 0
     var wallSeconds: Int64 = 0
 
-    var ring: OutcomeRing { service.rings[loopIndex] }
-
     init(service: RoutingService, loopIndex: Int, seed: UInt64) {
         self.service = service
         self.loopIndex = loopIndex
-        let current = service.current
-        snapshot = current.snapshot
-        tableGeneration = current.tableGeneration
-        authorization = current.authorization
-        routeReplyBound = RequestHandler.routeReplyBound(current.snapshot.table)
+        ring = service.rings[loopIndex]
+        publication = service.current
         seenPublications = service.publicationCount
         random = SplitMix64(seed: seed)
     }
@@ -40,11 +36,7 @@ final class LoopRouting {
         let count = service.publicationCount
         guard count != seenPublications else { return }
         seenPublications = count
-        let current = service.current
-        snapshot = current.snapshot
-        tableGeneration = current.tableGeneration
-        authorization = current.authorization
-        routeReplyBound = RequestHandler.routeReplyBound(current.snapshot.table)
+        publication = service.current
     }
 
     // MARK: - Decision ids
@@ -56,7 +48,7 @@ final class LoopRouting {
     static let versionBits: UInt64 = 24
     static let versionMask: UInt32 = (1 << 24) - 1
 
-    func nextDecisionID() -> UInt64 {
+    func nextDecisionID(on snapshot: RoutingSnapshot) -> UInt64 {
         sequence &+= 1
         return UInt64(service.instanceTag) << 48
             | UInt64(snapshot.version & LoopRouting.versionMask) << 24
@@ -65,8 +57,8 @@ final class LoopRouting {
     }
 
     /// The snapshot version a decision id was made on, when this instance
-    /// made it within the last 2^23 snapshots; nil otherwise.
-    func decisionVersion(of id: UInt64) -> UInt32? {
+    /// made it within the 2^23 snapshots up to `snapshot`; nil otherwise.
+    func decisionVersion(of id: UInt64, on snapshot: RoutingSnapshot) -> UInt32? {
         guard id != 0, UInt16(truncatingIfNeeded: id >> 48) == service.instanceTag else { return nil }
         let low = UInt32(truncatingIfNeeded: id >> 24) & LoopRouting.versionMask
         let age = (snapshot.version &- low) & LoopRouting.versionMask

@@ -30,10 +30,23 @@ final class RoutingService: Sendable {
     private let stopping = Atomic<Bool>(false)
     private let thread = Mutex<Thread?>(nil)
 
-    struct Publication {
-        var snapshot: RoutingSnapshot
-        var tableGeneration: UInt32
-        var authorization: AuthorizationTable
+    /// What the loops decide on, swapped as one. A class of constants,
+    /// built here (off the loops, so they never allocate for it): a loop
+    /// holds one reference per batch, and reading its fields costs no
+    /// reference counting, where each read of a loop's own variable would.
+    final class Publication: Sendable {
+        let snapshot: RoutingSnapshot
+        let tableGeneration: UInt32
+        let authorization: AuthorizationTable
+        /// The longest ROUTE reply the table can produce (DECIDE adds its AUTHORIZE fields).
+        let routeReplyBound: Int
+
+        init(snapshot: RoutingSnapshot, tableGeneration: UInt32, authorization: AuthorizationTable) {
+            self.snapshot = snapshot
+            self.tableGeneration = tableGeneration
+            self.authorization = authorization
+            routeReplyBound = RequestHandler.routeReplyBound(snapshot.table)
+        }
     }
 
     private struct Merger {
