@@ -266,6 +266,26 @@ static inline void cr_write_str8(cr_writer *w, const void *bytes, size_t n) {
     cr_write_raw(w, bytes, n);
 }
 
+/* One ROUTE reply entry (str8 gateway, u16 reason, u32 success rate, u32
+ * latency, u32 score) with one bounds check instead of five: a DECIDE writes
+ * four of them. Fails the writer like the field writes do. */
+static inline void cr_write_route_entry(cr_writer *w, const void *gateway, size_t n, uint16_t reason,
+                                        uint32_t success_rate_ppm, uint32_t latency_ms, uint32_t score_ppm) {
+    if (n > UINT8_MAX) {
+        w->failed = 1;
+        return;
+    }
+    uint8_t *p = cr_writer_take(w, 1 + n + 2 + 4 + 4 + 4);
+    if (!p) return;
+    p[0] = (uint8_t)n;
+    if (n) memcpy(p + 1, gateway, n);
+    p += 1 + n;
+    cr_store_u16(p, reason);
+    cr_store_u32(p + 2, success_rate_ppm);
+    cr_store_u32(p + 6, latency_ms);
+    cr_store_u32(p + 10, score_ppm);
+}
+
 static inline void cr_write_str16(cr_writer *w, const void *bytes, size_t n) {
     if (n > UINT16_MAX) {
         w->failed = 1;

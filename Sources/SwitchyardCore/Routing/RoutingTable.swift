@@ -15,8 +15,8 @@ public final class RoutingTable: Sendable {
     public let merchants: NameTable
     public let merchantRules: [MerchantRules]
 
-    /// Per gateway: the methods it takes, as a mask over `methods`.
-    let methodMasks: [UInt64]
+    /// Per method: the gateways that take it.
+    let methodGateways: [UInt64]
     /// Per currency: the gateways that take it.
     let currencyMasks: [UInt64]
     let minAmounts: [UInt64]
@@ -81,7 +81,9 @@ public final class RoutingTable: Sendable {
         func mask(_ names: [String], in table: NameTable) -> UInt64 {
             names.reduce(0) { mask, name in table.index(of: name).map { mask | 1 << UInt64($0) } ?? mask }
         }
-        methodMasks = gateways.map { mask($0.methods, in: methods) }
+        methodGateways = methods.names.map { method in
+            gateways.enumerated().reduce(0) { $0 | ($1.element.methods.contains(method) ? 1 << UInt64($1.offset) : 0) }
+        }
         currencyMasks = currencies.names.map { currency in
             gateways.enumerated().reduce(0) {
                 $0 | ($1.element.currencies.contains(currency) ? 1 << UInt64($1.offset) : 0)
@@ -130,13 +132,12 @@ public final class RoutingTable: Sendable {
     /// Gateways that take this method, currency and amount (configuration only:
     /// no merchant rules, no breakers).
     public func gatewaysTaking(method: Int, currency: Int, amount: UInt64) -> UInt64 {
-        var mask = enabledMask & currencyMasks[currency]
-        for gateway in 0..<gateways.count where mask & (1 << UInt64(gateway)) != 0 {
-            if methodMasks[gateway] & (1 << UInt64(method)) == 0 || amount < minAmounts[gateway]
-                || amount > maxAmounts[gateway]
-            {
-                mask &= ~(1 << UInt64(gateway))
-            }
+        var mask = enabledMask & currencyMasks[currency] & methodGateways[method]
+        var candidates = mask
+        while candidates != 0 {
+            let gateway = candidates.trailingZeroBitCount
+            candidates &= candidates - 1
+            if amount < minAmounts[gateway] || amount > maxAmounts[gateway] { mask &= ~(1 << UInt64(gateway)) }
         }
         return mask
     }

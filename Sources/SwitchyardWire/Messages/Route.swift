@@ -1,3 +1,5 @@
+public import CRouting
+
 /// ROUTE request, owned (what a client builds).
 public struct RouteRequest: Hashable, Sendable {
     public var merchantID: String
@@ -157,11 +159,8 @@ public struct RouteReply: Hashable, Sendable {
         gateway: UnsafeRawBufferPointer, reason: UInt16, successRatePPM: UInt32, latencyMilliseconds: UInt32,
         scorePPM: UInt32, to writer: inout BodyWriter
     ) {
-        writer.str8(gateway)
-        writer.u16(reason)
-        writer.u32(successRatePPM)
-        writer.u32(latencyMilliseconds)
-        writer.u32(scorePPM)
+        cr_write_route_entry(
+            &writer.raw, gateway.baseAddress, gateway.count, reason, successRatePPM, latencyMilliseconds, scorePPM)
     }
 
     /// Decodes a reply; trailing bytes are ignored (later versions may add fields).
