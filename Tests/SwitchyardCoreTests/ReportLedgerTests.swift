@@ -54,6 +54,24 @@ import Testing
         #expect(table.index(of: "gateway_1 ") == nil)
         #expect(Array(table.bytes(of: 42)) == Array("gateway_42".utf8))
     }
+
+    /// Names are hashed and compared a word at a time with overlapping tail
+    /// loads: every length from 1 to 64 is found, and a name differing from a
+    /// stored one in any single byte is not.
+    @Test func everyLengthAndEveryBytePositionCounts() {
+        let names = (1...64).map { String(repeating: "a", count: $0 - 1) + "z" }
+        let table = NameTable(names)
+        for (index, name) in names.enumerated() {
+            #expect(table.index(of: name) == index)
+            let bytes = Array(name.utf8)
+            for position in bytes.indices {
+                var changed = bytes
+                changed[position] = UInt8(ascii: "b")
+                let found = changed.withUnsafeBytes { table.index(of: $0) }
+                #expect(found == nil, "\(name.count) bytes, changed at \(position)")
+            }
+        }
+    }
 }
 
 @Suite struct OutageDetectionTests {

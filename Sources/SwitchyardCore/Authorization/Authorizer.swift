@@ -220,7 +220,7 @@ public final class AuthorizationTable: Sendable {
     /// Spreads addresses over the slots by a multiply (Lemire's reduction),
     /// not a modulo: a 64-bit division would be one of the dearest steps here.
     private func addressSlot(_ address: UnsafeRawBufferPointer) -> Int {
-        let hash = Hashing.finalize(Hashing.fnv1a(address))
+        let hash = Hashing.bytes(address)
         return Int(truncatingIfNeeded: hash.multipliedFullWidth(by: UInt64(settings.addressSlots)).high)
     }
 }

@@ -56,10 +56,10 @@ public struct ReportLedger: Sendable {
         return .unremembered
     }
 
-    /// The key of one attempt: FNV-1a over the payment id, mixed with the
-    /// merchant and attempt, finished with MurmurHash3's avalanche.
+    /// The key of one attempt: a hash of the payment id seeded with the
+    /// merchant and the attempt.
     public static func hash(merchant: Int, payment: UnsafeRawBufferPointer, attempt: UInt8) -> UInt64 {
-        let seed = Hashing.fnvOffset ^ UInt64(truncatingIfNeeded: merchant) &* 0x9E37_79B9_7F4A_7C15
-        return Hashing.finalize(Hashing.fnv1a(payment, seed: seed) ^ UInt64(attempt) << 56)
+        let seed = Hashing.seed ^ UInt64(truncatingIfNeeded: merchant) &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(attempt) << 56
+        return Hashing.bytes(payment, seed: seed)
     }
 }

@@ -2,7 +2,7 @@
 /// maps the raw bytes of a name, straight from a request body, to its index
 /// without building a String: the request path must not allocate.
 ///
-/// Open addressing over a power-of-two table at most half full, FNV-1a hashes.
+/// Open addressing over a power-of-two table at most half full.
 public final class NameTable: @unchecked Sendable {
     // Unchecked: `storage` is written once, in init, and only read after.
     public let names: [String]
@@ -27,7 +27,7 @@ public final class NameTable: @unchecked Sendable {
         while size < names.count * 2 { size *= 2 }
         var slots = [Int32](repeating: 0, count: size)
         for (index, name) in names.enumerated() {
-            var slot = Int(truncatingIfNeeded: Hashing.fnv1a(name)) & (size - 1)
+            var slot = Int(truncatingIfNeeded: Hashing.bytes(name)) & (size - 1)
             while slots[slot] != 0 { slot = (slot + 1) & (size - 1) }
             slots[slot] = Int32(index + 1)
         }
@@ -44,7 +44,7 @@ public final class NameTable: @unchecked Sendable {
 
     /// The index of the name spelt by `key`, if it is in the table.
     public func index(of key: UnsafeRawBufferPointer) -> Int? {
-        var slot = Int(truncatingIfNeeded: Hashing.fnv1a(key)) & mask
+        var slot = Int(truncatingIfNeeded: Hashing.bytes(key)) & mask
         while true {
             let entry = Int(slots[slot])
             if entry == 0 { return nil }
@@ -69,7 +69,29 @@ public final class NameTable: @unchecked Sendable {
     private func matches(_ index: Int, _ key: UnsafeRawBufferPointer) -> Bool {
         let span = spans[index]
         guard span.count == key.count else { return false }
-        for i in 0..<span.count where storage[span.start + i] != key[i] { return false }
+        guard let stored = storage.baseAddress, let presented = key.baseAddress else { return true }
+        return NameTable.equal(stored + span.start, presented, span.count)
+    }
+
+    /// Byte equality a word at a time (the last word overlapping), for the
+    /// short names this table holds.
+    @inline(__always)
+    private static func equal(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ count: Int) -> Bool {
+        func word(_ p: UnsafeRawPointer, _ at: Int) -> UInt64 { p.loadUnaligned(fromByteOffset: at, as: UInt64.self) }
+        func half(_ p: UnsafeRawPointer, _ at: Int) -> UInt32 { p.loadUnaligned(fromByteOffset: at, as: UInt32.self) }
+        if count >= 8 {
+            var offset = 0
+            while count - offset > 8 {
+                if word(a, offset) != word(b, offset) { return false }
+                offset += 8
+            }
+            return word(a, count - 8) == word(b, count - 8)
+        }
+        if count >= 4 { return half(a, 0) == half(b, 0) && half(a, count - 4) == half(b, count - 4) }
+        for i in 0..<count where a.load(fromByteOffset: i, as: UInt8.self) != b.load(fromByteOffset: i, as: UInt8.self)
+        {
+            return false
+        }
         return true
     }
 }
