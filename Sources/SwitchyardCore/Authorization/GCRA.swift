@@ -12,12 +12,19 @@ public enum GCRA {
         public var allowed: Bool
         /// The TAT to store when allowed (the stored one when denied).
         public var tat: UInt64
-        /// Units a request could still spend right now.
-        public var remaining: Int
+        /// Nanoseconds of the limit's horizon still unused right now.
+        public var slack: UInt64
+        /// The limit's emission interval, T.
+        public var interval: UInt64
         /// When a denied request could succeed, 0 when allowed.
         public var retryAfter: UInt64
         /// When the limit is fully replenished.
         public var resetAfter: UInt64
+
+        /// Units a request could still spend right now. Computed when asked:
+        /// the division is the dearest step of a check, and the brute-force
+        /// budgets never ask.
+        public var remaining: Int { Int(slack / max(interval, 1)) }
     }
 
     public static func check(_ limit: RateLimit, tat stored: UInt64, now: UInt64, cost: Int) -> Verdict {
@@ -28,12 +35,12 @@ public enum GCRA {
         let ahead = candidate - now
         if ahead <= horizon {
             return Verdict(
-                allowed: true, tat: candidate, remaining: Int((horizon - ahead) / max(interval, 1)), retryAfter: 0,
+                allowed: true, tat: candidate, slack: horizon - ahead, interval: interval, retryAfter: 0,
                 resetAfter: ahead)
         }
         let current = base - now
         return Verdict(
-            allowed: false, tat: stored, remaining: Int((horizon - min(current, horizon)) / max(interval, 1)),
+            allowed: false, tat: stored, slack: horizon - min(current, horizon), interval: interval,
             retryAfter: ahead - horizon, resetAfter: current)
     }
 }

@@ -40,7 +40,8 @@ public struct RateLimiterTable: Sendable {
         limit: Int, verdict: GCRA.Verdict
     ) {
         var tightest = (
-            limit: -1, verdict: GCRA.Verdict(allowed: true, tat: 0, remaining: .max, retryAfter: 0, resetAfter: 0)
+            limit: -1,
+            verdict: GCRA.Verdict(allowed: true, tat: 0, slack: .max, interval: 1, retryAfter: 0, resetAfter: 0)
         )
         for i in 0..<count {
             let verdict = spend(first + i, limit: limits[first + i], now: now, cost: cost)
@@ -48,7 +49,7 @@ public struct RateLimiterTable: Sendable {
                 for j in 0..<i { refund(first + j, limit: limits[first + j], cost: cost) }
                 return (i, verdict)
             }
-            if verdict.remaining < tightest.verdict.remaining { tightest = (i, verdict) }
+            if tightest.limit < 0 || verdict.remaining < tightest.verdict.remaining { tightest = (i, verdict) }
         }
         return tightest
     }
