@@ -20,6 +20,26 @@ final class DecisionFixture: @unchecked Sendable {
             .write(to: &$0)
     }
 
+    /// The same merchant with a key and a limit it never reaches, for DECIDE
+    /// through a live server; the key is `sk_live_bench` under `keyHasher`.
+    static let keyHasher = try! KeyHasher(secret: [UInt8](repeating: 0x42, count: 32))
+    static let decideConfiguration: Configuration = {
+        var configuration = DecisionFixture.configuration
+        configuration.merchants[0].keys = [MerchantConfiguration.Key(digest: keyHasher.digest(of: "sk_live_bench"))]
+        configuration.merchants[0].limits = [
+            RateLimit(rate: 1_000_000_000, periodNanoseconds: 1_000_000_000, burst: 1_000_000)
+        ]
+        return configuration
+    }()
+
+    static let decideFrame: [UInt8] = frame(.decide) {
+        DecideRequest(
+            authorize: AuthorizeRequest(
+                merchantID: "m_1", credential: "sk_live_bench", clientAddress: [203, 0, 113, 7]),
+            route: RouteRequest(merchantID: "m_1", paymentID: "pay_1", method: "card", currency: "INR", amount: 49_900)
+        ).write(to: &$0)
+    }
+
     /// Where the 8 digits of the payment id sit in `reportFrame`.
     static let reportCounterOffset = FrameHeader.size + (1 + 3) + 8 + (1 + 4)
     static let reportFrame: [UInt8] = frame(.report) {

@@ -103,6 +103,12 @@ let benchmarks: @Sendable () -> Void = {
         try ServerFixture(frame: DecisionFixture.routeFrame, configuration: DecisionFixture.configuration)
     }
 
+    Benchmark("DECIDE round trip through the server, 8 gateways (x1000)") { benchmark, fixture in
+        for _ in benchmark.scaledIterations { fixture.roundTrip(batch: 1) }
+    } setup: {
+        try ServerFixture.decide()
+    }
+
     Benchmark("REPORT round trip through the server, a new attempt each (x1000)") { benchmark, fixture in
         for _ in benchmark.scaledIterations { fixture.roundTrip(batch: 1) }
     } setup: {
@@ -136,13 +142,16 @@ final class ServerFixture: @unchecked Sendable {
     let counterOffset: Int?
     var counter: UInt32 = 0
 
-    init(frame: [UInt8], configuration base: Configuration = Configuration(), counterOffset: Int? = nil) throws {
+    init(
+        frame: [UInt8], configuration base: Configuration = Configuration(), keyHasher: KeyHasher? = nil,
+        counterOffset: Int? = nil
+    ) throws {
         var configuration = base
         configuration.server.listen = "127.0.0.1:0"
         configuration.server.loops = 1
         var logger = Logger(label: "benchmark")
         logger.logLevel = .error
-        server = try Server(configuration: configuration, logger: logger)
+        server = try Server(configuration: configuration, logger: logger, keyHasher: keyHasher)
         try server.start()
         fd = try Socket.connect(to: SocketAddress(host: "127.0.0.1", port: server.port), timeoutMilliseconds: 2_000)
         frameBytes = frame.count
@@ -163,6 +172,22 @@ final class ServerFixture: @unchecked Sendable {
         receive(count: Int(parsed.bodyLength))
         replyBytes = parsed.frameLength
         for _ in 0..<1_000 { roundTrip(batch: 1) }  // warm the server's buffer pool and routing state
+    }
+
+    /// A server answering DECIDE for a merchant with a key, checked to
+    /// authorize and route (the whole path, not a denial's shortcut).
+    static func decide() throws -> ServerFixture {
+        let fixture = try ServerFixture(
+            frame: DecisionFixture.decideFrame, configuration: DecisionFixture.decideConfiguration,
+            keyHasher: DecisionFixture.keyHasher)
+        guard let reply = DecideReply(body: fixture.lastReplyBody), reply.authorization.allowed, reply.route != nil
+        else { fatalError("DECIDE was not allowed and routed") }
+        return fixture
+    }
+
+    /// The body of the last reply received.
+    var lastReplyBody: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: reply[FrameHeader.size..<replyBytes])
     }
 
     func roundTrip(batch: Int) {
