@@ -84,7 +84,7 @@ void ccrypto_hmac_sha256(const ccrypto_hmac_key *key, const void *data, size_t c
     uint64_t bits = (uint64_t)(block + count) * 8;
 
     memcpy(ctx.h, state->inner.h, sizeof ctx.h);
-    memcpy(buffer, data, count);
+    if (count > 0) memcpy(buffer, data, count);
     buffer[count] = 0x80;
     memset(buffer + count + 1, 0, block - length_bytes - count - 1);
     store_be32(buffer + block - 8, (uint32_t)(bits >> 32));

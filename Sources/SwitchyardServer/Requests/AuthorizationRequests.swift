@@ -12,9 +12,7 @@ extension RequestHandler {
     func authorize(
         _ request: FrameHeader, body: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer,
         _ publication: RoutingService.Publication
-    )
-        -> Int
-    {
+    ) -> Int {
         withRequest(
             request, body, output, parse: AuthorizeRequestView.init(body:),
             layout: AuthorizeRequestView.layout
@@ -35,16 +33,11 @@ extension RequestHandler {
     func decide(
         _ request: FrameHeader, body: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer,
         _ publication: RoutingService.Publication
-    )
-        -> Int
-    {
+    ) -> Int {
         withRequest(
             request, body, output, parse: DecideRequestView.init(body:), layout: DecideRequestView.layout
-        ) {
-            view in
+        ) { view in
             var written = 0
-            // Each table read once: every read of a loop's table reference
-            // is a retain and a release.
             let authorization = publication.authorization
             let snapshot = publication.snapshot
             // One lookup serves both tables: they list the merchants in the

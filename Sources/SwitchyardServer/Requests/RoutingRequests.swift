@@ -60,8 +60,7 @@ extension RequestHandler {
     ) -> Int {
         withRequest(
             request, body, output, parse: RouteRequestView.init(body:), layout: RouteRequestView.layout
-        ) {
-            view in
+        ) { view in
             var written = 0
             let snapshot = publication.snapshot
             guard let query = routeQuery(view, snapshot.table, routing, request, output, written: &written) else {
@@ -150,13 +149,10 @@ extension RequestHandler {
     func report(
         _ request: FrameHeader, body: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer,
         _ publication: RoutingService.Publication
-    )
-        -> Int
-    {
+    ) -> Int {
         withRequest(
             request, body, output, parse: ReportRequestView.init(body:), layout: ReportRequestView.layout
-        ) {
-            view in
+        ) { view in
             let table = publication.snapshot.table
             var written = 0
             guard let payment = validate(view.payment, table, request, output, written: &written) else {
