@@ -48,11 +48,12 @@ var package = Package(
         .target(
             name: "SwitchyardServer",
             dependencies: [
-                "SwitchyardCore", "SwitchyardWire", "SwitchyardPosix", "CJemalloc",
+                "SwitchyardCore", "SwitchyardWire", "SwitchyardPosix", "SwitchyardRedis", "CJemalloc",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
+        .target(name: "SwitchyardRedis", dependencies: ["CHiredis"], swiftSettings: strict),
         .target(
             name: "SwitchyardClient",
             dependencies: ["SwitchyardWire", "SwitchyardPosix"],
@@ -93,7 +94,7 @@ var package = Package(
             name: "SwitchyardServerTests",
             dependencies: [
                 "SwitchyardServer", "SwitchyardClient", "SwitchyardTesting", "SwitchyardWire", "SwitchyardPosix",
-                "SwitchyardCore", .product(name: "Logging", package: "swift-log"),
+                "SwitchyardCore", "SwitchyardRedis", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),

@@ -14,6 +14,8 @@ public final class Server: Sendable {
 
     private let handles: [LoopHandle]
     let routing: RoutingService
+    /// Shares gateway health with the fleet through Redis; nil when standalone.
+    let fleet: FleetSync?
     private let budget = ConnectionBudget()
     private let state: Mutex<State>
     private let logger: Logger
@@ -70,6 +72,10 @@ public final class Server: Sendable {
         routing = RoutingService(
             configuration: whole, loops: loops, logger: logger, seed: seed.next(), instanceTag: seed.next(),
             keyHasher: keyHasher)
+        fleet =
+            whole.redis.isEnabled
+            ? FleetSync(routing: routing, settings: whole.redis, instanceID: configuration.instanceID, logger: logger)
+            : nil
         state = Mutex(
             State(settings: ServerSettings(configuration), configuration: configuration, listeners: listeners))
     }
@@ -78,6 +84,7 @@ public final class Server: Sendable {
     public func start() throws(SyscallError) {
         let (settings, listeners) = state.withLock { ($0.settings, $0.listeners) }
         try routing.start()
+        try fleet?.start()
         var threads: [Thread] = []
         for (handle, listener) in zip(handles, listeners) {
             let budget = self.budget
@@ -179,8 +186,13 @@ public final class Server: Sendable {
         unstarted.forEach(Descriptor.close)
         handles.forEach { $0.postDrain() }
         threads.forEach { $0.join() }
+        // The merger folds the loops' last outcomes in, then the fleet flushes them.
         routing.shutdown()
+        fleet?.shutdown()
     }
+
+    /// Whether the fleet sync reaches Redis (nil when standalone).
+    public var fleetConnected: Bool? { fleet?.isConnected }
 
     /// What routing has counted so far (reports by outcome, unknown decisions, breaker transitions).
     public var routingCounters: RoutingCounters { routing.counters }

@@ -36,12 +36,19 @@ public final class RedisServer {
         throw RedisServerError.didNotStart(lastOutput)
     }
 
+    /// Stops the server's process (SIGSTOP): it keeps its connections and answers nothing.
+    public func pause() { child.signal(SIGSTOP) }
+
+    /// Lets a paused server go on (SIGCONT).
+    public func resume() { child.signal(SIGCONT) }
+
     deinit {
+        child.signal(SIGCONT)
         child.signal(SIGTERM)
         _ = child.waitForExit(seconds: 10)
     }
 
-    static func freePort() throws -> UInt16 {
+    public static func freePort() throws -> UInt16 {
         let fd = try Socket.listen(on: SocketAddress(host: "127.0.0.1", port: 0), reusePort: false)
         defer { Descriptor.close(fd) }
         return try Socket.localPort(fd)

@@ -8,6 +8,7 @@ public struct Configuration: Equatable, Sendable {
     public var logging = LoggingConfiguration()
     public var routing = RoutingConfiguration()
     public var authorization = AuthorizationConfiguration()
+    public var redis = RedisConfiguration()
     /// The gateways, in the order the file lists them. None by default.
     public var gateways: [GatewayConfiguration] = []
     /// The merchants ROUTE and REPORT accept, with their routing rules. None by default.
@@ -17,7 +18,7 @@ public struct Configuration: Equatable, Sendable {
     public init() {}
 
     public static let sections = [
-        "server", "logging", "routing", "authorization", "gateways", "merchants", "merchants_file",
+        "server", "logging", "routing", "authorization", "redis", "gateways", "merchants", "merchants_file",
     ]
 
     /// Reads and validates a YAML file.
@@ -39,6 +40,7 @@ public struct Configuration: Equatable, Sendable {
         configuration.logging = LoggingConfiguration(reading: reader.section("logging"))
         configuration.routing = RoutingConfiguration(reading: reader.section("routing"))
         configuration.authorization = AuthorizationConfiguration(reading: reader.section("authorization"))
+        configuration.redis = RedisConfiguration(reading: reader.section("redis"))
         configuration.gateways = uniqueEntries(reader.list("gateways"), kind: "gateway", id: \.id) {
             GatewayConfiguration(reading: $0)
         }

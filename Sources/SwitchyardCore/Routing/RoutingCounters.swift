@@ -8,6 +8,8 @@ public struct RoutingCounters: Sendable, Equatable {
     public var staleForBreaker: UInt64 = 0
     public var breakerTransitions: UInt64 = 0
     public var probesGranted: UInt64 = 0
+    /// Outcomes other instances saw, folded in from Redis.
+    public var fleetOutcomes: UInt64 = 0
 
     public init() {}
 }

@@ -138,8 +138,25 @@ public struct RoutingState: Sendable {
     }
 
     private mutating func count(_ success: Bool, gateway: Int, key: UInt64, at now: UInt64) {
+        count(
+            FleetHealth.Counts(successes: success ? 1 : 0, failures: success ? 0 : 1), gateway: gateway, key: key,
+            at: now)
+    }
+
+    private mutating func count(_ counts: FleetHealth.Counts, gateway: Int, key: UInt64, at now: UInt64) {
         let halfLife = self.halfLife
-        estimates[row(for: key) * table.gatewayCount + gateway].record(success: success, at: now, halfLife: halfLife)
+        estimates[row(for: key) * table.gatewayCount + gateway].add(
+            successes: Double(counts.successes), failures: Double(counts.failures), at: now, halfLife: halfLife)
+    }
+
+    /// Folds in outcomes other instances of the fleet saw for a gateway and
+    /// segment: into the fleet-level scores only (merchant scores and
+    /// breakers stay this instance's own).
+    public mutating func absorb(_ counts: FleetHealth.Counts, gateway: Int, segment: Segment, at now: UInt64) {
+        guard gateway < table.gatewayCount, !counts.isEmpty else { return }
+        counters.fleetOutcomes += UInt64(counts.successes + counts.failures)
+        count(counts, gateway: gateway, key: ScoreKey.fleet(segment.methodOnly), at: now)
+        if segment != segment.methodOnly { count(counts, gateway: gateway, key: ScoreKey.fleet(segment), at: now) }
     }
 
     /// The row of a score key, added (empty) when new.

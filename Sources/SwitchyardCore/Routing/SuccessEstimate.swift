@@ -20,8 +20,14 @@ public struct SuccessEstimate: Equatable, Sendable {
 
     /// Adds one attributable outcome at `now`.
     public mutating func record(success: Bool, at now: UInt64, halfLife: UInt64) {
+        add(successes: success ? 1 : 0, failures: success ? 0 : 1, at: now, halfLife: halfLife)
+    }
+
+    /// Adds outcomes seen at `now` (one here, or many from the fleet).
+    public mutating func add(successes: Double, failures: Double, at now: UInt64, halfLife: UInt64) {
         decay(to: now, halfLife: halfLife)
-        if success { successes += 1 } else { failures += 1 }
+        self.successes += successes
+        self.failures += failures
     }
 
     /// The decayed evidence at `now`, without changing the stored counts.

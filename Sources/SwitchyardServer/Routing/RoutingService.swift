@@ -58,6 +58,8 @@ final class RoutingService: Sendable {
         var random: SplitMix64
         var lastPublished: UInt64 = 0
         var pending = false
+        /// What this instance shares with its fleet; nil when standalone.
+        var fleet: FleetHealth?
     }
 
     static let ringCapacity = 1 << 16
@@ -85,7 +87,10 @@ final class RoutingService: Sendable {
         self.keyHasher = keyHasher
         let authorization = AuthorizationTable(configuration, hasher: keyHasher)
         merger = Mutex(
-            Merger(state: state, authorization: authorization, random: SplitMix64(seed: seed), lastPublished: now))
+            Merger(
+                state: state, authorization: authorization, random: SplitMix64(seed: seed), lastPublished: now,
+                fleet: configuration.redis.isEnabled
+                    ? FleetHealth(maxPendingCounters: configuration.redis.maxPendingCounters) : nil))
         publication = Mutex(Publication(snapshot: snapshot, tableGeneration: 1, authorization: authorization))
     }
 
@@ -118,6 +123,38 @@ final class RoutingService: Sendable {
     var current: Publication { publication.withLock { $0 } }
 
     var counters: RoutingCounters { merger.withLock { $0.state.counters } }
+
+    // MARK: - The fleet's side (called by the sync thread)
+
+    /// Outcomes seen here and not yet flushed to Redis (empty when standalone).
+    func takeFleetPending() -> [String: FleetHealth.Counts] {
+        merger.withLock { $0.fleet?.takePending() ?? [:] }
+    }
+
+    /// Outcomes lost because Redis was away too long.
+    var fleetDropped: Int64 { merger.withLock { $0.fleet?.dropped ?? 0 } }
+
+    /// A flush reached Redis, and these are the fleet's totals per bucket
+    /// (the buckets from `oldest` on): the other instances' new outcomes are
+    /// folded into the scores, published with the next merge.
+    func fleetSynced(
+        flushed: [String: FleetHealth.Counts], into bucket: Int64, totals: [Int64: [String: FleetHealth.Counts]],
+        oldest: Int64, at now: UInt64
+    ) {
+        merger.withLock { merger in
+            guard merger.fleet != nil else { return }
+            merger.fleet?.flushed(flushed, into: bucket)
+            for (bucket, counts) in totals {
+                guard let fresh = merger.fleet?.absorb(bucket: bucket, totals: counts) else { continue }
+                for (counter, added) in fresh {
+                    guard let (gateway, segment) = FleetCounter.parse(counter, in: merger.state.table) else { continue }
+                    merger.state.absorb(added, gateway: gateway, segment: segment, at: now)
+                    merger.pending = true
+                }
+            }
+            merger.fleet?.forget(before: oldest)
+        }
+    }
 
     /// Drains the rings, moves breakers along and publishes when anything changed.
     func merge(at now: UInt64) {
@@ -175,6 +212,11 @@ final class RoutingService: Sendable {
                 report = translated
             }
             merger.state.record(report, at: now, random: &merger.random)
+            if merger.fleet != nil, let success = report.outcome.attributableSuccess {
+                let counter = FleetCounter.name(
+                    gateway: report.gateway, segment: report.segment, in: merger.state.table)
+                merger.fleet?.record(counter, success: success)
+            }
         case .probe(let breaker, let breakerGeneration, let generation):
             // A probe granted under an older table belonged to a breaker that was replaced.
             guard generation == merger.tableGeneration else { return }

@@ -1,0 +1,145 @@
+import Glibc
+import SwitchyardClient
+import SwitchyardCore
+import SwitchyardRedis
+import SwitchyardServer
+import SwitchyardTesting
+import SwitchyardWire
+import Testing
+
+/// Instances sharing gateway health through a real redis-server.
+@Suite(.enabled(if: RedisServer.isAvailable, "redis-server is not installed"))
+struct FleetSyncTests {
+    static func configuration(redis port: UInt16, syncMilliseconds: Int = 50) -> Configuration {
+        var configuration = TestServer.routingConfiguration()
+        configuration.server.loops = 1
+        configuration.redis.address = "127.0.0.1:\(port)"
+        configuration.redis.syncIntervalMilliseconds = syncMilliseconds
+        configuration.redis.fleet = "test"
+        return configuration
+    }
+
+    static func failure(_ payment: Int) -> ReportRequest {
+        ReportRequest(
+            merchantID: "m_1", decisionID: 0, paymentID: "pay_\(payment)", gateway: "razorpay", outcome: 3,
+            latencyMilliseconds: 900,
+            method: "card", currency: "INR", amount: 49_900)
+    }
+
+    static let payment = RouteRequest(
+        merchantID: "m_1", paymentID: "pay_r", method: "card", currency: "INR", amount: 49_900)
+
+    /// The success-rate estimate an instance gives razorpay for a card payment.
+    static func razorpayRate(_ client: Client) throws -> UInt32? {
+        try client.route(payment).entries.first { $0.gateway == "razorpay" }?.successRatePPM
+    }
+
+    /// Sums the outcome counters of every bucket in Redis whose name ends in `kind` (`|s` or `|f`).
+    static func countsInRedis(_ redis: RedisServer, kind: String) throws -> Int64 {
+        let connection = RedisConnection(host: "127.0.0.1", port: Int(redis.port), timeoutMilliseconds: 1_000)
+        try connection.connect()
+        guard case .array(let keys) = try connection.command(["KEYS", "{test}:health:*"]) else { return 0 }
+        var total: Int64 = 0
+        for key in keys.compactMap(\.text) {
+            guard case .array(let items) = try connection.command(["HGETALL", key]) else { continue }
+            for pair in stride(from: 0, to: items.count - 1, by: 2)
+            where items[pair].text?.hasSuffix(kind) == true {
+                total += items[pair + 1].integerValue ?? 0
+            }
+        }
+        return total
+    }
+
+    @Test func outcomesReportedToOneInstanceMoveAnothersScores() throws {
+        let redis = try RedisServer()
+        let a = try TestServer(configuration: Self.configuration(redis: redis.port))
+        let b = try TestServer(configuration: Self.configuration(redis: redis.port))
+        let clientA = try Client(address: a.address)
+        let clientB = try Client(address: b.address)
+        let before = try #require(try Self.razorpayRate(clientB))
+
+        for payment in 0..<60 { #expect(try clientA.report(Self.failure(payment)) == .recordedUnknownDecision) }
+        // Bounded wait: a flush by A and a pull by B, both every 50 ms.
+        var after = before
+        for _ in 0..<500 where after >= before / 2 {
+            usleep(10_000)
+            after = try #require(try Self.razorpayRate(clientB))
+        }
+        #expect(after < before / 2, "B's estimate for razorpay moved from \(before) ppm to \(after) ppm")
+        #expect(try Self.countsInRedis(redis, kind: "|f") == 60, "every failure counted once")
+        #expect(b.server.routingCounters.fleetOutcomes == 60)
+        #expect(b.server.fleetConnected == true)
+    }
+
+    @Test func decisionsGoOnWithoutRedisAndTheLastOutcomesAreFlushedAtShutdown() throws {
+        let redis = try RedisServer()
+        // Long sync period: only the shutdown flush can carry these outcomes.
+        let a = try TestServer(configuration: Self.configuration(redis: redis.port, syncMilliseconds: 10_000))
+        let client = try Client(address: a.address)
+        for payment in 0..<25 { #expect(try client.report(Self.failure(payment)) == .recordedUnknownDecision) }
+        RoutingServerTests.waitForReports(a, 25)
+        a.server.shutdown()
+        #expect(try Self.countsInRedis(redis, kind: "|f") == 25)
+
+        // Nothing listens on this port: decisions are made on local state.
+        let closed = try RedisServer.freePort()
+        let alone = try TestServer(configuration: Self.configuration(redis: closed))
+        let reply = try Client(address: alone.address).route(Self.payment)
+        #expect(reply.entries.count == 3)
+        usleep(200_000)
+        #expect(alone.server.fleetConnected == false)
+    }
+
+    @Test func redisCallsAreBoundedAndFailWithTypedErrors() throws {
+        let closed = RedisConnection(host: "127.0.0.1", port: Int(try RedisServer.freePort()), timeoutMilliseconds: 100)
+        #expect(throws: RedisError.self) { try closed.connect() }
+        #expect(throws: RedisError.notConnected) { try closed.command(["PING"]) }
+
+        let redis = try RedisServer()
+        let connection = RedisConnection(host: "127.0.0.1", port: Int(redis.port), timeoutMilliseconds: 100)
+        try connection.connect()
+        #expect(try connection.command(["SET", "k", "not a number"]) == .status("OK"))
+        #expect(
+            try connection.pipeline([["GET", "k"], ["HGETALL", "none"]]) == [
+                .bulk(Array("not a number".utf8)), .array([]),
+            ])
+        #expect(throws: RedisError.self) { try connection.command(["INCR", "k"]) }
+        #expect(connection.isConnected, "an error reply leaves the connection usable")
+
+        // A stopped server answers nothing: the call ends at the timeout, not never.
+        redis.pause()
+        #expect {
+            try connection.command(["PING"])
+        } throws: { error in
+            guard case .io = error as? RedisError else { return false }
+            return true
+        }
+        #expect(!connection.isConnected)
+        redis.resume()
+        try connection.connect()
+        #expect(try connection.command(["PING"]) == .status("PONG"))
+    }
+
+    @Test func aPausedRedisDelaysNothingAndItsReturnNeedsNoRestart() throws {
+        let redis = try RedisServer()
+        let a = try TestServer(configuration: Self.configuration(redis: redis.port))
+        let client = try Client(address: a.address)
+        for _ in 0..<200 where a.server.fleetConnected != true { usleep(5_000) }
+        #expect(a.server.fleetConnected == true)
+
+        redis.pause()
+        for payment in 0..<30 { #expect(try client.report(Self.failure(payment)) == .recordedUnknownDecision) }
+        #expect(try client.route(Self.payment).entries.count == 3, "decisions go on from local state")
+        for _ in 0..<200 where a.server.fleetConnected != false { usleep(5_000) }
+        #expect(a.server.fleetConnected == false)
+
+        redis.resume()
+        // Back after the breaker's open period (0.5 s, doubling). The flush
+        // sent while Redis was stopped sat in its socket and ran on resume;
+        // its retry carries the same flush id, so the counts arrive once.
+        for _ in 0..<1_000 where a.server.fleetConnected != true { usleep(10_000) }
+        #expect(a.server.fleetConnected == true)
+        usleep(200_000)
+        #expect(try Self.countsInRedis(redis, kind: "|f") == 30)
+    }
+}
