@@ -16,6 +16,8 @@ public final class Server: Sendable {
     let routing: RoutingService
     /// Shares gateway health with the fleet through Redis; nil when standalone.
     let fleet: FleetSync?
+    /// The `redis` section the server started with (it needs a restart).
+    let redisSettings: RedisConfiguration
     private let budget = ConnectionBudget()
     private let state: Mutex<State>
     private let logger: Logger
@@ -72,6 +74,7 @@ public final class Server: Sendable {
         routing = RoutingService(
             configuration: whole, loops: loops, logger: logger, seed: seed.next(), instanceTag: seed.next(),
             keyHasher: keyHasher)
+        redisSettings = whole.redis
         fleet =
             whole.redis.isEnabled
             ? FleetSync(routing: routing, settings: whole.redis, instanceID: configuration.instanceID, logger: logger)
@@ -117,7 +120,8 @@ public final class Server: Sendable {
     /// Applies a new configuration to the running loops and to routing
     /// (scores and breakers of what still exists are kept). Settings that
     /// need a restart (listen address, loops, max_body_bytes, the report
-    /// ledger's size) keep their running value; the returned messages name them.
+    /// ledger's size, the redis section) keep their running value; the
+    /// returned messages name them.
     @discardableResult
     public func reload(_ whole: Configuration) -> [String] {
         let configuration = whole.server
@@ -150,6 +154,7 @@ public final class Server: Sendable {
         ] where old != new {
             notes.append("routing.\(name) changes only on restart")
         }
+        if whole.redis != redisSettings { notes.append("the redis section changes only on restart") }
         return notes
     }
 
