@@ -5,7 +5,7 @@ import SwitchyardPosix
 /// A real redis-server on a free loopback port, for tests; stopped by its pid.
 public final class RedisServer {
     public let port: UInt16
-    private let child: ChildProcess
+    private var child: ChildProcess
 
     /// The redis-server executable, when installed.
     public static var executable: String? {
@@ -17,23 +17,40 @@ public final class RedisServer {
     public static var isAvailable: Bool { executable != nil }
 
     public init() throws {
-        guard let executable = RedisServer.executable else { throw RedisServerError.notInstalled }
         var lastOutput = ""
         // A port found free can be taken before Redis binds it; try a few.
         for _ in 0..<5 {
             let port = try RedisServer.freePort()
-            let child = try ChildProcess(
-                executable: executable,
-                arguments: ["--bind", "127.0.0.1", "--port", "\(port)", "--save", "", "--appendonly", "no"])
-            if child.waitForOutput(containing: "Ready to accept connections", seconds: 10) {
+            if let child = try RedisServer.start(port: port, output: &lastOutput) {
                 self.port = port
                 self.child = child
                 return
             }
-            lastOutput = child.output
-            _ = child.waitForExit(seconds: 1)
         }
         throw RedisServerError.didNotStart(lastOutput)
+    }
+
+    /// Stops the server and starts an empty one on the same port.
+    public func restart() throws {
+        child.signal(SIGCONT)
+        child.signal(SIGTERM)
+        _ = child.waitForExit(seconds: 10)
+        var output = ""
+        guard let child = try RedisServer.start(port: port, output: &output) else {
+            throw RedisServerError.didNotStart(output)
+        }
+        self.child = child
+    }
+
+    private static func start(port: UInt16, output: inout String) throws -> ChildProcess? {
+        guard let executable = RedisServer.executable else { throw RedisServerError.notInstalled }
+        let child = try ChildProcess(
+            executable: executable,
+            arguments: ["--bind", "127.0.0.1", "--port", "\(port)", "--save", "", "--appendonly", "no"])
+        if child.waitForOutput(containing: "Ready to accept connections", seconds: 10) { return child }
+        output = child.output
+        _ = child.waitForExit(seconds: 1)
+        return nil
     }
 
     /// Stops the server's process (SIGSTOP): it keeps its connections and answers nothing.

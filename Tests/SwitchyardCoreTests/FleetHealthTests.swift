@@ -31,6 +31,22 @@ import Testing
         #expect(health.absorb(bucket: 1, totals: ["payu|card|-|-|0": Counts(successes: 1)]).count == 1)
     }
 
+    @Test func whatRedisLostOfOwnCountsIsWhatItNoLongerRecords() {
+        var health = FleetHealth(maxPendingCounters: 10)
+        health.flushed(
+            ["a|card|-|-|0": Counts(successes: 5, failures: 2), "b|card|-|-|0": Counts(successes: 1)], into: 3)
+        #expect(health.missing(bucket: 3, recorded: [:]).count == 2, "restarted empty: everything")
+        #expect(
+            health.missing(bucket: 3, recorded: ["a|card|-|-|0": Counts(successes: 5, failures: 1)])
+                == ["a|card|-|-|0": Counts(failures: 1), "b|card|-|-|0": Counts(successes: 1)])
+        #expect(
+            health.missing(
+                bucket: 3,
+                recorded: ["a|card|-|-|0": Counts(successes: 5, failures: 2), "b|card|-|-|0": Counts(successes: 1)]
+            ).isEmpty, "kept by persistence: nothing")
+        #expect(health.missing(bucket: 4, recorded: [:]).isEmpty)
+    }
+
     @Test func outcomesBeyondTheBoundAreDroppedAndCounted() {
         var health = FleetHealth(maxPendingCounters: 2)
         health.record("a|card|-|-|0", success: true)

@@ -142,4 +142,31 @@ struct FleetSyncTests {
         usleep(200_000)
         #expect(try Self.countsInRedis(redis, kind: "|f") == 30)
     }
+
+    @Test func aRedisRestartedEmptyGetsEveryInstancesCountsBackOnce() throws {
+        let redis = try RedisServer()
+        let a = try TestServer(configuration: Self.configuration(redis: redis.port))
+        let b = try TestServer(configuration: Self.configuration(redis: redis.port))
+        let clientA = try Client(address: a.address)
+        let clientB = try Client(address: b.address)
+        for payment in 0..<20 { _ = try clientA.report(Self.failure(payment)) }
+        for payment in 100..<110 { _ = try clientB.report(Self.failure(payment)) }
+        func waitForRedis(_ expected: Int64) throws -> Int64 {
+            var counted: Int64 = 0
+            for _ in 0..<1_500 where counted != expected {
+                usleep(10_000)
+                counted = (try? Self.countsInRedis(redis, kind: "|f")) ?? 0
+            }
+            return counted
+        }
+        #expect(try waitForRedis(30) == 30)
+        for _ in 0..<500 where b.server.routingCounters.fleetOutcomes < 20 { usleep(10_000) }
+
+        try redis.restart()
+        #expect(try waitForRedis(30) == 30, "both instances sent their counts again")
+        usleep(300_000)
+        #expect(try Self.countsInRedis(redis, kind: "|f") == 30, "and only once")
+        #expect(a.server.routingCounters.fleetOutcomes == 10, "nothing applied twice")
+        #expect(b.server.routingCounters.fleetOutcomes == 20)
+    }
 }

@@ -81,6 +81,19 @@ public struct FleetHealth: Sendable {
         return fresh
     }
 
+    /// What this instance added to `bucket` beyond `recorded` (what Redis
+    /// still holds of it, after a restart).
+    public func missing(bucket: Int64, recorded: [String: Counts]) -> [String: Counts] {
+        var missing: [String: Counts] = [:]
+        for (counter, mine) in own[bucket] ?? [:] {
+            let kept = recorded[counter] ?? Counts()
+            let lost = Counts(
+                successes: max(0, mine.successes - kept.successes), failures: max(0, mine.failures - kept.failures))
+            if !lost.isEmpty { missing[counter] = lost }
+        }
+        return missing
+    }
+
     /// Drops the bookkeeping of buckets before `bucket` (out of the window).
     public mutating func forget(before bucket: Int64) {
         own = own.filter { $0.key >= bucket }

@@ -37,14 +37,21 @@ final class FleetSync: Sendable {
 
     /// Applies a flush's increments once per flush id; skips (and counts)
     /// counters whose value in Redis is not an integer.
+    /// Applies a flush's increments once per flush id, to the bucket and to
+    /// this process's mirror of its own part (`<process>|<counter>` fields),
+    /// skipping (and counting) counters whose value is not an integer.
+    /// KEYS: bucket, flush id, mirror; ARGV: lifetime, process, then
+    /// counter and increment pairs.
     static let flushScript = """
         if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[1]) then return {0, 0} end
         local rejected = 0
-        for i = 2, #ARGV, 2 do
+        for i = 3, #ARGV, 2 do
           local reply = redis.pcall('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1])
           if type(reply) == 'table' and reply.err then rejected = rejected + 1 end
+          redis.pcall('HINCRBY', KEYS[3], ARGV[2] .. '|' .. ARGV[i], ARGV[i + 1])
         end
         redis.call('EXPIRE', KEYS[1], ARGV[1])
+        redis.call('EXPIRE', KEYS[3], ARGV[1])
         return {1, rejected}
         """
 
@@ -80,22 +87,36 @@ final class FleetSync: Sendable {
         let id: UInt64
         let bucket: Int64
         let counts: [String: FleetHealth.Counts]
+        /// Counts Redis lost by restarting empty, sent again: they are
+        /// already this instance's part of the bucket.
+        let restoring: Bool
+    }
+
+    /// What the sync thread keeps between cycles.
+    private struct Session {
+        let connection: RedisConnection
+        var breaker = CircuitBreaker(configuration: FleetSync.breakerSettings)
+        var random: SplitMix64
+        /// Flushes to send, oldest first; a failed cycle keeps them, ids and all.
+        var queue: [Flush] = []
+        var nextID: UInt64 = 0
+        /// The `run_id` of the Redis last reached: another one means it restarted.
+        var runID: String?
     }
 
     private func run() {
         let (host, port) = FleetSync.split(settings.address ?? "")
-        let connection = RedisConnection(host: host, port: port, timeoutMilliseconds: settings.timeoutMilliseconds)
-        var breaker = CircuitBreaker(configuration: FleetSync.breakerSettings)
-        var random = SplitMix64(seed: UInt64(truncatingIfNeeded: MonotonicClock.nanoseconds()))
-        var unsent: Flush?
-        var nextID: UInt64 = 0
-        while waitForNextCycle() { cycle(connection, &breaker, &random, &unsent, &nextID) }
+        var session = Session(
+            connection: RedisConnection(host: host, port: port, timeoutMilliseconds: settings.timeoutMilliseconds),
+            random: SplitMix64(seed: UInt64(truncatingIfNeeded: MonotonicClock.nanoseconds())))
+        while waitForNextCycle() { cycle(&session) }
         // The last outcomes go out before exit (one try, within the timeout).
-        breaker = CircuitBreaker(configuration: FleetSync.breakerSettings)
-        cycle(connection, &breaker, &random, &unsent, &nextID)
-        if let unsent {
+        session.breaker = CircuitBreaker(configuration: FleetSync.breakerSettings)
+        cycle(&session)
+        if !session.queue.isEmpty {
             logger.warning(
-                "exiting with outcome counts Redis did not take", metadata: ["counters": "\(unsent.counts.count)"])
+                "exiting with outcome counts Redis did not take",
+                metadata: ["counters": "\(session.queue.map(\.counts.count).reduce(0, +))"])
         }
     }
 
@@ -111,53 +132,51 @@ final class FleetSync: Sendable {
         return false
     }
 
-    private func cycle(
-        _ connection: RedisConnection, _ breaker: inout CircuitBreaker, _ random: inout SplitMix64,
-        _ unsent: inout Flush?, _ nextID: inout UInt64
-    ) {
+    private func cycle(_ session: inout Session) {
         let now = MonotonicClock.nanoseconds()
-        guard breaker.acquirePermit(at: now, random: &random) != nil else { return }
-        if unsent == nil {
+        guard session.breaker.acquirePermit(at: now, random: &session.random) != nil else { return }
+        let current = wallSeconds() / Int64(settings.bucketSeconds)
+        let oldest = current - Int64(settings.windowSeconds / settings.bucketSeconds)
+        let buckets = Array(oldest...current)
+        // New outcomes wait in the merger while older ones are unsent: what is
+        // held here stays within one flush plus the restores.
+        if !session.queue.contains(where: { !$0.restoring }) {
             let counts = routing.takeFleetPending()
             if !counts.isEmpty {
-                nextID += 1
-                unsent = Flush(id: nextID, bucket: wallSeconds() / Int64(settings.bucketSeconds), counts: counts)
+                session.nextID += 1
+                session.queue.append(Flush(id: session.nextID, bucket: current, counts: counts, restoring: false))
             }
         }
-        let generation = breaker.generation
+        let generation = session.breaker.generation
         do {
-            if !connection.isConnected { try connection.connect() }
-            let current = wallSeconds() / Int64(settings.bucketSeconds)
-            let oldest = current - Int64(settings.windowSeconds / settings.bucketSeconds)
-            var commands: [[String]] = []
-            if let unsent { commands.append(flushCommand(unsent)) }
-            for bucket in oldest...current { commands.append(["HGETALL", key("health", String(bucket))]) }
-            let replies = try connection.pipeline(commands)
-            var flushed: [String: FleetHealth.Counts] = [:]
-            var flushedBucket = current
-            if let flush = unsent {
-                guard case .array(let result) = replies[0], result.count == 2, let rejected = result[1].integerValue
-                else { throw RedisError.reply("flush script: \(replies[0])") }
+            if !session.connection.isConnected {
+                try session.connection.connect()
+                try noticeRestart(&session, buckets)
+            }
+            let commands = session.queue.map(flushCommand) + buckets.map { ["HGETALL", key("health", String($0))] }
+            let replies = try session.connection.pipeline(commands)
+            for (flush, reply) in zip(session.queue, replies) {
+                guard case .array(let result) = reply, result.count == 2, let rejected = result[1].integerValue else {
+                    throw RedisError.reply("flush script: \(reply)")
+                }
                 if rejected > 0 {
                     logger.warning(
                         "Redis holds non-integer outcome counters; their increments were skipped",
                         metadata: ["bucket": "\(flush.bucket)", "counters": "\(rejected)"])
                 }
-                flushed = flush.counts
-                flushedBucket = flush.bucket
-                unsent = nil
             }
+            let flushed = session.queue.filter { !$0.restoring }.map { (bucket: $0.bucket, counts: $0.counts) }
             var totals: [Int64: [String: FleetHealth.Counts]] = [:]
-            let buckets = Array(oldest...current)
             let firstRead = replies.count - buckets.count
             for (offset, bucket) in buckets.enumerated() {
                 totals[bucket] = FleetSync.counts(in: replies[firstRead + offset])
             }
-            routing.fleetSynced(flushed: flushed, into: flushedBucket, totals: totals, oldest: oldest, at: now)
-            note(breaker.record(.success, generation: generation, at: now, random: &random))
+            session.queue = []
+            routing.fleetSynced(flushed: flushed, totals: totals, oldest: oldest, at: now)
+            note(session.breaker.record(.success, generation: generation, at: now, random: &session.random))
             setConnected(true)
         } catch {
-            note(breaker.record(.failure, generation: generation, at: now, random: &random), error)
+            note(session.breaker.record(.failure, generation: generation, at: now, random: &session.random), error)
             setConnected(false)
         }
         let dropped = routing.fleetDropped
@@ -169,10 +188,37 @@ final class FleetSync: Sendable {
         }
     }
 
+    /// On a new connection: when Redis is another run than before (it
+    /// restarted), queues again this instance's counts of the window that
+    /// Redis no longer has, as its mirror of them (`{fleet}:mine:<bucket>`)
+    /// shows. Exact whether the restart kept the data (persistence) or not.
+    private func noticeRestart(_ session: inout Session, _ buckets: [Int64]) throws(RedisError) {
+        let info = try session.connection.command(["INFO", "server"]).text ?? ""
+        let runID = info.split(whereSeparator: \.isNewline).first { $0.hasPrefix("run_id:") }.map {
+            String($0.dropFirst("run_id:".count))
+        }
+        defer { session.runID = runID }
+        guard let previous = session.runID, previous != runID else { return }
+        let replies = try session.connection.pipeline(buckets.map { ["HGETALL", key("mine", String($0))] })
+        var restored = 0
+        for (bucket, reply) in zip(buckets, replies) {
+            let recorded = FleetSync.counts(in: reply, prefix: flushPrefix + "|")
+            let missing = routing.fleetMissing(bucket: bucket, recorded: recorded)
+            guard !missing.isEmpty else { continue }
+            session.nextID += 1
+            session.queue.insert(Flush(id: session.nextID, bucket: bucket, counts: missing, restoring: true), at: 0)
+            restored += missing.count
+        }
+        logger.warning(
+            "Redis restarted: sending again the outcome counts of the window it lost",
+            metadata: ["counters": "\(restored)"])
+    }
+
     private func flushCommand(_ flush: Flush) -> [String] {
         var command = [
-            "EVAL", FleetSync.flushScript, "2", key("health", String(flush.bucket)),
-            key("flush", "\(flushPrefix):\(flush.id)"), String(settings.windowSeconds + settings.bucketSeconds),
+            "EVAL", FleetSync.flushScript, "3", key("health", String(flush.bucket)),
+            key("flush", "\(flushPrefix):\(flush.id)"), key("mine", String(flush.bucket)),
+            String(settings.windowSeconds + settings.bucketSeconds), flushPrefix,
         ]
         for (counter, counts) in flush.counts {
             if counts.successes > 0 { command += [counter + "|s", String(counts.successes)] }
@@ -183,15 +229,17 @@ final class FleetSync: Sendable {
 
     /// A bucket's counters from an HGETALL reply; fields or values that are
     /// not ours (garbage written by something else) are skipped.
-    static func counts(in reply: RedisReply) -> [String: FleetHealth.Counts] {
+    static func counts(in reply: RedisReply, prefix: String = "") -> [String: FleetHealth.Counts] {
         guard case .array(let items) = reply else { return [:] }
         var counts: [String: FleetHealth.Counts] = [:]
         var index = 0
         while index + 1 < items.count {
             defer { index += 2 }
-            guard let field = items[index].text, let value = items[index + 1].integerValue, value >= 0,
-                field.count > 2
+            guard let text = items[index].text, text.hasPrefix(prefix), let value = items[index + 1].integerValue,
+                value >= 0
             else { continue }
+            let field = text.dropFirst(prefix.count)
+            guard field.count > 2 else { continue }
             let counter = String(field.dropLast(2))
             switch field.suffix(2) {
             case "|s": counts[counter, default: FleetHealth.Counts()].successes = value

@@ -131,19 +131,24 @@ final class RoutingService: Sendable {
         merger.withLock { $0.fleet?.takePending() ?? [:] }
     }
 
+    /// This instance's counts of `bucket` that Redis no longer has.
+    func fleetMissing(bucket: Int64, recorded: [String: FleetHealth.Counts]) -> [String: FleetHealth.Counts] {
+        merger.withLock { $0.fleet?.missing(bucket: bucket, recorded: recorded) ?? [:] }
+    }
+
     /// Outcomes lost because Redis was away too long.
     var fleetDropped: Int64 { merger.withLock { $0.fleet?.dropped ?? 0 } }
 
-    /// A flush reached Redis, and these are the fleet's totals per bucket
+    /// Flushes reached Redis, and these are the fleet's totals per bucket
     /// (the buckets from `oldest` on): the other instances' new outcomes are
     /// folded into the scores, published with the next merge.
     func fleetSynced(
-        flushed: [String: FleetHealth.Counts], into bucket: Int64, totals: [Int64: [String: FleetHealth.Counts]],
-        oldest: Int64, at now: UInt64
+        flushed: [(bucket: Int64, counts: [String: FleetHealth.Counts])],
+        totals: [Int64: [String: FleetHealth.Counts]], oldest: Int64, at now: UInt64
     ) {
         merger.withLock { merger in
             guard merger.fleet != nil else { return }
-            merger.fleet?.flushed(flushed, into: bucket)
+            for flush in flushed { merger.fleet?.flushed(flush.counts, into: flush.bucket) }
             for (bucket, counts) in totals {
                 guard let fresh = merger.fleet?.absorb(bucket: bucket, totals: counts) else { continue }
                 for (counter, added) in fresh {
