@@ -25,6 +25,10 @@ public final class Server: Sendable {
     private struct State {
         var settings: ServerSettings
         var configuration: ServerConfiguration
+        /// The configuration as loaded (file or caller), before fleet overrides.
+        var base: Configuration
+        /// The SRE overrides from Redis applied on top of `base`.
+        var overrides = FleetOverrides()
         /// Listeners not yet handed to a loop (before start) and loop threads (after).
         var listeners: [Int32]
         var threads: [Thread] = []
@@ -77,17 +81,20 @@ public final class Server: Sendable {
         redisSettings = whole.redis
         fleet =
             whole.redis.isEnabled
-            ? FleetSync(routing: routing, settings: whole.redis, instanceID: configuration.instanceID, logger: logger)
+            ? FleetSync(
+                routing: routing, settings: whole.redis, instanceID: configuration.instanceID, logger: logger)
             : nil
         state = Mutex(
-            State(settings: ServerSettings(configuration), configuration: configuration, listeners: listeners))
+            State(
+                settings: ServerSettings(configuration), configuration: configuration, base: whole,
+                listeners: listeners))
     }
 
     /// Starts the loop threads.
     public func start() throws(SyscallError) {
         let (settings, listeners) = state.withLock { ($0.settings, $0.listeners) }
         try routing.start()
-        try fleet?.start()
+        try fleet?.start { [weak self] overrides in self?.apply(overrides) }
         var threads: [Thread] = []
         for (handle, listener) in zip(handles, listeners) {
             let budget = self.budget
@@ -125,7 +132,9 @@ public final class Server: Sendable {
     @discardableResult
     public func reload(_ whole: Configuration) -> [String] {
         let configuration = whole.server
-        let (settings, ignored) = state.withLock { state -> (ServerSettings, [String]) in
+        let (settings, ignored, effective) = state.withLock {
+            state -> (ServerSettings, [String], Configuration) in
+            state.base = whole
             var ignored: [String] = []
             var applied = configuration
             let running = state.configuration
@@ -143,10 +152,10 @@ public final class Server: Sendable {
             }
             state.configuration = applied
             state.settings = ServerSettings(applied, bufferBytes: state.settings.bufferBytes)
-            return (state.settings, ignored)
+            return (state.settings, ignored, state.overrides.applied(to: whole))
         }
         handles.forEach { $0.post(settings: settings) }
-        routing.reload(whole)
+        routing.reload(effective)
         var notes = ignored
         for (name, old, new) in [
             ("report_dedup_capacity", routing.ledgerSettings.capacity, whole.routing.reportDedupCapacity),
@@ -194,6 +203,30 @@ public final class Server: Sendable {
         // The merger folds the loops' last outcomes in, then the fleet flushes them.
         routing.shutdown()
         fleet?.shutdown()
+    }
+
+    /// Applies the fleet's SRE overrides (read from Redis by the sync
+    /// thread) on top of the loaded configuration: weights, drained
+    /// gateways and merchant statuses by a reload that keeps all state,
+    /// forced breakers directly.
+    func apply(_ overrides: FleetOverrides) {
+        let (previous, effective) = state.withLock { state -> (FleetOverrides, Configuration) in
+            defer { state.overrides = overrides }
+            return (state.overrides, overrides.applied(to: state.base))
+        }
+        var configured = (before: previous, after: overrides)
+        configured.before.breakers = [:]
+        configured.after.breakers = [:]
+        if configured.before != configured.after { routing.reload(effective) }
+        for change in overrides.breakerChanges(since: previous) {
+            routing.force(change.state, gateway: change.gateway, method: change.method)
+        }
+        logger.info(
+            "fleet overrides applied",
+            metadata: [
+                "weights": "\(overrides.weights.count)", "gateways": "\(overrides.enabled.count)",
+                "breakers": "\(overrides.breakers.count)", "merchants": "\(overrides.merchantStatus.count)",
+            ])
     }
 
     /// Whether the fleet sync reaches Redis (nil when standalone).

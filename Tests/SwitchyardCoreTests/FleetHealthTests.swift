@@ -119,4 +119,37 @@ import Testing
         }
         #expect(problems.allSatisfy { $0.file == "fleet.yaml" && $0.line > 0 })
     }
+
+    @Test func overridesAreReadAppliedOnTopOfTheFileAndBadFieldsNamed() {
+        let (overrides, problems) = FleetOverrides.parse([
+            ("weight:razorpay", "0.5"), ("gateway:payu", "disabled"), ("breaker:cashfree", "forced_open"),
+            ("breaker:razorpay:upi", "forced_closed"), ("merchant:m_1", "suspended"),
+            ("weight:payu", "-1"), ("gateway:x", "off"), ("breaker:payu", "open"), ("merchant:m_2", "gone"),
+            ("colour:payu", "red"), ("weight", "1"),
+        ])
+        #expect(overrides.weights == ["razorpay": 0.5])
+        #expect(overrides.enabled == ["payu": false])
+        #expect(overrides.breakers == ["cashfree": .forcedOpen, "razorpay:upi": .forcedClosed])
+        #expect(overrides.merchantStatus == ["m_1": .suspended])
+        #expect(problems.count == 6, "\(problems)")
+        #expect(problems.contains { $0.hasPrefix("weight:payu: '-1'") })
+
+        var configuration = Configuration()
+        configuration.gateways = ["razorpay", "payu", "cashfree"].map {
+            GatewayConfiguration(id: $0, methods: ["card"], currencies: ["INR"])
+        }
+        configuration.merchants = [MerchantConfiguration(id: "m_1"), MerchantConfiguration(id: "m_3")]
+        let applied = overrides.applied(to: configuration)
+        #expect(applied.gateways.map(\.weight) == [0.5, 1, 1])
+        #expect(applied.gateways.map(\.enabled) == [true, false, true])
+        #expect(applied.merchants.map(\.status) == [.suspended, .active])
+
+        var later = overrides
+        later.breakers = ["cashfree": .forcedClosed]
+        let changes = later.breakerChanges(since: overrides)
+        #expect(changes.count == 2)
+        #expect(changes.contains { $0.gateway == "razorpay" && $0.method == "upi" && $0.state == .closed })
+        #expect(changes.contains { $0.gateway == "cashfree" && $0.method == nil && $0.state == .forcedClosed })
+        #expect(later.breakerChanges(since: later).isEmpty)
+    }
 }

@@ -66,6 +66,8 @@ struct FleetSyncTests {
             after = try #require(try Self.razorpayRate(clientB))
         }
         #expect(after < before / 2, "B's estimate for razorpay moved from \(before) ppm to \(after) ppm")
+        // The estimate may move on the first part: wait (bounded) for all of it.
+        for _ in 0..<500 where b.server.routingCounters.fleetOutcomes < 60 { usleep(10_000) }
         #expect(try Self.countsInRedis(redis, kind: "|f") == 60, "every failure counted once")
         #expect(b.server.routingCounters.fleetOutcomes == 60)
         #expect(b.server.fleetConnected == true)
@@ -168,5 +170,40 @@ struct FleetSyncTests {
         #expect(try Self.countsInRedis(redis, kind: "|f") == 30, "and only once")
         #expect(a.server.routingCounters.fleetOutcomes == 10, "nothing applied twice")
         #expect(b.server.routingCounters.fleetOutcomes == 20)
+    }
+
+    @Test func overridesInRedisReachEveryInstanceAndOutliveThem() throws {
+        let redis = try RedisServer()
+        let admin = RedisConnection(host: "127.0.0.1", port: Int(redis.port), timeoutMilliseconds: 1_000)
+        try admin.connect()
+        let a = try TestServer(configuration: Self.configuration(redis: redis.port))
+        let b = try TestServer(configuration: Self.configuration(redis: redis.port))
+        let clients = [try Client(address: a.address), try Client(address: b.address)]
+        func gateways(_ client: Client) throws -> [String] { try client.route(Self.payment).entries.map(\.gateway) }
+        func waitUntil(_ condition: () throws -> Bool) rethrows -> Bool {
+            for _ in 0..<500 {
+                if try condition() { return true }
+                usleep(10_000)
+            }
+            return try condition()
+        }
+        #expect(try clients.allSatisfy { try Set(gateways($0)) == ["razorpay", "payu", "cashfree"] })
+
+        // Drain razorpay and force payu's breakers open, fleet-wide.
+        _ = try admin.command([
+            "HSET", "{test}:overrides", "gateway:razorpay", "disabled", "breaker:payu", "forced_open",
+        ])
+        #expect(try waitUntil { try clients.allSatisfy { try !gateways($0).contains("razorpay") } })
+        #expect(try waitUntil { try clients.allSatisfy { try gateways($0).first == "cashfree" } })
+
+        // An instance started later finds them in Redis.
+        let c = try TestServer(configuration: Self.configuration(redis: redis.port))
+        let late = try Client(address: c.address)
+        #expect(try waitUntil { try !gateways(late).contains("razorpay") })
+
+        // Deleting the orders gives the file's values and the automatic breaker back.
+        _ = try admin.command(["DEL", "{test}:overrides"])
+        #expect(try waitUntil { try (clients + [late]).allSatisfy { try gateways($0).count == 3 } })
+        #expect(a.server.routingSnapshot.breakerStates.allSatisfy { $0 == .closed })
     }
 }

@@ -67,8 +67,10 @@ final class FleetSync: Sendable {
         flushPrefix = "\(instanceID):\(String(random.next() as UInt64, radix: 36))"
     }
 
-    func start() throws(SyscallError) {
-        let thread = try Thread(name: "sy-fleet") { [self] in run() }
+    /// Starts the thread; `apply` receives the fleet's SRE overrides whenever
+    /// they change in Redis (and once at the first contact when there are any).
+    func start(applying apply: @escaping @Sendable (FleetOverrides) -> Void) throws(SyscallError) {
+        let thread = try Thread(name: "sy-fleet") { [self] in run(apply) }
         self.thread.withLock { $0 = thread }
     }
 
@@ -102,13 +104,17 @@ final class FleetSync: Sendable {
         var nextID: UInt64 = 0
         /// The `run_id` of the Redis last reached: another one means it restarted.
         var runID: String?
+        /// The overrides last handed over, and the fields last found unreadable.
+        var overrides = FleetOverrides()
+        var overrideProblems: [String] = []
+        let apply: @Sendable (FleetOverrides) -> Void
     }
 
-    private func run() {
+    private func run(_ apply: @escaping @Sendable (FleetOverrides) -> Void) {
         let (host, port) = FleetSync.split(settings.address ?? "")
         var session = Session(
             connection: RedisConnection(host: host, port: port, timeoutMilliseconds: settings.timeoutMilliseconds),
-            random: SplitMix64(seed: UInt64(truncatingIfNeeded: MonotonicClock.nanoseconds())))
+            random: SplitMix64(seed: UInt64(truncatingIfNeeded: MonotonicClock.nanoseconds())), apply: apply)
         while waitForNextCycle() { cycle(&session) }
         // The last outcomes go out before exit (one try, within the timeout).
         session.breaker = CircuitBreaker(configuration: FleetSync.breakerSettings)
@@ -153,8 +159,11 @@ final class FleetSync: Sendable {
                 try session.connection.connect()
                 try noticeRestart(&session, buckets)
             }
-            let commands = session.queue.map(flushCommand) + buckets.map { ["HGETALL", key("health", String($0))] }
+            let commands =
+                session.queue.map(flushCommand) + [["HGETALL", "{\(settings.fleet)}:overrides"]]
+                + buckets.map { ["HGETALL", key("health", String($0))] }
             let replies = try session.connection.pipeline(commands)
+            takeOverrides(replies[session.queue.count], &session)
             for (flush, reply) in zip(session.queue, replies) {
                 guard case .array(let result) = reply, result.count == 2, let rejected = result[1].integerValue else {
                     throw RedisError.reply("flush script: \(reply)")
@@ -186,6 +195,23 @@ final class FleetSync: Sendable {
                 metadata: ["dropped_total": "\(dropped)"])
             droppedLogged.store(dropped, ordering: .relaxed)
         }
+    }
+
+    /// Hands the overrides over when they changed; logs the fields it could not read.
+    private func takeOverrides(_ reply: RedisReply, _ session: inout Session) {
+        guard case .array(let items) = reply else { return }
+        var fields: [(String, String)] = []
+        for pair in stride(from: 0, to: items.count - 1, by: 2) {
+            if let field = items[pair].text, let value = items[pair + 1].text { fields.append((field, value)) }
+        }
+        let (overrides, problems) = FleetOverrides.parse(fields)
+        if problems != session.overrideProblems {
+            for problem in problems { logger.warning("ignored a fleet override", metadata: ["problem": "\(problem)"]) }
+            session.overrideProblems = problems
+        }
+        guard overrides != session.overrides else { return }
+        session.overrides = overrides
+        session.apply(overrides)
     }
 
     /// On a new connection: when Redis is another run than before (it

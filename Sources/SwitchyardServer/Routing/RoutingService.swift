@@ -195,6 +195,22 @@ final class RoutingService: Sendable {
         }
     }
 
+    /// Forces (or, with `.closed`, resets) the breakers of a gateway, for
+    /// one method or all; names this table does not have are ignored.
+    func force(_ state: CircuitBreaker.State, gateway: String, method: String?) {
+        merger.withLock { merger in
+            let table = merger.state.table
+            guard let gatewayIndex = table.gatewayIDs.index(of: gateway) else { return }
+            let now = MonotonicClock.nanoseconds()
+            for methodIndex in 0..<table.methodCount where method == nil || table.methods.names[methodIndex] == method {
+                merger.state.force(
+                    state, breaker: table.breakerIndex(gateway: gatewayIndex, method: methodIndex), at: now)
+            }
+            log(merger.state.takeTransitions(), table: table)
+            publish(&merger, at: now)
+        }
+    }
+
     private func publish(_ merger: inout Merger, at now: UInt64) {
         let snapshot = merger.state.snapshot(at: now)
         let generation = merger.tableGeneration
