@@ -152,4 +152,39 @@ import Testing
         #expect(changes.contains { $0.gateway == "cashfree" && $0.method == nil && $0.state == .forcedClosed })
         #expect(later.breakerChanges(since: later).isEmpty)
     }
+
+    @Test func breakerProposalsFollowTheLatestGenerationAndNewerRecordsAreAdoptedOnce() {
+        var breakers = FleetBreakers()
+        breakers.propose("razorpay|card", .open, openUntilMilliseconds: 5_000)
+        breakers.propose("razorpay|card", .open, openUntilMilliseconds: 6_000)
+        #expect(breakers.proposals.count == 1, "only the latest per breaker")
+        #expect(breakers.takeProposals().first?.after == 0)
+        breakers.accepted("razorpay|card", generation: 1)
+
+        let records = [
+            "razorpay|card": FleetBreakers.Record(generation: 1, state: .open, openUntilMilliseconds: 6_000),
+            "payu|card": FleetBreakers.Record(generation: 3, state: .closed, openUntilMilliseconds: 0),
+        ]
+        let adopt = breakers.newer(records)
+        #expect(adopt.map(\.breaker) == ["payu|card"], "its own record is not adopted again")
+        #expect(breakers.newer(records).isEmpty)
+        breakers.propose("payu|card", .open, openUntilMilliseconds: 9_000)
+        #expect(breakers.takeProposals().first?.after == 3)
+
+        #expect(FleetBreakers.Record(text: "4|open|1795000000000")?.generation == 4)
+        for garbage in ["", "x|open|1", "0|open|1", "2|half_open|1", "2|open", "2|closed|soon"] {
+            #expect(FleetBreakers.Record(text: garbage) == nil, "\(garbage)")
+        }
+    }
+
+    @Test func aBreakerAdoptsTheFleetsTripAndRecoveryButNotOverAnOrder() {
+        var breaker = CircuitBreaker()
+        let trip = breaker.adopt(.open, openUntil: 2_000, at: 1_000)
+        #expect(trip?.to == .open && trip?.reason == .fleet)
+        #expect(breaker.openUntil == 2_000)
+        #expect(breaker.adopt(.open, openUntil: 2_000, at: 1_100) == nil, "already there")
+        #expect(breaker.adopt(.closed, openUntil: 0, at: 1_200)?.to == .closed)
+        breaker.force(.forcedOpen, at: 1_300)
+        #expect(breaker.adopt(.closed, openUntil: 0, at: 1_400) == nil, "an SRE order stands")
+    }
 }

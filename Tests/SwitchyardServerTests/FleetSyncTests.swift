@@ -206,4 +206,30 @@ struct FleetSyncTests {
         #expect(try waitUntil { try (clients + [late]).allSatisfy { try gateways($0).count == 3 } })
         #expect(a.server.routingSnapshot.breakerStates.allSatisfy { $0 == .closed })
     }
+
+    @Test func aBreakerThatTripsOnOneInstanceOpensOnTheOthers() throws {
+        let redis = try RedisServer()
+        let a = try TestServer(configuration: Self.configuration(redis: redis.port))
+        let b = try TestServer(configuration: Self.configuration(redis: redis.port))
+        let clientA = try Client(address: a.address)
+        func state(_ server: TestServer) -> CircuitBreaker.State {
+            let snapshot = server.server.routingSnapshot
+            let table = snapshot.table
+            let slot = table.breakerIndex(
+                gateway: table.gatewayIDs.index(of: "razorpay")!, method: table.methods.index(of: "card")!)
+            return snapshot.breakerStates[slot]
+        }
+        #expect(state(b) == .closed)
+        // Consecutive gateway errors trip A's breaker (threshold 10).
+        for payment in 0..<15 { _ = try clientA.report(Self.failure(payment)) }
+        for _ in 0..<500 where state(a) != .open { usleep(10_000) }
+        #expect(state(a) == .open)
+        for _ in 0..<500 where state(b) != .open { usleep(10_000) }
+        #expect(state(b) == .open, "B adopted A's trip")
+
+        let admin = RedisConnection(host: "127.0.0.1", port: Int(redis.port), timeoutMilliseconds: 1_000)
+        try admin.connect()
+        let record = try admin.command(["HGET", "{test}:breakers", "razorpay|card"]).text
+        #expect(record?.hasPrefix("1|open|") == true, "one fleet transition: \(record ?? "none")")
+    }
 }

@@ -36,6 +36,8 @@ public struct CircuitBreaker: Equatable, Sendable {
             case openPeriodOver = "open_period_over", probesSucceeded = "probes_succeeded"
             case probeFailed = "probe_failed", probeTimedOut = "probe_timed_out"
             case forced, reset
+            /// Another instance of the fleet made this transition (through Redis).
+            case fleet
         }
 
         public let from: State
@@ -164,6 +166,26 @@ public struct CircuitBreaker: Equatable, Sendable {
     public mutating func reset(at now: UInt64) -> Transition {
         backoffLevel = 0
         return move(to: .closed, .reset, at: now)
+    }
+
+    // MARK: - The fleet
+
+    /// Takes a transition another instance made: open until `openUntil`
+    /// (on this clock), or closed. A forced or disabled breaker keeps its
+    /// order; a breaker already there changes nothing.
+    @discardableResult
+    public mutating func adopt(_ target: State, openUntil until: UInt64, at now: UInt64) -> Transition? {
+        guard [.closed, .open, .halfOpen].contains(state) else { return nil }
+        switch target {
+        case .open where state != .open || openUntil != until:
+            openUntil = until
+            backoffLevel += state == .open ? 0 : 1
+            return move(to: .open, .fleet, at: now)
+        case .closed where state != .closed:
+            return move(to: .closed, .fleet, at: now)
+        default:
+            return nil
+        }
     }
 
     // MARK: - Internals

@@ -196,6 +196,13 @@ public struct RoutingState: Sendable {
         noteTransition(slot, from: before)
     }
 
+    /// Takes a breaker transition another instance of the fleet made.
+    public mutating func adopt(_ state: CircuitBreaker.State, breaker slot: Int, openUntil: UInt64, at now: UInt64) {
+        let before = breakers[slot].generation
+        breakers[slot].adopt(state, openUntil: openUntil, at: now)
+        noteTransition(slot, from: before)
+    }
+
     /// Breaker transitions since the last call, oldest first.
     public mutating func takeTransitions() -> [(breaker: Int, CircuitBreaker.Transition)] {
         defer { transitions.removeAll() }

@@ -55,6 +55,22 @@ final class FleetSync: Sendable {
         return {1, rejected}
         """
 
+    /// Compare-and-set of one breaker's fleet record: taken only if the
+    /// record is still at the generation the proposal follows; announced on
+    /// the breaker channel. KEYS: the breakers hash; ARGV: breaker, the
+    /// generation followed, state, open-until (Unix ms), channel.
+    static let breakerScript = """
+        local current = redis.call('HGET', KEYS[1], ARGV[1])
+        local generation = 0
+        if current then generation = tonumber(string.match(current, '^(%d+)|')) or 0 end
+        if generation ~= tonumber(ARGV[2]) then return {0, generation} end
+        generation = generation + 1
+        local record = generation .. '|' .. ARGV[3] .. '|' .. ARGV[4]
+        redis.call('HSET', KEYS[1], ARGV[1], record)
+        redis.call('PUBLISH', ARGV[5], ARGV[1] .. '|' .. record)
+        return {1, generation}
+        """
+
     init(
         routing: RoutingService, settings: RedisConfiguration, instanceID: String, logger: Logger,
         wallSeconds: @escaping @Sendable () -> Int64 = { Int64(time(nil)) }
@@ -101,6 +117,8 @@ final class FleetSync: Sendable {
         var random: SplitMix64
         /// Flushes to send, oldest first; a failed cycle keeps them, ids and all.
         var queue: [Flush] = []
+        /// Breaker transitions to propose; a failed cycle keeps them.
+        var proposals: [FleetBreakers.Proposal] = []
         var nextID: UInt64 = 0
         /// The `run_id` of the Redis last reached: another one means it restarted.
         var runID: String?
@@ -153,17 +171,40 @@ final class FleetSync: Sendable {
                 session.queue.append(Flush(id: session.nextID, bucket: current, counts: counts, restoring: false))
             }
         }
+        for proposal in routing.takeBreakerProposals() {
+            session.proposals.removeAll { $0.breaker == proposal.breaker }
+            session.proposals.append(proposal)
+        }
         let generation = session.breaker.generation
         do {
             if !session.connection.isConnected {
                 try session.connection.connect()
                 try noticeRestart(&session, buckets)
             }
-            let commands =
-                session.queue.map(flushCommand) + [["HGETALL", "{\(settings.fleet)}:overrides"]]
-                + buckets.map { ["HGETALL", key("health", String($0))] }
+            let breakers = "{\(settings.fleet)}:breakers"
+            let channel = "{\(settings.fleet)}:breaker-transitions"
+            var commands = session.queue.map(flushCommand)
+            commands += session.proposals.map {
+                [
+                    "EVAL", FleetSync.breakerScript, "1", breakers, $0.breaker, String($0.after), $0.state.rawValue,
+                    String($0.openUntilMilliseconds), channel,
+                ]
+            }
+            commands += [["HGETALL", "{\(settings.fleet)}:overrides"], ["HGETALL", breakers]]
+            commands += buckets.map { ["HGETALL", key("health", String($0))] }
             let replies = try session.connection.pipeline(commands)
-            takeOverrides(replies[session.queue.count], &session)
+            var accepted: [(breaker: String, generation: Int64)] = []
+            for (offset, proposal) in session.proposals.enumerated() {
+                guard case .array(let result) = replies[session.queue.count + offset], result.count == 2,
+                    let taken = result[0].integerValue, let generation = result[1].integerValue
+                else { throw RedisError.reply("breaker script: \(replies[session.queue.count + offset])") }
+                if taken == 1 { accepted.append((proposal.breaker, generation)) }
+            }
+            let overridesReply = replies[session.queue.count + session.proposals.count]
+            let breakersReply = replies[session.queue.count + session.proposals.count + 1]
+            session.proposals = []
+            takeOverrides(overridesReply, &session)
+            routing.fleetBreakersRead(FleetSync.records(in: breakersReply), accepted: accepted, at: now)
             for (flush, reply) in zip(session.queue, replies) {
                 guard case .array(let result) = reply, result.count == 2, let rejected = result[1].integerValue else {
                     throw RedisError.reply("flush script: \(reply)")
@@ -251,6 +292,19 @@ final class FleetSync: Sendable {
             if counts.failures > 0 { command += [counter + "|f", String(counts.failures)] }
         }
         return command
+    }
+
+    /// The fleet's breaker records from an HGETALL reply; unreadable ones are skipped.
+    static func records(in reply: RedisReply) -> [String: FleetBreakers.Record] {
+        guard case .array(let items) = reply else { return [:] }
+        var records: [String: FleetBreakers.Record] = [:]
+        for pair in stride(from: 0, to: items.count - 1, by: 2) {
+            guard let breaker = items[pair].text, let text = items[pair + 1].text,
+                let record = FleetBreakers.Record(text: text)
+            else { continue }
+            records[breaker] = record
+        }
+        return records
     }
 
     /// A bucket's counters from an HGETALL reply; fields or values that are

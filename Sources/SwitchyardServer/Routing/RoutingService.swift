@@ -60,6 +60,7 @@ final class RoutingService: Sendable {
         var pending = false
         /// What this instance shares with its fleet; nil when standalone.
         var fleet: FleetHealth?
+        var fleetBreakers: FleetBreakers?
     }
 
     static let ringCapacity = 1 << 16
@@ -90,7 +91,8 @@ final class RoutingService: Sendable {
             Merger(
                 state: state, authorization: authorization, random: SplitMix64(seed: seed), lastPublished: now,
                 fleet: configuration.redis.isEnabled
-                    ? FleetHealth(maxPendingCounters: configuration.redis.maxPendingCounters) : nil))
+                    ? FleetHealth(maxPendingCounters: configuration.redis.maxPendingCounters) : nil,
+                fleetBreakers: configuration.redis.isEnabled ? FleetBreakers() : nil))
         publication = Mutex(Publication(snapshot: snapshot, tableGeneration: 1, authorization: authorization))
     }
 
@@ -129,6 +131,37 @@ final class RoutingService: Sendable {
     /// Outcomes seen here and not yet flushed to Redis (empty when standalone).
     func takeFleetPending() -> [String: FleetHealth.Counts] {
         merger.withLock { $0.fleet?.takePending() ?? [:] }
+    }
+
+    /// This instance's breaker transitions the fleet has not heard of.
+    func takeBreakerProposals() -> [FleetBreakers.Proposal] {
+        merger.withLock { $0.fleetBreakers?.takeProposals() ?? [] }
+    }
+
+    /// The fleet's breaker records as read (after this cycle's proposals,
+    /// `accepted` with their new generations): newer ones are adopted.
+    func fleetBreakersRead(
+        _ records: [String: FleetBreakers.Record], accepted: [(breaker: String, generation: Int64)], at now: UInt64
+    ) {
+        merger.withLock { merger in
+            guard merger.fleetBreakers != nil else { return }
+            for (breaker, generation) in accepted { merger.fleetBreakers?.accepted(breaker, generation: generation) }
+            guard let newer = merger.fleetBreakers?.newer(records) else { return }
+            let table = merger.state.table
+            let wall = WallClock.milliseconds()
+            for (name, record) in newer {
+                let parts = name.split(separator: "|").map(String.init)
+                guard parts.count == 2, let gateway = table.gatewayIDs.index(of: parts[0]),
+                    let method = table.methods.index(of: parts[1])
+                else { continue }
+                let left = max(0, record.openUntilMilliseconds - wall)
+                merger.state.adopt(
+                    record.state, breaker: table.breakerIndex(gateway: gateway, method: method),
+                    openUntil: now &+ UInt64(left) * 1_000_000, at: now)
+                merger.pending = true
+            }
+            log(merger.state.takeTransitions(), table: table)
+        }
     }
 
     /// This instance's counts of `bucket` that Redis no longer has.
@@ -173,6 +206,7 @@ final class RoutingService: Sendable {
             merger.state.advance(to: now, random: &merger.random)
             let transitions = merger.state.takeTransitions()
             log(transitions, table: merger.state.table)
+            propose(transitions, &merger, at: now)
             guard
                 merger.pending || !transitions.isEmpty
                     || now &- merger.lastPublished >= RoutingService.maximumSnapshotAge
@@ -259,6 +293,33 @@ final class RoutingService: Sendable {
         translated.segment = Segment(method: UInt8(method))
         translated.decisionVersion = nil
         return translated
+    }
+
+    /// The name the fleet knows a breaker by: `gateway|method`.
+    static func breakerName(_ slot: Int, in table: RoutingTable) -> String {
+        table.gateways[slot / max(table.methodCount, 1)].id + "|"
+            + table.methods.names[slot % max(table.methodCount, 1)]
+    }
+
+    /// Offers this instance's own trips and recoveries to the fleet (not the
+    /// ones it adopted, nor SRE orders, which travel as overrides).
+    private func propose(
+        _ transitions: [(breaker: Int, CircuitBreaker.Transition)], _ merger: inout Merger, at now: UInt64
+    ) {
+        guard merger.fleetBreakers != nil else { return }
+        let wall = WallClock.milliseconds()
+        for (slot, transition) in transitions where ![.fleet, .forced, .reset].contains(transition.reason) {
+            let name = RoutingService.breakerName(slot, in: merger.state.table)
+            switch transition.to {
+            case .open:
+                let left = merger.state.breakers[slot].openUntil &- now
+                merger.fleetBreakers?.propose(name, .open, openUntilMilliseconds: wall + Int64(left / 1_000_000))
+            case .closed:
+                merger.fleetBreakers?.propose(name, .closed, openUntilMilliseconds: 0)
+            default:
+                continue
+            }
+        }
     }
 
     private func log(_ transitions: [(breaker: Int, CircuitBreaker.Transition)], table: RoutingTable) {
