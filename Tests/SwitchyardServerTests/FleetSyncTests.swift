@@ -232,4 +232,53 @@ struct FleetSyncTests {
         let record = try admin.command(["HGET", "{test}:breakers", "razorpay|card"]).text
         #expect(record?.hasPrefix("1|open|") == true, "one fleet transition: \(record ?? "none")")
     }
+
+    @Test func garbageInRedisIsSkippedAndDecisionsAndSyncGoOn() throws {
+        let redis = try RedisServer()
+        let admin = RedisConnection(host: "127.0.0.1", port: Int(redis.port), timeoutMilliseconds: 1_000)
+        try admin.connect()
+        let now = Int64(time(nil)) / 10
+        for bucket in now - 1...now + 2 { _ = try admin.command(["SET", "{test}:health:\(bucket)", "not a hash"]) }
+        _ = try admin.command(["SET", "{test}:breakers", "garbage"])
+        _ = try admin.command(["HSET", "{test}:health:\(now - 3)", "razorpay|card|-|-|0|f", "many", "x|y", "1"])
+        _ = try admin.command(["HSET", "{test}:overrides", "weight:payu", "heavy"])
+
+        let a = try TestServer(configuration: Self.configuration(redis: redis.port))
+        let client = try Client(address: a.address)
+        for payment in 0..<10 { _ = try client.report(Self.failure(payment)) }
+        #expect(try client.route(Self.payment).entries.count == 3)
+        for _ in 0..<300 where a.server.fleetConnected != true { usleep(10_000) }
+        #expect(a.server.fleetConnected == true, "a flush into a bucket holding garbage still completes")
+        #expect(try client.route(Self.payment).entries.count == 3, "the unreadable override changed nothing")
+
+        // Once the garbage is gone, outcomes are shared again.
+        for bucket in now - 1...now + 2 { _ = try admin.command(["DEL", "{test}:health:\(bucket)"]) }
+        for payment in 10..<20 { _ = try client.report(Self.failure(payment)) }
+        var counted: Int64 = 0
+        for _ in 0..<300 where counted < 10 {
+            usleep(10_000)
+            counted = try Self.countsInRedis(redis, kind: "|f")
+        }
+        #expect(counted >= 10)
+    }
+
+    @Test func instancesWithDifferentConfigurationsShareWhatTheyHaveInCommon() throws {
+        let redis = try RedisServer()
+        var other = Self.configuration(redis: redis.port)
+        other.gateways.insert(GatewayConfiguration(id: "stripe", methods: ["card"], currencies: ["INR"]), at: 0)
+        let a = try TestServer(configuration: Self.configuration(redis: redis.port))
+        let b = try TestServer(configuration: other)
+        let clientB = try Client(address: b.address)
+        for payment in 0..<10 {
+            _ = try clientB.report(
+                ReportRequest(
+                    merchantID: "m_1", decisionID: 0, paymentID: "s_\(payment)", gateway: "stripe", outcome: 3,
+                    latencyMilliseconds: 900, method: "card", currency: "INR", amount: 49_900))
+            _ = try clientB.report(Self.failure(payment))
+        }
+        for _ in 0..<500 where a.server.routingCounters.fleetOutcomes < 10 { usleep(10_000) }
+        usleep(200_000)
+        #expect(
+            a.server.routingCounters.fleetOutcomes == 10, "razorpay's outcomes, not stripe's, which A does not have")
+    }
 }

@@ -195,9 +195,18 @@ final class FleetSync: Sendable {
             let replies = try session.connection.pipeline(commands)
             var accepted: [(breaker: String, generation: Int64)] = []
             for (offset, proposal) in session.proposals.enumerated() {
+                // A record Redis cannot take (the hash holds garbage) is
+                // dropped, not retried: this instance's breaker works alone.
                 guard case .array(let result) = replies[session.queue.count + offset], result.count == 2,
                     let taken = result[0].integerValue, let generation = result[1].integerValue
-                else { throw RedisError.reply("breaker script: \(replies[session.queue.count + offset])") }
+                else {
+                    logger.warning(
+                        "Redis refused a breaker transition; the breaker stays this instance's own",
+                        metadata: [
+                            "breaker": "\(proposal.breaker)", "reply": "\(replies[session.queue.count + offset])",
+                        ])
+                    continue
+                }
                 if taken == 1 { accepted.append((proposal.breaker, generation)) }
             }
             let overridesReply = replies[session.queue.count + session.proposals.count]
