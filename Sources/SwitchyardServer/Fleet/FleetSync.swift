@@ -5,10 +5,11 @@ import SwitchyardPosix
 import SwitchyardRedis
 import Synchronization
 
-/// The sync thread: every `sync_interval_ms` it flushes this instance's
-/// outcome counts to Redis and folds in what the rest of the fleet saw. It
-/// owns its hiredis connection and never runs on an event loop; decisions
-/// never wait for it.
+/// The sync thread: every `sync_interval_ms`, in one pipelined round trip,
+/// it flushes this instance's outcome counts and breaker transitions to
+/// Redis, and reads back the fleet's counts, breaker records and SRE
+/// overrides. It owns its hiredis connection and never runs on an event
+/// loop; decisions never wait for it.
 ///
 /// Every socket operation with Redis is bounded by `timeout_ms`, and a
 /// circuit breaker guards Redis itself: after consecutive failures the
@@ -35,8 +36,6 @@ final class FleetSync: Sendable {
     /// False while Redis is unreachable (or not yet reached): health says `degraded`.
     var isConnected: Bool { connected.load(ordering: .relaxed) }
 
-    /// Applies a flush's increments once per flush id; skips (and counts)
-    /// counters whose value in Redis is not an integer.
     /// Applies a flush's increments once per flush id, to the bucket and to
     /// this process's mirror of its own part (`<process>|<counter>` fields),
     /// skipping (and counting) counters whose value is not an integer.
