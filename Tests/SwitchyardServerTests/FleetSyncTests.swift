@@ -281,4 +281,36 @@ struct FleetSyncTests {
         #expect(
             a.server.routingCounters.fleetOutcomes == 10, "razorpay's outcomes, not stripe's, which A does not have")
     }
+
+    @Test func theFleetSendsNoMoreHalfOpenProbesThanTheBudget() throws {
+        let redis = try RedisServer()
+        var configuration = Self.configuration(redis: redis.port)
+        configuration.routing.breaker.waitDurationInOpenState = 300_000_000
+        configuration.routing.breaker.openJitterPercent = 0
+        configuration.routing.breaker.permittedNumberOfCallsInHalfOpenState = 3
+        let servers = [try TestServer(configuration: configuration), try TestServer(configuration: configuration)]
+        let clients = try servers.map { try Client(address: $0.address) }
+        for payment in 0..<15 { _ = try clients[0].report(Self.failure(payment)) }
+
+        // Every instance routes during the half-open period; only one holds
+        // the right to probe, with the breaker's budget of 3.
+        var probes = 0
+        var routed = 0
+        for _ in 0..<300 where probes < 3 || routed < 200 {
+            for client in clients {
+                let reply = try client.route(Self.payment)
+                probes += reply.entries.filter { $0.reason == RouteReason.probe.rawValue }.count
+                routed += 1
+            }
+            usleep(5_000)
+        }
+        #expect(probes == 3, "\(probes) probes in \(routed) decisions across the fleet")
+        let holders = RedisConnection(host: "127.0.0.1", port: Int(redis.port), timeoutMilliseconds: 1_000)
+        try holders.connect()
+        guard case .array(let keys) = try holders.command(["KEYS", "{test}:prober:*"]) else {
+            Issue.record("no probing right in Redis")
+            return
+        }
+        #expect(keys.count == 1, "one right to probe for the one half-open period")
+    }
 }

@@ -55,6 +55,9 @@ public struct FleetBreakers: Sendable {
             ))
     }
 
+    /// The fleet generation of a breaker's record this instance last saw (0: none).
+    public func generation(of breaker: String) -> Int64 { seen[breaker] ?? 0 }
+
     public mutating func takeProposals() -> [Proposal] {
         defer { proposals = [] }
         return proposals

@@ -24,6 +24,12 @@ public struct RoutingState: Sendable {
     public private(set) var counters = RoutingCounters()
     /// Transitions since the last ``takeTransitions()``, for the log.
     private var transitions: [(breaker: Int, CircuitBreaker.Transition)] = []
+    /// In a fleet, one instance probes a half-open gateway for all: a breaker
+    /// that turns half-open gets its probe tickets only from ``grantProbes(breaker:generation:)``,
+    /// once this instance has won the right to probe it; until then it waits
+    /// in ``awaitingProbes`` (and the gateway ranks as half-open, unprobed).
+    public var probesAwaitFleet = false
+    public private(set) var awaitingProbes: [Int] = []
 
     /// The weight of the newest latency in the average.
     static let latencySmoothing = 0.05
@@ -93,6 +99,13 @@ public struct RoutingState: Sendable {
         }
         version = old.version
         counters = old.counters
+        probesAwaitFleet = old.probesAwaitFleet
+        for slot in breakers.indices
+        where probesAwaitFleet && breakers[slot].state == .halfOpen
+            && tickets.remaining(slot, generation: breakers[slot].generation) == 0
+        {
+            awaitingProbes.append(slot)
+        }
     }
 
     private var halfLife: UInt64 { UInt64(table.routing.halfLifeSeconds) * 1_000_000_000 }
@@ -216,13 +229,30 @@ public struct RoutingState: Sendable {
         counters.breakerTransitions += 1
         transitions.append((slot, transition))
         visibleSince[slot] = version &+ 1
-        if breaker.state == .halfOpen {
+        awaitingProbes.removeAll { $0 == slot }
+        if breaker.state == .halfOpen, probesAwaitFleet {
+            tickets.close(slot)
+            awaitingProbes.append(slot)
+        } else if breaker.state == .halfOpen {
             tickets.open(
                 slot, generation: breaker.generation,
                 probes: breaker.configuration.permittedNumberOfCallsInHalfOpenState)
         } else {
             tickets.close(slot)
         }
+    }
+
+    /// This instance won the right to probe a half-open breaker for the
+    /// fleet: its probe tickets open. False when the breaker has moved on.
+    @discardableResult
+    public mutating func grantProbes(breaker slot: Int, generation: UInt64) -> Bool {
+        guard breakers[slot].state == .halfOpen, breakers[slot].generation == generation,
+            awaitingProbes.contains(slot)
+        else { return false }
+        awaitingProbes.removeAll { $0 == slot }
+        tickets.open(
+            slot, generation: generation, probes: breakers[slot].configuration.permittedNumberOfCallsInHalfOpenState)
+        return true
     }
 
     // MARK: - Publishing

@@ -70,6 +70,19 @@ final class FleetSync: Sendable {
         return {1, generation}
         """
 
+    /// Takes (or keeps) the right to probe one half-open breaker for the
+    /// fleet: 1 for the process that holds it. KEYS: the right; ARGV: this
+    /// process, its lifetime in ms.
+    static let proberScript = """
+        local holder = redis.call('GET', KEYS[1])
+        if not holder then
+          redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+          return 1
+        end
+        if holder == ARGV[1] then return 1 end
+        return 0
+        """
+
     init(
         routing: RoutingService, settings: RedisConfiguration, instanceID: String, logger: Logger,
         wallSeconds: @escaping @Sendable () -> Int64 = { Int64(time(nil)) }
@@ -189,6 +202,13 @@ final class FleetSync: Sendable {
                     String($0.openUntilMilliseconds), channel,
                 ]
             }
+            let claims = routing.probeClaims()
+            commands += claims.map {
+                [
+                    "EVAL", FleetSync.proberScript, "1", key("prober", "\($0.breaker):\($0.fleetGeneration)"),
+                    flushPrefix, String($0.leaseMilliseconds),
+                ]
+            }
             commands += [["HGETALL", "{\(settings.fleet)}:overrides"], ["HGETALL", breakers]]
             commands += buckets.map { ["HGETALL", key("health", String($0))] }
             let replies = try session.connection.pipeline(commands)
@@ -208,8 +228,12 @@ final class FleetSync: Sendable {
                 }
                 if taken == 1 { accepted.append((proposal.breaker, generation)) }
             }
-            let overridesReply = replies[session.queue.count + session.proposals.count]
-            let breakersReply = replies[session.queue.count + session.proposals.count + 1]
+            let firstClaim = session.queue.count + session.proposals.count
+            for (claim, reply) in zip(claims, replies[firstClaim...]) where reply.integerValue == 1 {
+                routing.grantProbes(slot: claim.slot, generation: claim.generation)
+            }
+            let overridesReply = replies[firstClaim + claims.count]
+            let breakersReply = replies[firstClaim + claims.count + 1]
             session.proposals = []
             takeOverrides(overridesReply, &session)
             routing.fleetBreakersRead(FleetSync.records(in: breakersReply), accepted: accepted, at: now)

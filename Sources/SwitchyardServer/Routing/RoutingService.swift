@@ -76,6 +76,7 @@ final class RoutingService: Sendable {
     ) {
         let table = RoutingTable(configuration)
         var state = RoutingState(table: table)
+        state.probesAwaitFleet = configuration.redis.isEnabled
         let now = MonotonicClock.nanoseconds()
         let snapshot = state.snapshot(at: now)
         rings = (0..<loops).map { _ in OutcomeRing(capacity: RoutingService.ringCapacity) }
@@ -131,6 +132,41 @@ final class RoutingService: Sendable {
     /// Outcomes seen here and not yet flushed to Redis (empty when standalone).
     func takeFleetPending() -> [String: FleetHealth.Counts] {
         merger.withLock { $0.fleet?.takePending() ?? [:] }
+    }
+
+    /// A half-open breaker waiting for the right to probe for the fleet.
+    struct ProbeClaim {
+        let slot: Int
+        let generation: UInt64
+        /// Its fleet name and the fleet generation of its record.
+        let breaker: String
+        let fleetGeneration: Int64
+        /// How long the right lasts: the probe timeout (an instance that dies
+        /// holding it blocks the others no longer).
+        let leaseMilliseconds: UInt64
+    }
+
+    func probeClaims() -> [ProbeClaim] {
+        merger.withLock { merger in
+            guard let fleet = merger.fleetBreakers else { return [] }
+            let table = merger.state.table
+            return merger.state.awaitingProbes.map { slot in
+                let name = RoutingService.breakerName(slot, in: table)
+                return ProbeClaim(
+                    slot: slot, generation: merger.state.breakers[slot].generation, breaker: name,
+                    fleetGeneration: fleet.generation(of: name),
+                    leaseMilliseconds: max(1, table.routing.breaker.probeTimeout / 1_000_000))
+            }
+        }
+    }
+
+    /// This instance won the right to probe `slot` (at `generation`) for the fleet.
+    func grantProbes(slot: Int, generation: UInt64) {
+        merger.withLock { merger in
+            if merger.state.grantProbes(breaker: slot, generation: generation) {
+                publish(&merger, at: MonotonicClock.nanoseconds())
+            }
+        }
     }
 
     /// This instance's breaker transitions the fleet has not heard of.
