@@ -27,8 +27,7 @@ final class FleetSync: Sendable {
     private let wallSeconds: @Sendable () -> Int64
     /// Names this process's flushes: the instance id and a per-process nonce.
     private let flushPrefix: String
-    private let stopping = Atomic<Bool>(false)
-    private let thread = Mutex<Thread?>(nil)
+    private let thread = BackgroundThread()
     private let connected = Atomic<Bool>(false)
     /// The dropped-outcome count last logged.
     private let droppedLogged = Atomic<Int64>(0)
@@ -98,18 +97,11 @@ final class FleetSync: Sendable {
     /// Starts the thread; `apply` receives the fleet's SRE overrides whenever
     /// they change in Redis (and once at the first contact when there are any).
     func start(applying apply: @escaping @Sendable (FleetOverrides) -> Void) throws(SyscallError) {
-        let thread = try Thread(name: "sy-fleet") { [self] in run(apply) }
-        self.thread.withLock { $0 = thread }
+        try thread.start(name: "sy-fleet") { [self] in run(apply) }
     }
 
     /// Stops the thread after one last flush.
-    func shutdown() {
-        stopping.store(true, ordering: .relaxed)
-        thread.withLock { thread in
-            thread?.join()
-            thread = nil
-        }
-    }
+    func shutdown() { thread.stop() }
 
     func key(_ kind: String, _ suffix: String) -> String { "{\(settings.fleet)}:\(kind):\(suffix)" }
 
@@ -160,7 +152,7 @@ final class FleetSync: Sendable {
     /// wait for a long one; false once stopping.
     private func waitForNextCycle() -> Bool {
         let end = MonotonicClock.nanoseconds() + UInt64(settings.syncIntervalMilliseconds) * 1_000_000
-        while !stopping.load(ordering: .relaxed) {
+        while !thread.isStopping {
             let now = MonotonicClock.nanoseconds()
             guard now < end else { return true }
             usleep(UInt32(min(end - now, 20_000_000) / 1_000))

@@ -27,8 +27,7 @@ final class RoutingService: Sendable {
     private let merger: Mutex<Merger>
     private let publication: Mutex<Publication>
     private let publications = Atomic<UInt64>(0)
-    private let stopping = Atomic<Bool>(false)
-    private let thread = Mutex<Thread?>(nil)
+    private let thread = BackgroundThread()
 
     /// What the loops decide on, swapped as one. A class of constants,
     /// built here (off the loops, so they never allocate for it): a loop
@@ -99,8 +98,8 @@ final class RoutingService: Sendable {
 
     /// Starts the merger thread.
     func start() throws(SyscallError) {
-        let thread = try Thread(name: "sy-merger") { [self] in
-            while !stopping.load(ordering: .relaxed) {
+        try thread.start(name: "sy-merger") { [self] in
+            while !thread.isStopping {
                 let interval = publication.withLock { $0.snapshot.table.routing.snapshotIntervalMilliseconds }
                 usleep(UInt32(interval) * 1_000)
                 merge(at: MonotonicClock.nanoseconds())
@@ -108,16 +107,9 @@ final class RoutingService: Sendable {
             // What the loops pushed while draining is folded in before exit.
             merge(at: MonotonicClock.nanoseconds())
         }
-        self.thread.withLock { $0 = thread }
     }
 
-    func shutdown() {
-        stopping.store(true, ordering: .relaxed)
-        thread.withLock { thread in
-            thread?.join()
-            thread = nil
-        }
-    }
+    func shutdown() { thread.stop() }
 
     /// How many snapshots have been published; a loop compares it with the
     /// last one it took.
