@@ -8,8 +8,8 @@ import Glibc
 ///
 /// Not thread-safe: one owner.
 public final class RedisConnection {
-    public let host: String
-    public let port: Int
+    public private(set) var host: String
+    public private(set) var port: Int
     public let timeoutMilliseconds: Int
     private var context: UnsafeMutablePointer<redisContext>?
 
@@ -40,6 +40,14 @@ public final class RedisConnection {
             throw .connect("cannot set the socket timeout")
         }
         self.context = context
+    }
+
+    /// Points the connection at another server (a cluster redirection),
+    /// closing the current one; the next ``connect()`` goes there.
+    public func retarget(host: String, port: Int) {
+        close()
+        self.host = host
+        self.port = port
     }
 
     public func close() {

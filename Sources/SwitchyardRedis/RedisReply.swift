@@ -17,6 +17,17 @@ public enum RedisReply: Equatable, Sendable {
         }
     }
 
+    /// Where a Redis Cluster node says the key lives (`MOVED <slot> <host>:<port>`
+    /// or `ASK ...`); nil for any other reply.
+    public var redirection: (host: String, port: Int)? {
+        guard case .error(let message) = self else { return nil }
+        let parts = message.split(separator: " ")
+        guard parts.count == 3, parts[0] == "MOVED" || parts[0] == "ASK", let colon = parts[2].lastIndex(of: ":"),
+            let port = Int(parts[2][parts[2].index(after: colon)...])
+        else { return nil }
+        return (String(parts[2][..<colon]), port)
+    }
+
     public var text: String? {
         switch self {
         case .status(let text), .error(let text): text

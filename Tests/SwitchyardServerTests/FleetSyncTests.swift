@@ -36,7 +36,11 @@ struct FleetSyncTests {
 
     /// Sums the outcome counters of every bucket in Redis whose name ends in `kind` (`|s` or `|f`).
     static func countsInRedis(_ redis: RedisServer, kind: String) throws -> Int64 {
-        let connection = RedisConnection(host: "127.0.0.1", port: Int(redis.port), timeoutMilliseconds: 1_000)
+        try countsInRedis(port: redis.port, kind: kind)
+    }
+
+    static func countsInRedis(port: UInt16, kind: String) throws -> Int64 {
+        let connection = RedisConnection(host: "127.0.0.1", port: Int(port), timeoutMilliseconds: 1_000)
         try connection.connect()
         guard case .array(let keys) = try connection.command(["KEYS", "{test}:health:*"]) else { return 0 }
         var total: Int64 = 0
@@ -312,5 +316,19 @@ struct FleetSyncTests {
             return
         }
         #expect(keys.count == 1, "one right to probe for the one half-open period")
+    }
+
+    @Test func theSameCodeRunsAgainstARedisCluster() throws {
+        let cluster = try RedisCluster()
+        // Each instance starts at another node; at most one holds the {test} slot.
+        let a = try TestServer(configuration: Self.configuration(redis: cluster.nodes[0].port))
+        let b = try TestServer(configuration: Self.configuration(redis: cluster.nodes[1].port))
+        let clientA = try Client(address: a.address)
+        for payment in 0..<40 { _ = try clientA.report(Self.failure(payment)) }
+        for _ in 0..<1_000 where b.server.routingCounters.fleetOutcomes < 40 { usleep(10_000) }
+        #expect(b.server.routingCounters.fleetOutcomes == 40)
+        #expect(a.server.fleetConnected == true && b.server.fleetConnected == true)
+        let counted = try cluster.nodes.map { try Self.countsInRedis(port: $0.port, kind: "|f") }
+        #expect(counted.reduce(0, +) == 40 && counted.filter { $0 > 0 }.count == 1, "one slot, one node: \(counted)")
     }
 }

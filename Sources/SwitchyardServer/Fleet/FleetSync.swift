@@ -181,10 +181,6 @@ final class FleetSync: Sendable {
         }
         let generation = session.breaker.generation
         do {
-            if !session.connection.isConnected {
-                try session.connection.connect()
-                try noticeRestart(&session, buckets)
-            }
             let breakers = "{\(settings.fleet)}:breakers"
             let channel = "{\(settings.fleet)}:breaker-transitions"
             var commands = session.queue.map(flushCommand)
@@ -203,7 +199,7 @@ final class FleetSync: Sendable {
             }
             commands += [["HGETALL", "{\(settings.fleet)}:overrides"], ["HGETALL", breakers]]
             commands += buckets.map { ["HGETALL", key("health", String($0))] }
-            let replies = try session.connection.pipeline(commands)
+            let replies = try exchange(commands, &session, buckets)
             var accepted: [(breaker: String, generation: Int64)] = []
             for (offset, proposal) in session.proposals.enumerated() {
                 // A record Redis cannot take (the hash holds garbage) is
@@ -260,6 +256,27 @@ final class FleetSync: Sendable {
                 metadata: ["dropped_total": "\(dropped)"])
             droppedLogged.store(dropped, ordering: .relaxed)
         }
+    }
+
+    /// Sends the cycle's commands (connecting first when needed) and returns
+    /// the replies. On Redis Cluster, a node that does not hold the fleet's
+    /// slot answers MOVED (every key shares one hash tag, so every command
+    /// does): the connection follows it to the node named, once per cycle.
+    private func exchange(_ commands: [[String]], _ session: inout Session, _ buckets: [Int64]) throws(RedisError)
+        -> [RedisReply]
+    {
+        func send() throws(RedisError) -> [RedisReply] {
+            if !session.connection.isConnected {
+                try session.connection.connect()
+                try noticeRestart(&session, buckets)
+            }
+            return try session.connection.pipeline(commands)
+        }
+        let replies = try send()
+        guard let target = replies.lazy.compactMap(\.redirection).first else { return replies }
+        logger.info("Redis Cluster: following the fleet's slot", metadata: ["node": "\(target.host):\(target.port)"])
+        session.connection.retarget(host: target.host, port: target.port)
+        return try send()
     }
 
     /// Hands the overrides over when they changed; logs the fields it could not read.
