@@ -267,7 +267,15 @@ final class FleetSync: Sendable {
     {
         func send() throws(RedisError) -> [RedisReply] {
             if !session.connection.isConnected {
-                try session.connection.connect()
+                do {
+                    try session.connection.connect()
+                } catch {
+                    // A node followed by MOVED that is gone (a failover):
+                    // the next try starts again from the configured address.
+                    let (host, port) = FleetSync.split(settings.address ?? "")
+                    session.connection.retarget(host: host, port: port)
+                    throw error
+                }
                 try noticeRestart(&session, buckets)
             }
             return try session.connection.pipeline(commands)
