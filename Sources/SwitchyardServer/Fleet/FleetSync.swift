@@ -160,89 +160,31 @@ final class FleetSync: Sendable {
         return false
     }
 
+    /// Where each part of a cycle's pipeline sits among the replies.
+    private struct Layout {
+        var flushes: Range<Int>
+        var proposals: Range<Int>
+        var claims: Range<Int>
+        var overrides: Int
+        var breakers: Int
+        var buckets: Range<Int>
+    }
+
     private func cycle(_ session: inout Session) {
         let now = MonotonicClock.nanoseconds()
         guard session.breaker.acquirePermit(at: now, random: &session.random) != nil else { return }
         let current = wallSeconds() / Int64(settings.bucketSeconds)
-        let oldest = current - Int64(settings.windowSeconds / settings.bucketSeconds)
-        let buckets = Array(oldest...current)
-        // New outcomes wait in the merger while older ones are unsent: what is
-        // held here stays within one flush plus the restores.
-        if !session.queue.contains(where: { !$0.restoring }) {
-            let counts = routing.takeFleetPending()
-            if !counts.isEmpty {
-                session.nextID += 1
-                session.queue.append(Flush(id: session.nextID, bucket: current, counts: counts, restoring: false))
-            }
-        }
-        for proposal in routing.takeBreakerProposals() {
-            session.proposals.removeAll { $0.breaker == proposal.breaker }
-            session.proposals.append(proposal)
-        }
+        let buckets = Array((current - Int64(settings.windowSeconds / settings.bucketSeconds))...current)
+        collect(&session, bucket: current)
         let generation = session.breaker.generation
         do {
-            let breakers = "{\(settings.fleet)}:breakers"
-            let channel = "{\(settings.fleet)}:breaker-transitions"
-            var commands = session.queue.map(flushCommand)
-            commands += session.proposals.map {
-                [
-                    "EVAL", FleetSync.breakerScript, "1", breakers, $0.breaker, String($0.after), $0.state.rawValue,
-                    String($0.openUntilMilliseconds), channel,
-                ]
-            }
+            // Connected first: the counts a restarted Redis lost go out in this cycle.
+            try connect(&session, buckets)
             let claims = routing.probeClaims()
-            commands += claims.map {
-                [
-                    "EVAL", FleetSync.proberScript, "1", key("prober", "\($0.breaker):\($0.fleetGeneration)"),
-                    flushPrefix, String($0.leaseMilliseconds),
-                ]
-            }
-            commands += [["HGETALL", "{\(settings.fleet)}:overrides"], ["HGETALL", breakers]]
-            commands += buckets.map { ["HGETALL", key("health", String($0))] }
+            let sent = (flushes: session.queue, proposals: session.proposals)
+            let (commands, layout) = commands(sent.flushes, sent.proposals, claims, buckets)
             let replies = try exchange(commands, &session, buckets)
-            var accepted: [(breaker: String, generation: Int64)] = []
-            for (offset, proposal) in session.proposals.enumerated() {
-                // A record Redis cannot take (the hash holds garbage) is
-                // dropped, not retried: this instance's breaker works alone.
-                guard case .array(let result) = replies[session.queue.count + offset], result.count == 2,
-                    let taken = result[0].integerValue, let generation = result[1].integerValue
-                else {
-                    logger.warning(
-                        "Redis refused a breaker transition; the breaker stays this instance's own",
-                        metadata: [
-                            "breaker": "\(proposal.breaker)", "reply": "\(replies[session.queue.count + offset])",
-                        ])
-                    continue
-                }
-                if taken == 1 { accepted.append((proposal.breaker, generation)) }
-            }
-            let firstClaim = session.queue.count + session.proposals.count
-            for (claim, reply) in zip(claims, replies[firstClaim...]) where reply.integerValue == 1 {
-                routing.grantProbes(slot: claim.slot, generation: claim.generation)
-            }
-            let overridesReply = replies[firstClaim + claims.count]
-            let breakersReply = replies[firstClaim + claims.count + 1]
-            session.proposals = []
-            takeOverrides(overridesReply, &session)
-            routing.fleetBreakersRead(FleetSync.records(in: breakersReply), accepted: accepted, at: now)
-            for (flush, reply) in zip(session.queue, replies) {
-                guard case .array(let result) = reply, result.count == 2, let rejected = result[1].integerValue else {
-                    throw RedisError.reply("flush script: \(reply)")
-                }
-                if rejected > 0 {
-                    logger.warning(
-                        "Redis holds non-integer outcome counters; their increments were skipped",
-                        metadata: ["bucket": "\(flush.bucket)", "counters": "\(rejected)"])
-                }
-            }
-            let flushed = session.queue.filter { !$0.restoring }.map { (bucket: $0.bucket, counts: $0.counts) }
-            var totals: [Int64: [String: FleetHealth.Counts]] = [:]
-            let firstRead = replies.count - buckets.count
-            for (offset, bucket) in buckets.enumerated() {
-                totals[bucket] = FleetSync.counts(in: replies[firstRead + offset])
-            }
-            session.queue = []
-            routing.fleetSynced(flushed: flushed, totals: totals, oldest: oldest, at: now)
+            try absorb(replies, layout, sent, claims, buckets, &session, at: now)
             note(session.breaker.record(.success, generation: generation, at: now, random: &session.random))
             setConnected(true)
         } catch {
@@ -258,33 +200,128 @@ final class FleetSync: Sendable {
         }
     }
 
-    /// Sends the cycle's commands (connecting first when needed) and returns
-    /// the replies. On Redis Cluster, a node that does not hold the fleet's
-    /// slot answers MOVED (every key shares one hash tag, so every command
-    /// does): the connection follows it to the node named, once per cycle.
+    /// Takes what the merger has for the fleet: outcome counts (only while
+    /// no earlier flush waits, so what is held here stays one flush plus the
+    /// restores) and breaker transitions (the latest per breaker).
+    private func collect(_ session: inout Session, bucket: Int64) {
+        if !session.queue.contains(where: { !$0.restoring }) {
+            let counts = routing.takeFleetPending()
+            if !counts.isEmpty {
+                session.nextID += 1
+                session.queue.append(Flush(id: session.nextID, bucket: bucket, counts: counts, restoring: false))
+            }
+        }
+        for proposal in routing.takeBreakerProposals() {
+            session.proposals.removeAll { $0.breaker == proposal.breaker }
+            session.proposals.append(proposal)
+        }
+    }
+
+    /// One cycle's pipeline: flushes, breaker proposals, probing claims, then
+    /// the reads (overrides, breaker records, the window's buckets).
+    private func commands(
+        _ flushes: [Flush], _ proposals: [FleetBreakers.Proposal], _ claims: [RoutingService.ProbeClaim],
+        _ buckets: [Int64]
+    ) -> ([[String]], Layout) {
+        let breakers = "{\(settings.fleet)}:breakers"
+        let channel = "{\(settings.fleet)}:breaker-transitions"
+        var commands = flushes.map(flushCommand)
+        let flushed = 0..<commands.count
+        commands += proposals.map {
+            [
+                "EVAL", FleetSync.breakerScript, "1", breakers, $0.breaker, String($0.after), $0.state.rawValue,
+                String($0.openUntilMilliseconds), channel,
+            ]
+        }
+        let proposed = flushed.upperBound..<commands.count
+        commands += claims.map {
+            [
+                "EVAL", FleetSync.proberScript, "1", key("prober", "\($0.breaker):\($0.fleetGeneration)"),
+                flushPrefix, String($0.leaseMilliseconds),
+            ]
+        }
+        let claimed = proposed.upperBound..<commands.count
+        commands += [["HGETALL", "{\(settings.fleet)}:overrides"], ["HGETALL", breakers]]
+        commands += buckets.map { ["HGETALL", key("health", String($0))] }
+        let layout = Layout(
+            flushes: flushed, proposals: proposed, claims: claimed, overrides: claimed.upperBound,
+            breakers: claimed.upperBound + 1, buckets: claimed.upperBound + 2..<commands.count)
+        return (commands, layout)
+    }
+
+    /// Applies a cycle's replies to what was `sent`. A flush Redis did not
+    /// take throws before anything is applied: the cycle failed, and it is
+    /// all sent again.
+    private func absorb(
+        _ replies: [RedisReply], _ layout: Layout, _ sent: (flushes: [Flush], proposals: [FleetBreakers.Proposal]),
+        _ claims: [RoutingService.ProbeClaim], _ buckets: [Int64], _ session: inout Session, at now: UInt64
+    ) throws(RedisError) {
+        for (flush, reply) in zip(sent.flushes, replies[layout.flushes]) {
+            guard case .array(let result) = reply, result.count == 2, let rejected = result[1].integerValue else {
+                throw .reply("flush script: \(reply)")
+            }
+            if rejected > 0 {
+                logger.warning(
+                    "Redis holds non-integer outcome counters; their increments were skipped",
+                    metadata: ["bucket": "\(flush.bucket)", "counters": "\(rejected)"])
+            }
+        }
+        var accepted: [(breaker: String, generation: Int64)] = []
+        for (proposal, reply) in zip(sent.proposals, replies[layout.proposals]) {
+            // A record Redis cannot take (the hash holds garbage) is dropped,
+            // not retried: this instance's breaker works alone.
+            guard case .array(let result) = reply, result.count == 2, let taken = result[0].integerValue,
+                let generation = result[1].integerValue
+            else {
+                logger.warning(
+                    "Redis refused a breaker transition; the breaker stays this instance's own",
+                    metadata: ["breaker": "\(proposal.breaker)", "reply": "\(reply)"])
+                continue
+            }
+            if taken == 1 { accepted.append((proposal.breaker, generation)) }
+        }
+        for (claim, reply) in zip(claims, replies[layout.claims]) where reply.integerValue == 1 {
+            routing.grantProbes(slot: claim.slot, generation: claim.generation)
+        }
+        takeOverrides(replies[layout.overrides], &session)
+        routing.fleetBreakersRead(FleetSync.records(in: replies[layout.breakers]), accepted: accepted, at: now)
+        var totals: [Int64: [String: FleetHealth.Counts]] = [:]
+        for (bucket, reply) in zip(buckets, replies[layout.buckets]) { totals[bucket] = FleetSync.counts(in: reply) }
+        let flushed = sent.flushes.filter { !$0.restoring }.map { (bucket: $0.bucket, counts: $0.counts) }
+        let sentIDs = Set(sent.flushes.map(\.id))
+        session.queue.removeAll { sentIDs.contains($0.id) }
+        session.proposals.removeAll { proposal in sent.proposals.contains { $0.breaker == proposal.breaker } }
+        routing.fleetSynced(flushed: flushed, totals: totals, oldest: buckets[0], at: now)
+    }
+
+    /// Connects when not connected, and then checks whether Redis restarted.
+    private func connect(_ session: inout Session, _ buckets: [Int64]) throws(RedisError) {
+        guard !session.connection.isConnected else { return }
+        do {
+            try session.connection.connect()
+        } catch {
+            // A node followed by MOVED that is gone (a failover): the next
+            // try starts again from the configured address.
+            let (host, port) = FleetSync.split(settings.address ?? "")
+            session.connection.retarget(host: host, port: port)
+            throw error
+        }
+        try noticeRestart(&session, buckets)
+    }
+
+    /// Sends the cycle's commands and returns the replies. On Redis Cluster,
+    /// a node that does not hold the fleet's slot answers MOVED (every key
+    /// shares one hash tag, so every command does): the connection follows
+    /// it to the node named, once per cycle.
     private func exchange(_ commands: [[String]], _ session: inout Session, _ buckets: [Int64]) throws(RedisError)
         -> [RedisReply]
     {
-        func send() throws(RedisError) -> [RedisReply] {
-            if !session.connection.isConnected {
-                do {
-                    try session.connection.connect()
-                } catch {
-                    // A node followed by MOVED that is gone (a failover):
-                    // the next try starts again from the configured address.
-                    let (host, port) = FleetSync.split(settings.address ?? "")
-                    session.connection.retarget(host: host, port: port)
-                    throw error
-                }
-                try noticeRestart(&session, buckets)
-            }
-            return try session.connection.pipeline(commands)
-        }
-        let replies = try send()
+        let replies = try session.connection.pipeline(commands)
         guard let target = replies.lazy.compactMap(\.redirection).first else { return replies }
         logger.info("Redis Cluster: following the fleet's slot", metadata: ["node": "\(target.host):\(target.port)"])
         session.connection.retarget(host: target.host, port: target.port)
-        return try send()
+        try connect(&session, buckets)
+        return try session.connection.pipeline(commands)
     }
 
     /// Hands the overrides over when they changed; logs the fields it could not read.
@@ -325,8 +362,10 @@ final class FleetSync: Sendable {
             session.queue.insert(Flush(id: session.nextID, bucket: bucket, counts: missing, restoring: true), at: 0)
             restored += missing.count
         }
+        // Another node of a cluster has another run_id too: only a loss is news.
+        guard restored > 0 else { return }
         logger.warning(
-            "Redis restarted: sending again the outcome counts of the window it lost",
+            "Redis lost outcome counts (a restart or a failover): sending them again",
             metadata: ["counters": "\(restored)"])
     }
 
