@@ -5,6 +5,8 @@
 #include "CLinux.h"
 
 #include <pthread.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 // Shadow checks: Swift code relies on these layouts.
 _Static_assert(sizeof(struct epoll_event) == 12, "epoll_event is packed on x86_64");
@@ -16,4 +18,8 @@ int clinux_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags) {
 
 int clinux_set_thread_name(const char *name) {
     return pthread_setname_np(pthread_self(), name);
+}
+
+int clinux_set_thread_niceness(int niceness) {
+    return setpriority(PRIO_PROCESS, (id_t)gettid(), niceness);
 }

@@ -1,3 +1,4 @@
+import CLinux
 import Synchronization
 
 /// A thread that runs until told to stop: the merger and the fleet sync are
@@ -12,9 +13,16 @@ public final class BackgroundThread: Sendable {
     /// True once ``stop()`` was called.
     public var isStopping: Bool { stopping.load(ordering: .relaxed) }
 
-    /// Starts `body` on a thread named `name`.
-    public func start(name: String, _ body: @escaping @Sendable () -> Void) throws(SyscallError) {
-        let started = try Thread(name: name, body)
+    /// Starts `body` on a thread named `name`. A `niceness` above 0 makes
+    /// the thread yield the CPU to the event loops when they share a core:
+    /// background work must not delay a decision.
+    public func start(name: String, niceness: Int32 = 0, _ body: @escaping @Sendable () -> Void)
+        throws(SyscallError)
+    {
+        let started = try Thread(name: name) {
+            if niceness != 0 { _ = clinux_set_thread_niceness(niceness) }
+            body()
+        }
         thread.withLock { $0 = started }
     }
 

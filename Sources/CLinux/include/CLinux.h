@@ -18,4 +18,8 @@ int clinux_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
 /* Names the calling thread (at most 15 characters), for top -H and perf. */
 int clinux_set_thread_name(const char *name);
 
+/* Sets the nice value of the calling thread only (Linux applies setpriority
+ * to one thread when given its id, which gettid(2), a GNU extension, gives). */
+int clinux_set_thread_niceness(int niceness);
+
 #endif

@@ -97,7 +97,7 @@ final class FleetSync: Sendable {
     /// Starts the thread; `apply` receives the fleet's SRE overrides whenever
     /// they change in Redis (and once at the first contact when there are any).
     func start(applying apply: @escaping @Sendable (FleetOverrides) -> Void) throws(SyscallError) {
-        try thread.start(name: "sy-fleet") { [self] in run(apply) }
+        try thread.start(name: "sy-fleet", niceness: 10) { [self] in run(apply) }
     }
 
     /// Stops the thread after one last flush.
