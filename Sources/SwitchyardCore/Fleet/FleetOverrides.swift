@@ -20,8 +20,6 @@ public struct FleetOverrides: Equatable, Sendable {
 
     public init() {}
 
-    public var isEmpty: Bool { self == FleetOverrides() }
-
     /// The orders in `fields` (name, value), and a message for each field it
     /// could not read (those are ignored; the rest apply).
     public static func parse(_ fields: [(String, String)]) -> (FleetOverrides, problems: [String]) {

@@ -23,8 +23,6 @@ final class FleetSync: Sendable {
     private let routing: RoutingService
     private let settings: RedisConfiguration
     private let logger: Logger
-    /// Unix seconds: which bucket a flush goes to. Every instance must agree.
-    private let wallSeconds: @Sendable () -> Int64
     /// Names this process's flushes: the instance id and a per-process nonce.
     private let flushPrefix: String
     private let thread = BackgroundThread()
@@ -83,13 +81,11 @@ final class FleetSync: Sendable {
         """
 
     init(
-        routing: RoutingService, settings: RedisConfiguration, instanceID: String, logger: Logger,
-        wallSeconds: @escaping @Sendable () -> Int64 = { Int64(time(nil)) }
+        routing: RoutingService, settings: RedisConfiguration, instanceID: String, logger: Logger
     ) {
         self.routing = routing
         self.settings = settings
         self.logger = logger
-        self.wallSeconds = wallSeconds
         var random = SystemRandomNumberGenerator()
         flushPrefix = "\(instanceID):\(String(random.next() as UInt64, radix: 36))"
     }
@@ -173,7 +169,8 @@ final class FleetSync: Sendable {
     private func cycle(_ session: inout Session) {
         let now = MonotonicClock.nanoseconds()
         guard session.breaker.acquirePermit(at: now, random: &session.random) != nil else { return }
-        let current = wallSeconds() / Int64(settings.bucketSeconds)
+        // Buckets are Unix time: every instance of the fleet must agree on them.
+        let current = WallClock.seconds() / Int64(settings.bucketSeconds)
         let buckets = Array((current - Int64(settings.windowSeconds / settings.bucketSeconds))...current)
         collect(&session, bucket: current)
         let generation = session.breaker.generation
