@@ -27,7 +27,7 @@ final class DecisionFixture: @unchecked Sendable {
         var configuration = DecisionFixture.configuration
         configuration.merchants[0].keys = [MerchantConfiguration.Key(digest: keyHasher.digest(of: "sk_live_bench"))]
         configuration.merchants[0].limits = [
-            RateLimit(rate: 1_000_000_000, periodNanoseconds: 1_000_000_000, burst: 1_000_000)
+            MerchantLimit(RateLimit(rate: 1_000_000_000, periodNanoseconds: 1_000_000_000, burst: 1_000_000))
         ]
         return configuration
     }()
@@ -125,7 +125,9 @@ final class AuthorizationFixture: @unchecked Sendable {
         var configuration = Configuration()
         var merchant = MerchantConfiguration(id: "m_1")
         merchant.keys = ["sk_live_1", "sk_live_2"].map { MerchantConfiguration.Key(digest: hasher.digest(of: $0)) }
-        merchant.limits = [RateLimit(rate: 1_000_000_000, periodNanoseconds: 1_000_000_000, burst: 1_000_000)]
+        merchant.limits = [
+            MerchantLimit(RateLimit(rate: 1_000_000_000, periodNanoseconds: 1_000_000_000, burst: 1_000_000))
+        ]
         configuration.merchants = [merchant]
         let unlimited = RateLimit(rate: 1_000_000_000, periodNanoseconds: 1_000_000_000, burst: 1_000_000)
         configuration.authorization.failuresPerMerchant = unlimited

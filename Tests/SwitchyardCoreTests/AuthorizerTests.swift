@@ -14,7 +14,7 @@ import Testing
             MerchantConfiguration.Key(digest: hasher.digest(of: "sk_live_old")),
             MerchantConfiguration.Key(digest: hasher.digest(of: "sk_live_new")),
         ]
-        merchant.limits = [RateLimit(rate: 10, periodNanoseconds: second, burst: 2)]
+        merchant.limits = [MerchantLimit(RateLimit(rate: 10, periodNanoseconds: second, burst: 2))]
         change(&merchant)
         configuration.merchants = [merchant]
         configuration.authorization.failuresPerAddress = RateLimit(rate: 1, periodNanoseconds: 60 * second, burst: 2)

@@ -103,8 +103,8 @@ import Testing
         #expect(merchant.status == .suspended && merchant.tier == "enterprise")
         #expect(merchant.keys.map(\.digest.storedForm) == [Self.hashA, Self.hashB])
         #expect(merchant.keys[1].mode == .test && merchant.keys[1].expiresAt == 1_801_353_600)
-        #expect(merchant.limits[0] == RateLimit(rate: 100, periodNanoseconds: 1_000_000_000, burst: 50))
-        #expect(merchant.limits[1].burst == 0)
+        #expect(merchant.limits[0].limit == RateLimit(rate: 100, periodNanoseconds: 1_000_000_000, burst: 50))
+        #expect(merchant.limits[1].limit.burst == 0)
         #expect(merchant.clientAllowlist.map(\.description) == ["203.0.113.0/24", "2001:db8::/32", "198.51.100.7"])
     }
 

@@ -68,24 +68,6 @@ import Testing
         #expect(!GCRA.check(limit, tat: 0, now: 100 * Self.second, cost: 6).allowed)
     }
 
-    @Test func severalLimitsAreAllOrNothing() {
-        let perSecond = RateLimit(rate: 10, periodNanoseconds: Self.second, burst: 9)
-        let perMinute = RateLimit(rate: 12, periodNanoseconds: 60 * Self.second, burst: 2)
-        let table = RateLimiterTable(limits: 2)
-        var allowed = 0
-        for _ in 0..<10
-        where table.spendAll(from: 0, count: 2, limits: [perSecond, perMinute], now: Self.second, cost: 1).verdict
-            .allowed
-        {
-            allowed += 1
-        }
-        #expect(allowed == 3, "the per-minute limit (burst 2) decides")
-        let perSecondAfter = table.tat(0)
-        let denied = table.spendAll(from: 0, count: 2, limits: [perSecond, perMinute], now: Self.second, cost: 1)
-        #expect(!denied.verdict.allowed && denied.limit == 1)
-        #expect(table.tat(0) == perSecondAfter, "the per-second limit got its unit back")
-    }
-
     @Test func everyThreadEnforcesTheSameLimit() async {
         let limit = RateLimit(rate: 1_000, periodNanoseconds: Self.second, burst: 99)
         let table = RateLimiterTable(limits: 1)

@@ -18,7 +18,7 @@ import Testing
             MerchantConfiguration.Key(digest: hasher.digest(of: "sk_live_one")),
             MerchantConfiguration.Key(digest: hasher.digest(of: "sk_live_two")),
         ]
-        merchant.limits = [RateLimit(rate: 5, periodNanoseconds: 60_000_000_000, burst: 4)]
+        merchant.limits = [MerchantLimit(RateLimit(rate: 5, periodNanoseconds: 60_000_000_000, burst: 4))]
         change(&merchant)
         configuration.merchants = [merchant]
         configuration.authorization.failuresPerAddress = RateLimit(

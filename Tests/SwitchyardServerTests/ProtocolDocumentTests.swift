@@ -48,7 +48,7 @@ import Testing
         var configuration = TestServer.routingConfiguration()
         var merchant = MerchantConfiguration(id: "m_123")
         merchant.keys = [MerchantConfiguration.Key(digest: keyHasher.digest(of: "sk_live_9f2c"))]
-        merchant.limits = [RateLimit(rate: 100, periodNanoseconds: 1_000_000_000, burst: 50)]
+        merchant.limits = [MerchantLimit(RateLimit(rate: 100, periodNanoseconds: 1_000_000_000, burst: 50))]
         configuration.merchants = [merchant]
         return configuration
     }()

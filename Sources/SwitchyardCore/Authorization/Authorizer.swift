@@ -67,6 +67,14 @@ public final class AuthorizationTable: Sendable {
     let expiries: [Int64]
     /// Limit `i` is guarded by slot `i` of `limiter`.
     let limits: [RateLimit]
+    /// Limit `i`'s fleet sharing, when the fleet shares it (Redis configured,
+    /// scope `fleet`); its tokens are then in slot `i` of `leases`, and slot
+    /// `i` of `limiter` serves its `local_fallback`.
+    let sharing: [FleetLimit?]
+    /// The tokens leased for fleet-scoped limits; nil without Redis.
+    public let leases: LeasePools?
+    /// The fleet-scoped limits, for the sync thread that leases their tokens.
+    public let leased: [LeasedLimit]
     let allowlists: [CIDR]
     let limiter: RateLimiterTable
     let merchantFailures: RateLimiterTable
@@ -77,6 +85,17 @@ public final class AuthorizationTable: Sendable {
     /// the merchant with the most keys has, so that an unknown merchant and
     /// a bad key cost the same time.
     let decoy: Range<Int>
+
+    /// A fleet-scoped limit as the sync thread sees it.
+    public struct LeasedLimit: Sendable {
+        /// Its position in ``leases``.
+        public let index: Int
+        /// Names its GCRA time in Redis: the merchant, the limit's position
+        /// and its numbers, so that instances configured differently never
+        /// share a budget by accident.
+        public let key: String
+        public let limit: FleetLimit
+    }
 
     struct Entry: Sendable {
         let status: MerchantConfiguration.Status
@@ -94,17 +113,31 @@ public final class AuthorizationTable: Sendable {
         var keys: [KeyDigest] = []
         var expiries: [Int64] = []
         var limits: [RateLimit] = []
+        var sharing: [FleetLimit?] = []
+        var leased: [LeasedLimit] = []
         var allowlists: [CIDR] = []
+        let redis = configuration.redis
         for merchant in configuration.merchants {
             entries.append(
                 Entry(
                     status: merchant.status, keys: keys.count..<keys.count + merchant.keys.count,
                     limits: limits.count..<limits.count + merchant.limits.count,
                     allowlist: allowlists.count..<allowlists.count + merchant.clientAllowlist.count,
-                    maxCost: merchant.limits.map { $0.burst + 1 }.min() ?? Int(UInt32.max)))
+                    maxCost: merchant.limits.map { $0.limit.burst + 1 }.min() ?? Int(UInt32.max)))
             keys += merchant.keys.map(\.digest)
             expiries += merchant.keys.map { $0.expiresAt ?? .max }
-            limits += merchant.limits
+            for (position, entry) in merchant.limits.enumerated() {
+                let shared =
+                    redis.isEnabled ? FleetLimit(entry.limit, sharing: entry.sharing, fleetSize: redis.fleetSize) : nil
+                if let shared {
+                    let numbers =
+                        "\(entry.limit.rate)/\(entry.limit.periodNanoseconds / 1_000_000)/\(entry.limit.burst)"
+                    leased.append(
+                        LeasedLimit(index: limits.count, key: "\(merchant.id):\(position):\(numbers)", limit: shared))
+                }
+                limits.append(entry.limit)
+                sharing.append(shared)
+            }
             allowlists += merchant.clientAllowlist
         }
         let widest = max(configuration.merchants.map(\.keys.count).max() ?? 1, 1)
@@ -115,6 +148,9 @@ public final class AuthorizationTable: Sendable {
         self.keys = keys
         self.expiries = expiries
         self.limits = limits
+        self.sharing = sharing
+        self.leased = leased
+        leases = redis.isEnabled ? LeasePools(credits: sharing.map { $0?.credit ?? 0 }) : nil
         self.allowlists = allowlists
         settings = configuration.authorization
         limiter = RateLimiterTable(limits: limits.count)
@@ -134,9 +170,14 @@ public final class AuthorizationTable: Sendable {
             let then = old.entries[before].limits
             for position in 0..<min(now.count, then.count)
             where limits[now.lowerBound + position] == old.limits[then.lowerBound + position] {
-                limiter.setTAT(now.lowerBound + position, old.limiter.tat(then.lowerBound + position))
+                let (to, from) = (now.lowerBound + position, then.lowerBound + position)
+                limiter.setTAT(to, old.limiter.tat(from))
+                if let leases, let previous = old.leases, sharing[to] != nil, sharing[to] == old.sharing[from] {
+                    leases.carry(to, from: previous, from)
+                }
             }
         }
+        if let leases, let previous = old.leases { leases.setDegraded(since: previous.degradedSince) }
         if old.settings.addressSlots == settings.addressSlots {
             for slot in 0..<settings.addressSlots { addressFailures.setTAT(slot, old.addressFailures.tat(slot)) }
         }
@@ -197,13 +238,99 @@ public final class AuthorizationTable: Sendable {
             for i in entry.allowlist where allowlists[i].contains(query.address) { inside = true }
             guard inside else { return AuthorizationVerdict(reason: .addressNotAllowed) }
         }
-        let (position, verdict) = limiter.spendAll(
-            from: entry.limits.lowerBound, count: entry.limits.count, limits: limits, now: query.now,
-            cost: query.cost)
+        let (position, verdict) = spendLimits(entry.limits, now: query.now, cost: query.cost)
         guard position >= 0 else { return AuthorizationVerdict(reason: .allowed) }
         return AuthorizationVerdict(
             reason: verdict.allowed ? .allowed : .rateLimited, limit: limits[entry.limits.lowerBound + position].rate,
             remaining: verdict.remaining, retryAfter: verdict.retryAfter, resetAfter: verdict.resetAfter)
+    }
+
+    /// Spends `cost` on every limit in `range`, all or nothing. Returns the
+    /// deciding limit's position in the range and its verdict: the refusing
+    /// one, or when all admit, the one with the least remaining (what a
+    /// client should be told); position -1 when there are no limits.
+    private func spendLimits(_ range: Range<Int>, now: UInt64, cost: Int) -> (position: Int, verdict: GCRA.Verdict) {
+        var tightest = (
+            position: -1,
+            verdict: GCRA.Verdict(allowed: true, tat: 0, slack: .max, interval: 1, retryAfter: 0, resetAfter: 0)
+        )
+        // Where each admitting limit took its cost from, two bits per limit
+        // (a merchant has at most ``MerchantConfiguration/maxLimits``).
+        var sources: UInt64 = 0
+        for i in range {
+            let position = i - range.lowerBound
+            let (verdict, source) = spend(i, now: now, cost: cost)
+            guard verdict.allowed else {
+                for j in range.lowerBound..<i {
+                    let taken = Source(rawValue: sources >> UInt64(2 * (j - range.lowerBound)) & 3) ?? .nothing
+                    refund(j, taken, cost: cost)
+                }
+                return (position, verdict)
+            }
+            sources |= source.rawValue << UInt64(2 * position)
+            if tightest.position < 0 || verdict.remaining < tightest.verdict.remaining {
+                tightest = (position, verdict)
+            }
+        }
+        return tightest
+    }
+
+    /// Where one limit took a request's cost from.
+    private enum Source: UInt64 {
+        /// This instance's own GCRA time for the limit (standalone, or scope `instance`).
+        case limiter = 0
+        /// Tokens leased from the fleet's budget in Redis.
+        case lease = 1
+        /// Nothing: Redis is away and the limit fails open.
+        case nothing = 2
+        /// This instance's share of the limit while Redis is away (`local_fallback`).
+        case fallback = 3
+    }
+
+    private func spend(_ i: Int, now: UInt64, cost: Int) -> (GCRA.Verdict, Source) {
+        guard let leases, let fleet = sharing[i] else {
+            return (limiter.spend(i, limit: limits[i], now: now, cost: cost), .limiter)
+        }
+        let limit = limits[i]
+        if leases.take(i, cost: cost, now: now) {
+            let remaining = UInt64(leases.available(i, now: now))
+            let slack = limit.emissionInterval &* remaining
+            let verdict = GCRA.Verdict(
+                allowed: true, tat: 0, slack: slack, interval: limit.emissionInterval, retryAfter: 0,
+                resetAfter: limit.horizon - min(slack, limit.horizon))
+            return (verdict, .lease)
+        }
+        leases.noteShortage(i)
+        let since = leases.degradedSince
+        let refused = GCRA.Verdict(
+            allowed: false, tat: 0, slack: 0, interval: limit.emissionInterval,
+            retryAfter: limit.emissionInterval &* UInt64(cost), resetAfter: limit.horizon)
+        // Redis reachable: the fleet's budget is spent (or this instance's
+        // next lease is on its way).
+        guard since != 0 else { return (refused, .lease) }
+        switch fleet.whenRedisDown {
+        case .failOpen:
+            let verdict = GCRA.Verdict(
+                allowed: true, tat: 0, slack: limit.horizon, interval: limit.emissionInterval, retryAfter: 0,
+                resetAfter: 0)
+            return (verdict, .nothing)
+        case .failClosed:
+            return (refused, .nothing)
+        case .reuseLastLease(let maxAge) where now &- since < maxAge:
+            // The sync thread keeps granting leases of the last size; between them, nothing.
+            return (refused, .nothing)
+        case .localFallback, .reuseLastLease:
+            return (limiter.spend(i, limit: fleet.fallback, now: now, cost: cost), .fallback)
+        }
+    }
+
+    private func refund(_ i: Int, _ source: Source, cost: Int) {
+        switch source {
+        case .limiter: limiter.refund(i, limit: limits[i], cost: cost)
+        case .fallback: limiter.refund(i, limit: sharing[i]?.fallback ?? limits[i], cost: cost)
+        case .lease: leases?.giveBack(i, cost: cost, creditCapacity: sharing[i]?.credit ?? 0)
+        case .nothing: break
+        }
     }
 
     /// The refusal when a failure budget has nothing left; nil while it has.

@@ -31,29 +31,6 @@ public struct RateLimiterTable: Sendable {
         }
     }
 
-    /// Spends `cost` on limits `first..<first + count` (limit `i` is
-    /// `limits[i]`), all or nothing. Returns the deciding limit's position
-    /// from `first` and its verdict: the denying one, or when all allow, the
-    /// one with the least remaining (what a client should be told);
-    /// position -1 when there are no limits.
-    public func spendAll(from first: Int, count: Int, limits: [RateLimit], now: UInt64, cost: Int) -> (
-        limit: Int, verdict: GCRA.Verdict
-    ) {
-        var tightest = (
-            limit: -1,
-            verdict: GCRA.Verdict(allowed: true, tat: 0, slack: .max, interval: 1, retryAfter: 0, resetAfter: 0)
-        )
-        for i in 0..<count {
-            let verdict = spend(first + i, limit: limits[first + i], now: now, cost: cost)
-            guard verdict.allowed else {
-                for j in 0..<i { refund(first + j, limit: limits[first + j], cost: cost) }
-                return (i, verdict)
-            }
-            if tightest.limit < 0 || verdict.remaining < tightest.verdict.remaining { tightest = (i, verdict) }
-        }
-        return tightest
-    }
-
     /// The stored TAT of a limit (tests, reload carry-over).
     public func tat(_ slot: Int) -> UInt64 { slots.load(slot) }
 

@@ -22,12 +22,14 @@ public struct AuthorizationConfiguration: Equatable, Sendable {
         reader.rejectUnknownKeys(known: AuthorizationConfiguration.fields)
     }
 
-    static func readLimit(_ reader: ConfigReader, default fallback: RateLimit) -> RateLimit {
+    /// Reads `rate`, `period_ms` and `burst`; `alsoKnown` names the other
+    /// fields the caller reads from the same section.
+    static func readLimit(_ reader: ConfigReader, default fallback: RateLimit, alsoKnown: [String] = []) -> RateLimit {
         let rate = reader.integer("rate", default: fallback.rate, in: 1...1_000_000_000, unit: "requests")
         let period = reader.integer(
             "period_ms", default: Int(fallback.periodNanoseconds / 1_000_000), in: 1...86_400_000, unit: "milliseconds")
         let burst = reader.integer("burst", default: fallback.burst, in: 0...1_000_000_000, unit: "requests")
-        reader.rejectUnknownKeys(known: limitFields)
+        reader.rejectUnknownKeys(known: limitFields + alsoKnown)
         let limit = RateLimit(rate: rate, periodNanoseconds: UInt64(period) * 1_000_000, burst: burst)
         if limit.emissionInterval == 0 {
             // A period of 0 is a missing field, which the caller reports.

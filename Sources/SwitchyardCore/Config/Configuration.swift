@@ -70,7 +70,7 @@ public struct Configuration: Equatable, Sendable {
             }
         }
         configuration.merchants = uniqueEntries(merchantReaders, kind: "merchant", id: \.id) {
-            MerchantConfiguration(reading: $0, gateways: methods)
+            MerchantConfiguration(reading: $0, gateways: methods, redis: configuration.redis)
         }
         reader.rejectUnknownKeys(known: sections)
         if !reader.collected.isEmpty { throw ConfigurationError(problems: reader.collected) }

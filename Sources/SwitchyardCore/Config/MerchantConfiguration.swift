@@ -25,7 +25,7 @@ public struct MerchantConfiguration: Equatable, Sendable {
     /// Several keys for rotation: each is valid until removed or expired.
     public var keys: [Key] = []
     /// All must admit a request (per second and per minute, say).
-    public var limits: [RateLimit] = []
+    public var limits: [MerchantLimit] = []
     /// Client addresses the merchant's requests may come from; empty: any.
     public var clientAllowlist: [CIDR] = []
     /// Methods this merchant may route; nil: any.
@@ -47,15 +47,18 @@ public struct MerchantConfiguration: Equatable, Sendable {
         "id", "status", "tier", "keys", "limits", "client_allowlist", "allowed_methods", "gateways",
     ]
     static let keyFields = ["hash", "mode", "expires"]
+    /// Limits one merchant may have (the limiter tracks them in one word).
+    public static let maxLimits = 16
     static let ruleFields = ["allow", "deny", "priority", "weights"]
 
-    /// Reads one merchant; `gateways` (id → methods) checks every reference.
-    init?(reading reader: ConfigReader, gateways: [String: [String]]) {
+    /// Reads one merchant; `gateways` (id → methods) checks every reference,
+    /// `redis` whether a fleet can share its limits.
+    init?(reading reader: ConfigReader, gateways: [String: [String]], redis: RedisConfiguration) {
         let id = reader.string("id", default: "")
         let idProblem = MerchantConfiguration.idProblem(id)
         if let idProblem { reader.report(field: "id", idProblem) }
         self.init(id: id)
-        readAuthorization(reader)
+        readAuthorization(reader, redis: redis)
         let known = Set(gateways.values.joined())
         let methods = reader.strings("allowed_methods", default: []) { method in
             known.contains(method) ? nil : "'\(method)' is not a method of any configured gateway"
@@ -82,7 +85,7 @@ public struct MerchantConfiguration: Equatable, Sendable {
         if idProblem != nil { return nil }
     }
 
-    private mutating func readAuthorization(_ reader: ConfigReader) {
+    private mutating func readAuthorization(_ reader: ConfigReader, redis: RedisConfiguration) {
         let statusText = reader.choice("status", default: status.rawValue, from: Status.allCases.map(\.rawValue))
         status = Status(rawValue: statusText) ?? .active
         tier = reader.string("tier", default: tier)
@@ -118,8 +121,19 @@ public struct MerchantConfiguration: Equatable, Sendable {
                 limitReader.report(field: field, "every limit needs rate and period_ms")
             }
             let placeholder = RateLimit(rate: 1, periodNanoseconds: 0, burst: 0)
-            let limit = AuthorizationConfiguration.readLimit(limitReader, default: placeholder)
-            if limit != placeholder { limits.append(limit) }
+            let sharing = LimitSharing(reading: limitReader)
+            let limit = AuthorizationConfiguration.readLimit(
+                limitReader, default: placeholder, alsoKnown: LimitSharing.fields)
+            // Only a fleet can be too large for a limit: alone, every limit works.
+            if redis.isEnabled, limit != placeholder,
+                let problem = FleetLimit.problem(limit, sharing: sharing, fleetSize: redis.fleetSize)
+            {
+                limitReader.report(field: "burst", problem)
+            }
+            if limit != placeholder { limits.append(MerchantLimit(limit, sharing: sharing)) }
+        }
+        if limits.count > MerchantConfiguration.maxLimits {
+            reader.report(field: "limits", "at most \(MerchantConfiguration.maxLimits) limits per merchant")
         }
         clientAllowlist = reader.strings("client_allowlist", default: []) { text in
             CIDR(parsing: text) == nil

@@ -17,6 +17,11 @@ public struct RedisConfiguration: Equatable, Sendable {
     /// Outcome counters (gateway and segment) kept while Redis is unreachable;
     /// outcomes for new counters beyond it are dropped, and counted.
     public var maxPendingCounters = 100_000
+    /// The most instances that share the fleet's limits: each leases a share
+    /// of every fleet-scoped limit, and with Redis away, `local_fallback`
+    /// enforces 1/fleet_size of it. Too small a value lets the fleet exceed
+    /// its limits; too large only admits less.
+    public var fleetSize = 3
 
     public init() {}
 
@@ -24,7 +29,7 @@ public struct RedisConfiguration: Equatable, Sendable {
 
     static let fields = [
         "address", "sync_interval_ms", "timeout_ms", "fleet", "bucket_seconds", "window_seconds",
-        "max_pending_counters",
+        "max_pending_counters", "fleet_size",
     ]
 
     init(reading reader: ConfigReader) {
@@ -42,6 +47,7 @@ public struct RedisConfiguration: Equatable, Sendable {
         windowSeconds = reader.integer("window_seconds", default: windowSeconds, in: 1...86_400, unit: "seconds")
         maxPendingCounters = reader.integer(
             "max_pending_counters", default: maxPendingCounters, in: 1...10_000_000, unit: "counters")
+        fleetSize = reader.integer("fleet_size", default: fleetSize, in: 1...1_000, unit: "instances")
         if windowSeconds < bucketSeconds {
             reader.report(field: "window_seconds", "must be at least bucket_seconds (\(bucketSeconds))")
         }

@@ -1,0 +1,186 @@
+/// The tokens this instance holds for each fleet-scoped limit, shared by the
+/// event loops (which spend them) and the sync thread (which leases them
+/// from Redis): no lock, no system call on the request path.
+///
+/// Per limit there are two lease slots, so the next lease can arrive while
+/// the last one is still being spent, each a token count and an expiry
+/// packed in one 64-bit atomic (a spend is one compare-and-swap and can
+/// never take a token from a lease that has expired), a credit (tokens that
+/// may be spent before Redis has granted them, paid for afterwards), and a
+/// shortage flag a loop raises when it found nothing to spend.
+public final class LeasePools: Sendable {
+    private let slots: AtomicSlots
+    /// [0]: when Redis was last found unreachable (monotonic ns; 0: reachable);
+    /// [1]: set when any limit's shortage flag was raised.
+    private let state = AtomicSlots(count: 2)
+    public let count: Int
+
+    private static let stride = 4
+    private static let credit = 2
+    private static let shortage = 3
+    private static let tokenBits: UInt64 = 24
+    private static let tokenMask: UInt64 = (1 << tokenBits) - 1
+    /// Expiries are kept in units of 2^20 ns (about a millisecond), 40 bits
+    /// of them: 36 years of monotonic clock.
+    private static let unitShift: UInt64 = 20
+
+    /// `credits[i]`: the tokens limit `i` may spend before it is paid for.
+    public init(credits: [Int]) {
+        count = credits.count
+        slots = AtomicSlots(count: credits.count * LeasePools.stride)
+        for (limit, credit) in credits.enumerated() {
+            slots.store(limit * LeasePools.stride + LeasePools.credit, UInt64(credit))
+        }
+    }
+
+    // MARK: The request path
+
+    /// Takes `cost` tokens of `limit` from an unexpired lease (the one that
+    /// ends first), or else from the credit; nil when neither has enough.
+    public func take(_ limit: Int, cost: Int, now: UInt64) -> Bool {
+        let base = limit * LeasePools.stride
+        let units = now >> LeasePools.unitShift
+        let amount = UInt64(cost)
+        while true {
+            var best = -1
+            var bestWord: UInt64 = 0
+            for slot in 0..<2 {
+                let word = slots.load(base + slot)
+                let expiry = word >> LeasePools.tokenBits
+                guard expiry > units, word & LeasePools.tokenMask >= amount else { continue }
+                if best < 0 || expiry < bestWord >> LeasePools.tokenBits { (best, bestWord) = (slot, word) }
+            }
+            if best >= 0 {
+                if slots.compareExchange(base + best, expected: bestWord, desired: bestWord - amount) { return true }
+                continue
+            }
+            let credit = slots.load(base + LeasePools.credit)
+            guard credit >= amount else { return false }
+            if slots.compareExchange(base + LeasePools.credit, expected: credit, desired: credit - amount) {
+                // Spent credit is a debt: the sync thread should pay it soon.
+                noteShortage(limit)
+                return true
+            }
+        }
+    }
+
+    /// Returns what `take` took when a later limit of the same request
+    /// refused it, as credit (up to `creditCapacity`; beyond it the tokens
+    /// are let go). Never into a lease: a token given back to a later lease
+    /// than its own would outlive the lease it was granted in. A token
+    /// granted by Redis and moved to the credit is still counted once, so the
+    /// fleet's bound holds.
+    public func giveBack(_ limit: Int, cost: Int, creditCapacity: Int) {
+        let index = limit * LeasePools.stride + LeasePools.credit
+        while true {
+            let credit = slots.load(index)
+            let restored = min(credit + UInt64(cost), UInt64(max(creditCapacity, 0)))
+            guard restored > credit else { return }
+            if slots.compareExchange(index, expected: credit, desired: restored) { return }
+        }
+    }
+
+    /// Tokens of `limit` this instance could spend right now.
+    public func available(_ limit: Int, now: UInt64) -> Int {
+        let base = limit * LeasePools.stride
+        var total = slots.load(base + LeasePools.credit)
+        for slot in 0..<2 {
+            let word = slots.load(base + slot)
+            if word >> LeasePools.tokenBits > now >> LeasePools.unitShift { total += word & LeasePools.tokenMask }
+        }
+        return Int(total)
+    }
+
+    /// Tells the sync thread that `limit` needs tokens. A load first: the
+    /// flag is written once per shortage, not once per request.
+    public func noteShortage(_ limit: Int) {
+        let index = limit * LeasePools.stride + LeasePools.shortage
+        guard slots.load(index) == 0 else { return }
+        slots.store(index, 1)
+        state.store(1, 1)
+    }
+
+    /// When Redis was found unreachable (monotonic ns), 0 while it is reachable.
+    public var degradedSince: UInt64 { state.load(0) }
+
+    // MARK: The sync thread
+
+    public func setDegraded(since: UInt64) { state.store(0, since) }
+
+    /// Installs a lease in a slot that is empty or expired, after
+    /// ``reclaimExpired(_:now:)`` took its leftovers; false when both slots
+    /// hold live leases.
+    public func install(_ limit: Int, tokens: Int, expiresAt: UInt64, now: UInt64) -> Bool {
+        let base = limit * LeasePools.stride
+        let units = now >> LeasePools.unitShift
+        let expiry = expiresAt >> LeasePools.unitShift
+        guard tokens > 0, expiry > units else { return tokens == 0 }
+        let word = expiry << LeasePools.tokenBits | UInt64(min(tokens, FleetLimit.largestLease))
+        for slot in 0..<2 {
+            let old = slots.load(base + slot)
+            let free = old & LeasePools.tokenMask == 0 || old >> LeasePools.tokenBits <= units
+            if free, slots.compareExchange(base + slot, expected: old, desired: word) { return true }
+        }
+        return false
+    }
+
+    /// Empties the leases of `limit` that have expired and returns the
+    /// tokens they still held (never to be spent now).
+    public func reclaimExpired(_ limit: Int, now: UInt64) -> Int {
+        let base = limit * LeasePools.stride
+        let units = now >> LeasePools.unitShift
+        var leftover: UInt64 = 0
+        for slot in 0..<2 {
+            while true {
+                let word = slots.load(base + slot)
+                guard word != 0, word >> LeasePools.tokenBits <= units else { break }
+                if slots.compareExchange(base + slot, expected: word, desired: 0) {
+                    leftover += word & LeasePools.tokenMask
+                    break
+                }
+            }
+        }
+        return Int(leftover)
+    }
+
+    /// Live leases of `limit`: how many, and the tokens left in them.
+    public func leases(_ limit: Int, now: UInt64) -> (count: Int, tokens: Int) {
+        let base = limit * LeasePools.stride
+        var result = (count: 0, tokens: 0)
+        for slot in 0..<2 {
+            let word = slots.load(base + slot)
+            guard word & LeasePools.tokenMask > 0, word >> LeasePools.tokenBits > now >> LeasePools.unitShift else {
+                continue
+            }
+            result.count += 1
+            result.tokens += Int(word & LeasePools.tokenMask)
+        }
+        return result
+    }
+
+    public func credit(_ limit: Int) -> Int { Int(slots.load(limit * LeasePools.stride + LeasePools.credit)) }
+
+    /// Adds paid-for tokens back to the credit.
+    public func restoreCredit(_ limit: Int, _ tokens: Int) {
+        let index = limit * LeasePools.stride + LeasePools.credit
+        while true {
+            let credit = slots.load(index)
+            if slots.compareExchange(index, expected: credit, desired: credit + UInt64(tokens)) { return }
+        }
+    }
+
+    /// Whether any limit raised its shortage flag since the last call.
+    public func takeAnyShortage() -> Bool { state.compareExchange(1, expected: 1, desired: 0) }
+
+    /// Whether `limit` raised its shortage flag since the last call.
+    public func takeShortage(_ limit: Int) -> Bool {
+        slots.compareExchange(limit * LeasePools.stride + LeasePools.shortage, expected: 1, desired: 0)
+    }
+
+    /// Copies another table's pools for limit `from` into limit `to` (a reload).
+    public func carry(_ to: Int, from other: LeasePools, _ from: Int) {
+        for offset in 0..<LeasePools.shortage {
+            slots.store(to * LeasePools.stride + offset, other.slots.load(from * LeasePools.stride + offset))
+        }
+    }
+}
