@@ -25,6 +25,9 @@ public struct FleetLimit: Equatable, Sendable {
     /// rounding only ever grants less.
     public let redisInterval: UInt64
     public let redisTolerance: UInt64
+    /// The limit's whole τ, rounded up: no instance's reservation ever
+    /// leaves Redis's time further ahead, so a stored time beyond it is garbage.
+    public let redisHorizon: UInt64
 
     /// The largest token count a lease can carry (``LeasePools`` packs it in 24 bits).
     public static let largestLease = (1 << 24) - 1
@@ -42,6 +45,7 @@ public struct FleetLimit: Equatable, Sendable {
             burst: max(0, (limit.burst + 1) / size - 1))
         redisInterval = (limit.emissionInterval + 999) / 1_000
         redisTolerance = shares.tolerance / 1_000
+        redisHorizon = (limit.horizon + 999) / 1_000
     }
 
     /// Why a fleet-scoped limit cannot be shared by `fleetSize` instances

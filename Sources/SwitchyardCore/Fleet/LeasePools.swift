@@ -124,23 +124,35 @@ public final class LeasePools: Sendable {
         return false
     }
 
-    /// Empties the leases of `limit` that have expired and returns the
-    /// tokens they still held (never to be spent now).
-    public func reclaimExpired(_ limit: Int, now: UInt64) -> Int {
+    /// A lease taken out of its slot, with the tokens it still held.
+    public struct Reclaimed: Equatable, Sendable {
+        /// Its expiry in the pools' units (``units(_:)``): which lease it was.
+        public let expiry: UInt64
+        public let tokens: Int
+    }
+
+    /// The pools' unit of time for an instant in monotonic nanoseconds.
+    public static func units(_ nanoseconds: UInt64) -> UInt64 { nanoseconds >> unitShift }
+
+    /// Empties the leases of `limit` that have expired by `now` (all of
+    /// them, for `now` = `.max`) and returns those that still held tokens:
+    /// tokens never to be spent now.
+    public func reclaimExpired(_ limit: Int, now: UInt64) -> [Reclaimed] {
         let base = limit * LeasePools.stride
-        let units = now >> LeasePools.unitShift
-        var leftover: UInt64 = 0
+        let units = LeasePools.units(now)
+        var reclaimed: [Reclaimed] = []
         for slot in 0..<2 {
             while true {
                 let word = slots.load(base + slot)
                 guard word != 0, word >> LeasePools.tokenBits <= units else { break }
                 if slots.compareExchange(base + slot, expected: word, desired: 0) {
-                    leftover += word & LeasePools.tokenMask
+                    let tokens = Int(word & LeasePools.tokenMask)
+                    if tokens > 0 { reclaimed.append(Reclaimed(expiry: word >> LeasePools.tokenBits, tokens: tokens)) }
                     break
                 }
             }
         }
-        return Int(leftover)
+        return reclaimed
     }
 
     /// Live leases of `limit`: how many, and the tokens left in them.

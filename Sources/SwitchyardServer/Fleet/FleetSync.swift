@@ -29,6 +29,8 @@ final class FleetSync: Sendable {
     private let connected = Atomic<Bool>(false)
     /// The dropped-outcome count last logged.
     private let droppedLogged = Atomic<Int64>(0)
+    /// What the fleet's limits did (leases granted, given back, lost).
+    let leaseCounters = LeaseCounters()
 
     /// False while Redis is unreachable (or not yet reached): health says `degraded`.
     var isConnected: Bool { connected.load(ordering: .relaxed) }
@@ -126,17 +128,23 @@ final class FleetSync: Sendable {
         var overrides = FleetOverrides()
         var overrideProblems: [String] = []
         let apply: @Sendable (FleetOverrides) -> Void
+        var leases: LeaseKeeper
+        /// Limits whose Redis key held garbage or whose script failed, already logged.
+        var leaseProblems: Set<String> = []
     }
 
     private func run(_ apply: @escaping @Sendable (FleetOverrides) -> Void) {
         let (host, port) = FleetSync.split(settings.address ?? "")
         var session = Session(
             connection: RedisConnection(host: host, port: port, timeoutMilliseconds: settings.timeoutMilliseconds),
-            random: SplitMix64(seed: UInt64(truncatingIfNeeded: MonotonicClock.nanoseconds())), apply: apply)
-        while waitForNextCycle() { cycle(&session) }
-        // The last outcomes go out before exit (one try, within the timeout).
+            random: SplitMix64(seed: UInt64(truncatingIfNeeded: MonotonicClock.nanoseconds())), apply: apply,
+            leases: LeaseKeeper(counters: leaseCounters))
+        while waitForNextCycle(&session) { cycle(&session) }
+        // The last outcomes go out before exit (one try, within the timeout),
+        // with the credit this instance owes and the leases it did not use.
         session.breaker = CircuitBreaker(configuration: FleetSync.breakerSettings)
         cycle(&session)
+        lease(&session, at: MonotonicClock.nanoseconds(), closing: true)
         if !session.queue.isEmpty {
             logger.warning(
                 "exiting with outcome counts Redis did not take",
@@ -144,16 +152,73 @@ final class FleetSync: Sendable {
         }
     }
 
-    /// Sleeps one sync interval, in short steps so that shutdown does not
-    /// wait for a long one; false once stopping.
-    private func waitForNextCycle() -> Bool {
+    /// Waits one sync interval, in short steps so that shutdown does not
+    /// wait for a long one, tending the fleet's limits every millisecond
+    /// (when there are any); false once stopping.
+    private func waitForNextCycle(_ session: inout Session) -> Bool {
         let end = MonotonicClock.nanoseconds() + UInt64(settings.syncIntervalMilliseconds) * 1_000_000
         while !thread.isStopping {
-            let now = MonotonicClock.nanoseconds()
+            var now = MonotonicClock.nanoseconds()
             guard now < end else { return true }
-            usleep(UInt32(min(end - now, 20_000_000) / 1_000))
+            let leasing = !routing.current.authorization.leased.isEmpty
+            if leasing {
+                lease(&session, at: now)
+                now = MonotonicClock.nanoseconds()
+                guard now < end else { return true }
+            }
+            usleep(UInt32(min(end - now, leasing ? FleetSync.leaseTick : 20_000_000) / 1_000))
         }
         return false
+    }
+
+    /// How often the sync thread looks at the fleet's limits.
+    static let leaseTick: UInt64 = 1_000_000
+
+    /// Reserves the tokens the fleet's limits need now, in one pipeline,
+    /// under the same breaker as the rest of the sync. While Redis is away,
+    /// limits in `reuse_last_lease` keep getting leases of the last size.
+    private func lease(_ session: inout Session, at now: UInt64, sweep: Bool = false, closing: Bool = false) {
+        let table = routing.current.authorization
+        let reservations = session.leases.plan(table, now: now, sweep: sweep, closing: closing)
+        guard !reservations.isEmpty else {
+            session.leases.reuse(table, now: now)
+            return
+        }
+        guard session.breaker.acquirePermit(at: now, random: &session.random) != nil else {
+            session.leases.failed(reservations, table)
+            setConnected(false)
+            session.leases.reuse(table, now: now)
+            return
+        }
+        let generation = session.breaker.generation
+        do {
+            try connect(&session, buckets())
+            let commands = LeaseKeeper.commands(reservations) { key("limit", $0) }
+            let replies = try exchange(commands, &session, buckets())
+            let (failed, garbage) = session.leases.absorb(replies[...], reservations, table, sentAt: now)
+            for limit in garbage where session.leaseProblems.insert(limit).inserted {
+                logger.warning(
+                    "a fleet limit's time in Redis was not a time: replaced by a spent budget",
+                    metadata: ["limit": "\(limit)"])
+            }
+            for limit in failed where session.leaseProblems.insert(limit).inserted {
+                logger.warning("Redis refused a lease: the limit runs on its credit", metadata: ["limit": "\(limit)"])
+            }
+            note(session.breaker.record(.success, generation: generation, at: now, random: &session.random))
+            setConnected(true)
+        } catch {
+            session.leases.failed(reservations, table)
+            note(session.breaker.record(.failure, generation: generation, at: now, random: &session.random), error)
+            setConnected(false)
+            session.leases.reuse(table, now: now)
+        }
+    }
+
+    /// The outcome buckets of the window that ends now (Unix time: every
+    /// instance of the fleet must agree on them).
+    private func buckets() -> [Int64] {
+        let current = WallClock.seconds() / Int64(settings.bucketSeconds)
+        return Array((current - Int64(settings.windowSeconds / settings.bucketSeconds))...current)
     }
 
     /// Where each part of a cycle's pipeline sits among the replies.
@@ -169,10 +234,8 @@ final class FleetSync: Sendable {
     private func cycle(_ session: inout Session) {
         let now = MonotonicClock.nanoseconds()
         guard session.breaker.acquirePermit(at: now, random: &session.random) != nil else { return }
-        // Buckets are Unix time: every instance of the fleet must agree on them.
-        let current = WallClock.seconds() / Int64(settings.bucketSeconds)
-        let buckets = Array((current - Int64(settings.windowSeconds / settings.bucketSeconds))...current)
-        collect(&session, bucket: current)
+        let buckets = buckets()
+        collect(&session, bucket: buckets[buckets.count - 1])
         let generation = session.breaker.generation
         do {
             // Connected first: the counts a restarted Redis lost go out in this cycle.
@@ -188,6 +251,7 @@ final class FleetSync: Sendable {
             note(session.breaker.record(.failure, generation: generation, at: now, random: &session.random), error)
             setConnected(false)
         }
+        lease(&session, at: MonotonicClock.nanoseconds(), sweep: true)
         let dropped = routing.fleetDropped
         if dropped > droppedLogged.load(ordering: .relaxed) {
             logger.warning(
@@ -426,7 +490,17 @@ final class FleetSync: Sendable {
         }
     }
 
-    private func setConnected(_ value: Bool) { connected.store(value, ordering: .relaxed) }
+    /// Records whether Redis answers, for health and for the fleet's
+    /// limits, which switch to their `when_redis_down` modes while it does not.
+    private func setConnected(_ value: Bool) {
+        connected.store(value, ordering: .relaxed)
+        guard let pools = routing.current.authorization.leases else { return }
+        if !value, pools.degradedSince == 0 {
+            pools.setDegraded(since: MonotonicClock.nanoseconds())
+        } else if value, pools.degradedSince != 0 {
+            pools.setDegraded(since: 0)
+        }
+    }
 
     /// Three failed cycles in a row open the breaker for 0.5 s, doubling up to 10 s.
     static let breakerSettings: BreakerConfiguration = {

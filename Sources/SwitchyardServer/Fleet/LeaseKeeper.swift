@@ -1,0 +1,263 @@
+import SwitchyardCore
+import SwitchyardRedis
+import Synchronization
+
+/// The sync thread's half of fleet-scoped limits: it decides which limits
+/// need tokens, reserves them from Redis (one script call per limit, all in
+/// one pipeline), installs the leases for the event loops to spend, pays for
+/// spent credit, and gives back what an expired lease did not use.
+///
+/// It never runs on an event loop. Every few milliseconds it looks at the
+/// limits that are in use, and at all of them when a loop ran short; a
+/// limit whose live lease is down to a quarter gets its next one before it
+/// runs dry.
+struct LeaseKeeper {
+    /// One limit's call to the lease script.
+    struct Reservation {
+        let leased: AuthorizationTable.LeasedLimit
+        /// Tokens for a new lease.
+        let wanted: Int
+        /// Spent credit to pay for.
+        let debt: Int
+        /// Unused tokens of this instance's last lease, given back when no
+        /// other reservation followed it.
+        let returned: Int
+        let mark: Int64
+    }
+
+    /// What this instance remembers of one limit, by its Redis key: it
+    /// survives reloads that keep the limit.
+    private struct Held {
+        /// The GCRA time the last reservation left in Redis.
+        var mark: Int64 = -1
+        /// The pools' expiry of the lease that reservation granted (0: none).
+        var markExpiry: UInt64 = 0
+        /// Tokens the next lease asks for: grows while loops run short,
+        /// shrinks to what was spent when a lease expires unused.
+        var size: Int
+        /// The last lease Redis granted, when, and the time between the two
+        /// last grants: what `reuse_last_lease` keeps granting.
+        var lastGranted = 0
+        var lastGrantAt: UInt64 = 0
+        var pace: UInt64 = 0
+    }
+
+    private var held: [String: Held] = [:]
+    /// Positions in the table's `leased` list of limits in use: live leases,
+    /// debt, or asked for lately.
+    private var active: Set<Int> = []
+    private var table: ObjectIdentifier?
+    private var lastFullScan: UInt64 = 0
+    let counters: LeaseCounters
+
+    /// How many limits one pipeline reserves for at most.
+    static let largestBatch = 1_000
+
+    init(counters: LeaseCounters) { self.counters = counters }
+
+    /// The reservations due now: limits that ran short, whose live lease is
+    /// low, that owe credit, or whose expired lease can give tokens back.
+    /// A `sweep` also looks at limits not in use; `closing` (the last call
+    /// before exit) asks for nothing new and gives back every lease.
+    mutating func plan(_ table: AuthorizationTable, now: UInt64, sweep: Bool = false, closing: Bool = false)
+        -> [Reservation]
+    {
+        guard let pools = table.leases, !table.leased.isEmpty else { return [] }
+        var sweep = sweep || closing
+        if ObjectIdentifier(table) != self.table {
+            self.table = ObjectIdentifier(table)
+            active = []
+            sweep = true
+        }
+        if pools.takeAnyShortage() { sweep = true }
+        let candidates = sweep ? Array(table.leased.indices) : Array(active)
+        var reservations: [Reservation] = []
+        for position in candidates where reservations.count < LeaseKeeper.largestBatch {
+            let leased = table.leased[position]
+            let i = leased.index
+            var state = held[leased.key] ?? Held(size: min(leased.limit.maxLease, max(1, leased.limit.credit)))
+            var returned = 0
+            for lease in pools.reclaimExpired(i, now: closing ? .max : now) {
+                state.size = max(1, state.size - lease.tokens)
+                if lease.expiry == state.markExpiry {
+                    returned += lease.tokens
+                } else {
+                    counters.lost.add(Int64(lease.tokens), ordering: .relaxed)
+                }
+            }
+            let debt = max(0, leased.limit.credit - pools.credit(i))
+            let live = pools.leases(i, now: now)
+            let short = pools.takeShortage(i)
+            var wanted = 0
+            if !closing, live.count < 2, short || (live.count == 1 && live.tokens * 4 <= state.size) {
+                if short, live.count == 0 { state.size = min(leased.limit.maxLease, state.size * 2) }
+                wanted = state.size
+            }
+            held[leased.key] = state
+            if live.count > 0 || debt > 0 || wanted > 0 { active.insert(position) } else { active.remove(position) }
+            guard wanted + debt + returned > 0 else { continue }
+            reservations.append(
+                Reservation(leased: leased, wanted: wanted, debt: debt, returned: returned, mark: state.mark))
+        }
+        return reservations
+    }
+
+    /// Gives back, at the next call, what `reservations` were to take:
+    /// their shortage flags (the loops are still short), while their debt
+    /// simply stays owed. Tokens they were returning are lost to the fleet
+    /// until the lease's time in Redis passes: counted as under-admission.
+    func failed(_ reservations: [Reservation], _ table: AuthorizationTable) {
+        for reservation in reservations {
+            if reservation.wanted > 0 { table.leases?.noteShortage(reservation.leased.index) }
+            counters.lost.add(Int64(reservation.returned), ordering: .relaxed)
+        }
+    }
+
+    /// The lease script's command for each reservation.
+    static func commands(_ reservations: [Reservation], key: (String) -> String) -> [[String]] {
+        reservations.map {
+            [
+                "EVAL", LeaseKeeper.script, "1", key($0.leased.key), String($0.leased.limit.redisInterval),
+                String($0.leased.limit.redisTolerance), String($0.leased.limit.redisHorizon), String($0.wanted + $0.debt),
+                String($0.returned), String($0.mark),
+            ]
+        }
+    }
+
+    /// Applies the script's replies: pays debts first, installs the rest as
+    /// a lease that ends `lease_ms` after `sentAt` less an eighth (the loops
+    /// read a clock cached per batch), and remembers the new GCRA time.
+    /// Returns the limits whose reply was not the script's (garbage that the
+    /// script could not read is reported in the reply and replaced).
+    mutating func absorb(
+        _ replies: ArraySlice<RedisReply>, _ reservations: [Reservation], _ table: AuthorizationTable, sentAt: UInt64
+    ) -> (failed: [String], garbage: [String]) {
+        guard let pools = table.leases else { return ([], []) }
+        var failed: [String] = []
+        var garbage: [String] = []
+        for (reservation, reply) in zip(reservations, replies) {
+            let leased = reservation.leased
+            guard case .array(let fields) = reply, fields.count == 4, let granted = fields[0].integerValue,
+                let mark = fields[1].integerValue, let back = fields[2].integerValue, let reset = fields[3].integerValue
+            else {
+                failed.append(leased.key)
+                if reservation.wanted > 0 { pools.noteShortage(leased.index) }
+                continue
+            }
+            if reset == 1 { garbage.append(leased.key) }
+            var state = held[leased.key] ?? Held(size: 1)
+            counters.returned.add(back, ordering: .relaxed)
+            counters.lost.add(Int64(reservation.returned) - back, ordering: .relaxed)
+            counters.granted.add(granted, ordering: .relaxed)
+            let paid = min(Int(granted), reservation.debt)
+            if paid > 0 { pools.restoreCredit(leased.index, paid) }
+            let tokens = Int(granted) - paid
+            if reservation.wanted > 0, tokens == 0 { counters.refused.add(1, ordering: .relaxed) }
+            // Redis's time moved only if something was granted or given
+            // back; then it is the time this instance's reservation left.
+            guard granted > 0 || back > 0 else { continue }
+            state.mark = mark
+            state.markExpiry = 0
+            let lifetime = leased.limit.leaseNanoseconds
+            let expiresAt = sentAt + lifetime - lifetime / 8
+            if tokens > 0 {
+                if pools.install(leased.index, tokens: tokens, expiresAt: expiresAt, now: sentAt) {
+                    state.markExpiry = LeasePools.units(expiresAt)
+                    if state.lastGrantAt > 0 { state.pace = sentAt - state.lastGrantAt }
+                    (state.lastGranted, state.lastGrantAt) = (tokens, sentAt)
+                } else {
+                    counters.lost.add(Int64(tokens), ordering: .relaxed)
+                }
+            }
+            held[leased.key] = state
+        }
+        return (failed, garbage)
+    }
+
+    /// While Redis is away: `reuse_last_lease` limits that are in use get
+    /// a lease of the last size once per the last pace (a lease lifetime if
+    /// only one was ever granted), until their maximum age.
+    mutating func reuse(_ table: AuthorizationTable, now: UInt64) {
+        guard let pools = table.leases else { return }
+        let since = pools.degradedSince
+        guard since != 0 else { return }
+        for leased in table.leased {
+            guard case .reuseLastLease(let maxAge) = leased.limit.whenRedisDown, now - since < maxAge,
+                var state = held[leased.key], state.lastGranted > 0
+            else { continue }
+            let pace = state.pace > 0 ? state.pace : leased.limit.leaseNanoseconds
+            guard now - state.lastGrantAt >= pace, pools.leases(leased.index, now: now).count == 0 else { continue }
+            for lease in pools.reclaimExpired(leased.index, now: now) {
+                counters.lost.add(Int64(lease.tokens), ordering: .relaxed)
+            }
+            let lifetime = leased.limit.leaseNanoseconds
+            if pools.install(
+                leased.index, tokens: state.lastGranted, expiresAt: now + lifetime - lifetime / 8, now: now)
+            {
+                state.lastGrantAt = now
+                counters.reused.add(Int64(state.lastGranted), ordering: .relaxed)
+            }
+            held[leased.key] = state
+        }
+    }
+
+    /// Reserves up to ARGV[4] tokens of one limit on Redis's clock, in
+    /// microseconds: GCRA with the tolerance reduced for leases (ARGV[2]),
+    /// granting what fits when not all does. First gives back ARGV[5]
+    /// unused tokens of this instance's last lease, only when the stored time
+    /// is still the one that lease left (ARGV[6]): otherwise another
+    /// reservation stacked on it, and lowering the time would hand out its
+    /// share again. A stored value that is not a time (or lies beyond the
+    /// limit's whole horizon, ARGV[3]) counts as a spent budget and is
+    /// replaced. KEYS: the limit's time; ARGV: interval, tolerance, horizon,
+    /// wanted, returned, mark. Replies granted, the new time, the tokens
+    /// given back, and 1 when garbage was replaced.
+    static let script = """
+        local interval = tonumber(ARGV[1])
+        local tolerance = tonumber(ARGV[2])
+        local horizon = tonumber(ARGV[3])
+        local wanted = tonumber(ARGV[4])
+        local returned = tonumber(ARGV[5])
+        local mark = tonumber(ARGV[6])
+        local clock = redis.call('TIME')
+        local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+        local stored = redis.pcall('GET', KEYS[1])
+        local tat = now
+        local garbage = 0
+        if type(stored) == 'table' then
+          garbage = 1
+        elseif stored then
+          tat = tonumber(stored)
+          if not tat or tat ~= tat then garbage = 1 end
+        end
+        if garbage == 1 or tat > now + horizon then tat = now + tolerance end
+        local back = 0
+        if returned > 0 and tat == mark then
+          back = math.floor((tat - math.max(tat - returned * interval, now)) / interval)
+          tat = tat - back * interval
+        end
+        local base = math.max(tat, now)
+        local room = math.floor((now + tolerance - base) / interval)
+        local granted = math.max(0, math.min(wanted, room))
+        tat = base + granted * interval
+        if granted > 0 or back > 0 or garbage == 1 then
+          redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', math.floor((tat - now) / 1000) + 1)
+        end
+        return {granted, tat, back, garbage}
+        """
+}
+
+/// What the fleet's limits did, for logs and metrics.
+final class LeaseCounters: Sendable {
+    /// Tokens Redis granted (leases and paid credit).
+    let granted = Atomic<Int64>(0)
+    /// Unused tokens given back to the fleet's budget.
+    let returned = Atomic<Int64>(0)
+    /// Unused tokens that expired and could not be given back: the
+    /// under-admission the leases cost.
+    let lost = Atomic<Int64>(0)
+    /// Leases asked for that Redis had no room for (the fleet's budget was spent).
+    let refused = Atomic<Int64>(0)
+    /// Tokens granted locally by `reuse_last_lease` while Redis was away.
+    let reused = Atomic<Int64>(0)
+}
