@@ -100,7 +100,10 @@ var package = Package(
         ),
         .testTarget(
             name: "SwitchyardDaemonTests",
-            dependencies: ["SwitchyardClient", "SwitchyardCore", "SwitchyardTesting", "SwitchyardWire", "CHiredis"],
+            dependencies: [
+                "SwitchyardClient", "SwitchyardCore", "SwitchyardTesting", "SwitchyardWire", "SwitchyardPosix",
+                "SwitchyardRedis", "CHiredis",
+            ],
             swiftSettings: strict
         ),
     ]

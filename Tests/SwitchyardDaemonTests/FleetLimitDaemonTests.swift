@@ -3,6 +3,7 @@ import Glibc
 import SwitchyardClient
 import SwitchyardCore
 import SwitchyardPosix
+import SwitchyardRedis
 import SwitchyardTesting
 import SwitchyardWire
 import Synchronization
@@ -87,7 +88,8 @@ struct FleetLimitDaemonTests {
         let directory = try TemporaryDirectory()
         let file = try directory.write(
             "switchyard.yaml",
-            Self.config(redis: redis.port, merchants: Self.merchant("m_1", "{rate: 1000, period_ms: 1000, burst: 199}")))
+            Self.config(redis: redis.port, merchants: Self.merchant("m_1", "{rate: 1000, period_ms: 1000, burst: 199}"))
+        )
         let instances = try (0..<3).map { _ in try Self.start(file) }
         let ports = instances.map(\.1)
         let second: UInt64 = 1_000_000_000
@@ -152,5 +154,77 @@ struct FleetLimitDaemonTests {
             daemon.signal(SIGTERM)
             #expect(daemon.waitForExit(seconds: 10) == 0, "\(daemon.output)")
         }
+    }
+
+    /// One daemon, a limit per mode, Redis stopped (SIGSTOP) and let go on,
+    /// then the limits' keys overwritten with garbage: answers keep coming,
+    /// each mode does what it promises, and leasing resumes by itself.
+    @Test func eachModeHoldsWhileRedisIsAwayAndLeasingResumes() throws {
+        let redis = try RedisServer()
+        let limit = "rate: 1000, period_ms: 1000, burst: 199"
+        let merchants = [
+            Self.merchant("m_open", "{\(limit), when_redis_down: fail_open}"),
+            Self.merchant("m_closed", "{\(limit), when_redis_down: fail_closed}"),
+            Self.merchant("m_local", "{\(limit), when_redis_down: local_fallback}"),
+            Self.merchant("m_reuse", "{\(limit), when_redis_down: reuse_last_lease, max_lease_age_ms: 3000}"),
+        ]
+        let directory = try TemporaryDirectory()
+        let file = try directory.write(
+            "switchyard.yaml", Self.config(redis: redis.port, merchants: merchants.joined(separator: "\n")))
+        let (daemon, port) = try Self.start(file)
+        let client = try Self.client(port)
+        let ids = ["m_open", "m_closed", "m_local", "m_reuse"]
+        // With Redis there, leases arrive within milliseconds of a shortage.
+        for id in ids {
+            #expect(try eventually(seconds: 5) { try Self.allowed(client, merchant: id, count: 10) == 10 }, "\(id)")
+        }
+
+        redis.pause()
+        #expect(eventually { daemon.output.contains("Redis unreachable") }, "\(daemon.output)")
+        // Whatever leases and credit are left are spent first; then each mode.
+        for id in ids { _ = try Self.allowed(client, merchant: id, count: 500) }
+        usleep(300_000)
+        #expect(try Self.allowed(client, merchant: "m_open", count: 2_000) == 2_000)
+        #expect(try Self.allowed(client, merchant: "m_closed", count: 2_000) == 0)
+        // A third of the burst (66) after an idle 300 ms, and what the
+        // share's rate (one per 3 ms) adds while the batch is answered.
+        func localShare(_ merchant: String) throws -> (admitted: Int, bound: ClosedRange<Int>) {
+            let batch = try Self.batch(try client.connected(), merchant: merchant, size: 2_000)
+            return (batch.allowed, 66...66 + Int((batch.received - batch.sent) / 3_000_000) + 1)
+        }
+        let local = try localShare("m_local")
+        #expect(local.bound.contains(local.admitted), "local_fallback: \(local)")
+        let reused = try Self.allowed(client, merchant: "m_reuse", count: 2_000)
+        #expect((1...200).contains(reused), "the last lease's size, at its pace: \(reused)")
+        usleep(3_000_000)
+        let aged = try localShare("m_reuse")
+        #expect(
+            aged.bound.contains(aged.admitted), "past its age, reuse_last_lease falls back to the local share: \(aged)")
+
+        redis.resume()
+        #expect(eventually(seconds: 15) { daemon.output.contains("Redis is back") }, "\(daemon.output)")
+        for id in ids {
+            #expect(try eventually(seconds: 5) { try Self.allowed(client, merchant: id, count: 10) == 10 }, "\(id)")
+        }
+
+        // Garbage where a limit's time should be: a string and a hash.
+        let admin = RedisConnection(host: "127.0.0.1", port: Int(redis.port), timeoutMilliseconds: 1_000)
+        try admin.connect()
+        let keys = ids.map { "{limit-test}:limit:\($0):0:1000/1000/199" }
+        _ = try admin.command(["SET", keys[1], "garbage"])
+        _ = try admin.command(["DEL", keys[2]])
+        _ = try admin.command(["HSET", keys[2], "not", "a time"])
+        // The next reservations find the garbage, replace it with a spent
+        // budget (refusing, never admitting, on its account) and go on.
+        #expect(
+            try eventually(seconds: 5) {
+                for id in ["m_closed", "m_local"] { _ = try Self.allowed(client, merchant: id, count: 50) }
+                return daemon.output.split(separator: "\n").filter { $0.contains("was not a time") }.count == 2
+            }, "\(daemon.output)")
+        for id in ["m_closed", "m_local"] {
+            #expect(try eventually(seconds: 5) { try Self.allowed(client, merchant: id, count: 10) == 10 }, "\(id)")
+        }
+        daemon.signal(SIGTERM)
+        #expect(daemon.waitForExit(seconds: 10) == 0, "\(daemon.output)")
     }
 }

@@ -29,17 +29,6 @@ struct FleetSyncTests {
     static let payment = RouteRequest(
         merchantID: "m_1", paymentID: "pay_r", method: "card", currency: "INR", amount: 49_900)
 
-    /// Polls `condition` every 10 ms until it holds or `seconds` pass (the
-    /// sync thread works in the background); returns the last answer.
-    @discardableResult
-    static func eventually(seconds: Double = 10, _ condition: () throws -> Bool) rethrows -> Bool {
-        for _ in 0..<Int(seconds * 100) {
-            if try condition() { return true }
-            usleep(10_000)
-        }
-        return try condition()
-    }
-
     /// The success-rate estimate an instance gives razorpay for a card payment.
     static func razorpayRate(_ client: Client) throws -> UInt32? {
         try client.route(payment).entries.first { $0.gateway == "razorpay" }?.successRatePPM
@@ -76,13 +65,13 @@ struct FleetSyncTests {
         for payment in 0..<60 { #expect(try clientA.report(Self.failure(payment)) == .recordedUnknownDecision) }
         // Bounded wait: a flush by A and a pull by B, both every 50 ms.
         var after = before
-        try Self.eventually {
+        try eventually {
             after = try #require(try Self.razorpayRate(clientB))
             return after < before / 2
         }
         #expect(after < before / 2, "B's estimate for razorpay moved from \(before) ppm to \(after) ppm")
         // The estimate may move on the first part: wait (bounded) for all of it.
-        Self.eventually { b.server.routingCounters.fleetOutcomes >= 60 }
+        eventually { b.server.routingCounters.fleetOutcomes >= 60 }
         #expect(try Self.countsInRedis(redis, kind: "|f") == 60, "every failure counted once")
         #expect(b.server.routingCounters.fleetOutcomes == 60)
         #expect(b.server.fleetConnected == true)
@@ -141,20 +130,20 @@ struct FleetSyncTests {
         let redis = try RedisServer()
         let a = try TestServer(configuration: Self.configuration(redis: redis.port))
         let client = try Client(address: a.address)
-        Self.eventually { a.server.fleetConnected == true }
+        eventually { a.server.fleetConnected == true }
         #expect(a.server.fleetConnected == true)
 
         redis.pause()
         for payment in 0..<30 { #expect(try client.report(Self.failure(payment)) == .recordedUnknownDecision) }
         #expect(try client.route(Self.payment).entries.count == 3, "decisions go on from local state")
-        Self.eventually { a.server.fleetConnected == false }
+        eventually { a.server.fleetConnected == false }
         #expect(a.server.fleetConnected == false)
 
         redis.resume()
         // Back after the breaker's open period (0.5 s, doubling). The flush
         // sent while Redis was stopped sat in its socket and ran on resume;
         // its retry carries the same flush id, so the counts arrive once.
-        Self.eventually { a.server.fleetConnected == true }
+        eventually { a.server.fleetConnected == true }
         #expect(a.server.fleetConnected == true)
         usleep(200_000)
         #expect(try Self.countsInRedis(redis, kind: "|f") == 30)
@@ -170,14 +159,14 @@ struct FleetSyncTests {
         for payment in 100..<110 { _ = try clientB.report(Self.failure(payment)) }
         func waitForRedis(_ expected: Int64) -> Int64 {
             var counted: Int64 = 0
-            Self.eventually(seconds: 15) {
+            eventually(seconds: 15) {
                 counted = (try? Self.countsInRedis(redis, kind: "|f")) ?? 0
                 return counted == expected
             }
             return counted
         }
         #expect(waitForRedis(30) == 30)
-        Self.eventually { b.server.routingCounters.fleetOutcomes >= 20 }
+        eventually { b.server.routingCounters.fleetOutcomes >= 20 }
 
         try redis.restart()
         #expect(waitForRedis(30) == 30, "both instances sent their counts again")
@@ -201,17 +190,17 @@ struct FleetSyncTests {
         _ = try admin.command([
             "HSET", "{test}:overrides", "gateway:razorpay", "disabled", "breaker:payu", "forced_open",
         ])
-        #expect(try Self.eventually { try clients.allSatisfy { try !gateways($0).contains("razorpay") } })
-        #expect(try Self.eventually { try clients.allSatisfy { try gateways($0).first == "cashfree" } })
+        #expect(try eventually { try clients.allSatisfy { try !gateways($0).contains("razorpay") } })
+        #expect(try eventually { try clients.allSatisfy { try gateways($0).first == "cashfree" } })
 
         // An instance started later finds them in Redis.
         let c = try TestServer(configuration: Self.configuration(redis: redis.port))
         let late = try Client(address: c.address)
-        #expect(try Self.eventually { try !gateways(late).contains("razorpay") })
+        #expect(try eventually { try !gateways(late).contains("razorpay") })
 
         // Deleting the orders gives the file's values and the automatic breaker back.
         _ = try admin.command(["DEL", "{test}:overrides"])
-        #expect(try Self.eventually { try (clients + [late]).allSatisfy { try gateways($0).count == 3 } })
+        #expect(try eventually { try (clients + [late]).allSatisfy { try gateways($0).count == 3 } })
         #expect(a.server.routingSnapshot.breakerStates.allSatisfy { $0 == .closed })
     }
 
@@ -230,9 +219,9 @@ struct FleetSyncTests {
         #expect(state(b) == .closed)
         // Consecutive gateway errors trip A's breaker (threshold 10).
         for payment in 0..<15 { _ = try clientA.report(Self.failure(payment)) }
-        Self.eventually { state(a) == .open }
+        eventually { state(a) == .open }
         #expect(state(a) == .open)
-        Self.eventually { state(b) == .open }
+        eventually { state(b) == .open }
         #expect(state(b) == .open, "B adopted A's trip")
 
         let admin = RedisConnection(host: "127.0.0.1", port: Int(redis.port), timeoutMilliseconds: 1_000)
@@ -255,7 +244,7 @@ struct FleetSyncTests {
         let client = try Client(address: a.address)
         for payment in 0..<10 { _ = try client.report(Self.failure(payment)) }
         #expect(try client.route(Self.payment).entries.count == 3)
-        Self.eventually { a.server.fleetConnected == true }
+        eventually { a.server.fleetConnected == true }
         #expect(a.server.fleetConnected == true, "a flush into a bucket holding garbage still completes")
         #expect(try client.route(Self.payment).entries.count == 3, "the unreadable override changed nothing")
 
@@ -263,7 +252,7 @@ struct FleetSyncTests {
         for bucket in now - 1...now + 2 { _ = try admin.command(["DEL", "{test}:health:\(bucket)"]) }
         for payment in 10..<20 { _ = try client.report(Self.failure(payment)) }
         var counted: Int64 = 0
-        try Self.eventually {
+        try eventually {
             counted = try Self.countsInRedis(redis, kind: "|f")
             return counted >= 10
         }
@@ -284,7 +273,7 @@ struct FleetSyncTests {
                     latencyMilliseconds: 900, method: "card", currency: "INR", amount: 49_900))
             _ = try clientB.report(Self.failure(payment))
         }
-        Self.eventually { a.server.routingCounters.fleetOutcomes >= 10 }
+        eventually { a.server.routingCounters.fleetOutcomes >= 10 }
         usleep(200_000)
         #expect(
             a.server.routingCounters.fleetOutcomes == 10, "razorpay's outcomes, not stripe's, which A does not have")
@@ -329,7 +318,7 @@ struct FleetSyncTests {
         let b = try TestServer(configuration: Self.configuration(redis: cluster.nodes[1].port))
         let clientA = try Client(address: a.address)
         for payment in 0..<40 { _ = try clientA.report(Self.failure(payment)) }
-        Self.eventually { b.server.routingCounters.fleetOutcomes >= 40 }
+        eventually { b.server.routingCounters.fleetOutcomes >= 40 }
         #expect(b.server.routingCounters.fleetOutcomes == 40)
         #expect(a.server.fleetConnected == true && b.server.fleetConnected == true)
         let counted = try cluster.nodes.map { try Self.countsInRedis(port: $0.port, kind: "|f") }

@@ -316,7 +316,8 @@ public final class AuthorizationTable: Sendable {
             return (verdict, .nothing)
         case .failClosed:
             return (refused, .nothing)
-        case .reuseLastLease(let maxAge) where now &- since < maxAge:
+        // A loop's clock is read once per batch: `since` may lie after it.
+        case .reuseLastLease(let maxAge) where now < since || now - since < maxAge:
             // The sync thread keeps granting leases of the last size; between them, nothing.
             return (refused, .nothing)
         case .localFallback, .reuseLastLease:

@@ -36,7 +36,8 @@ struct LeaseKeeper {
         /// shrinks to what was spent when a lease expires unused.
         var size: Int
         /// The last lease Redis granted, when, and the time between the two
-        /// last grants: what `reuse_last_lease` keeps granting.
+        /// last grants (at most a lease lifetime): what `reuse_last_lease`
+        /// keeps granting.
         var lastGranted = 0
         var lastGrantAt: UInt64 = 0
         var pace: UInt64 = 0
@@ -118,7 +119,8 @@ struct LeaseKeeper {
         reservations.map {
             [
                 "EVAL", LeaseKeeper.script, "1", key($0.leased.key), String($0.leased.limit.redisInterval),
-                String($0.leased.limit.redisTolerance), String($0.leased.limit.redisHorizon), String($0.wanted + $0.debt),
+                String($0.leased.limit.redisTolerance), String($0.leased.limit.redisHorizon),
+                String($0.wanted + $0.debt),
                 String($0.returned), String($0.mark),
             ]
         }
@@ -163,7 +165,9 @@ struct LeaseKeeper {
             if tokens > 0 {
                 if pools.install(leased.index, tokens: tokens, expiresAt: expiresAt, now: sentAt) {
                     state.markExpiry = LeasePools.units(expiresAt)
-                    if state.lastGrantAt > 0 { state.pace = sentAt - state.lastGrantAt }
+                    // A lease outlived by the next one's request was spent no
+                    // faster than its lifetime: the pace is at most that.
+                    if state.lastGrantAt > 0 { state.pace = min(sentAt - state.lastGrantAt, lifetime) }
                     (state.lastGranted, state.lastGrantAt) = (tokens, sentAt)
                 } else {
                     counters.lost.add(Int64(tokens), ordering: .relaxed)
@@ -182,11 +186,12 @@ struct LeaseKeeper {
         let since = pools.degradedSince
         guard since != 0 else { return }
         for leased in table.leased {
-            guard case .reuseLastLease(let maxAge) = leased.limit.whenRedisDown, now - since < maxAge,
+            // `since` may be a moment after `now`, read before it was set.
+            guard case .reuseLastLease(let maxAge) = leased.limit.whenRedisDown, now < since || now - since < maxAge,
                 var state = held[leased.key], state.lastGranted > 0
             else { continue }
             let pace = state.pace > 0 ? state.pace : leased.limit.leaseNanoseconds
-            guard now - state.lastGrantAt >= pace, pools.leases(leased.index, now: now).count == 0 else { continue }
+            guard now >= state.lastGrantAt + pace, pools.leases(leased.index, now: now).count == 0 else { continue }
             for lease in pools.reclaimExpired(leased.index, now: now) {
                 counters.lost.add(Int64(lease.tokens), ordering: .relaxed)
             }
