@@ -113,14 +113,18 @@ final class LedgerFixture: @unchecked Sendable {
 
 /// One merchant with two keys and a limit it never reaches, so each call
 /// takes the full path: a good key ends allowed, a bad one ends refused.
+/// `leased`: the limit is fleet-scoped (Redis configured) and spent from a
+/// lease, as the sync thread would have installed it.
 final class AuthorizationFixture: @unchecked Sendable {
     // @unchecked: used from the benchmark thread only.
     let table: AuthorizationTable
     let merchant = Array("m_1".utf8)
     let address: [UInt8] = [203, 0, 113, 7]
     var now: UInt64 = 1_000_000_000
+    let leased: Bool
 
-    init() {
+    init(leased: Bool = false) {
+        self.leased = leased
         let hasher = try! KeyHasher(secret: [UInt8](repeating: 0x42, count: 32))
         var configuration = Configuration()
         var merchant = MerchantConfiguration(id: "m_1")
@@ -132,11 +136,22 @@ final class AuthorizationFixture: @unchecked Sendable {
         let unlimited = RateLimit(rate: 1_000_000_000, periodNanoseconds: 1_000_000_000, burst: 1_000_000)
         configuration.authorization.failuresPerMerchant = unlimited
         configuration.authorization.failuresPerAddress = unlimited
+        if leased { configuration.redis.address = "127.0.0.1:6379" }
         table = AuthorizationTable(configuration, hasher: hasher)
+        refill()
+    }
+
+    /// A lease as large as one can be, for a day.
+    private func refill() {
+        guard leased, let pools = table.leases else { return }
+        _ = pools.reclaimExpired(0, now: .max)
+        _ = pools.install(0, tokens: FleetLimit.largestLease, expiresAt: now + 86_400_000_000_000, now: now)
     }
 
     func authorize(_ key: [UInt8], merchant: [UInt8]) {
         now += 1_000
+        // Once per million calls: a lease holds 16.7 million tokens.
+        if leased, now % 1_000_000_000 == 0 { refill() }
         merchant.withUnsafeBytes { m in
             key.withUnsafeBytes { k in
                 address.withUnsafeBytes { a in

@@ -61,6 +61,13 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    Benchmark("AUTHORIZE decision, good key, limit leased from the fleet (x1000)") { benchmark, fixture in
+        let key = Array("sk_live_2".utf8)
+        for _ in benchmark.scaledIterations { fixture.authorize(key, merchant: fixture.merchant) }
+    } setup: {
+        AuthorizationFixture(leased: true)
+    }
+
     Benchmark("DECIDE in process: AUTHORIZE, then ROUTE over 8 gateways (x1000)") { benchmark, fixtures in
         let key = Array("sk_live_2".utf8)
         for _ in benchmark.scaledIterations {

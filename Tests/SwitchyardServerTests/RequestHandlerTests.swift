@@ -192,6 +192,37 @@ import Testing
         #expect(allocated == 0, "\(allocated) bytes allocated for 1,000 AUTHORIZE and 500 DECIDE")
     }
 
+    @Test func authorizingOnLeasedFleetTokensAllocatesNothing() throws {
+        var configuration = ProtocolDocumentTests.routingConfiguration
+        configuration.redis.address = "127.0.0.1:6379"
+        configuration.merchants[0].limits = [
+            MerchantLimit(RateLimit(rate: 1_000_000, periodNanoseconds: 1_000_000_000, burst: 100_000))
+        ]
+        let service = RoutingService(
+            configuration: configuration, loops: 1, logger: Logger(label: "lease"), seed: 7, instanceTag: 1,
+            keyHasher: ProtocolDocumentTests.keyHasher)
+        let pools = try #require(service.current.authorization.leases)
+        let routing = LoopRouting(service: service, loopIndex: 0, seed: 11)
+        routing.now = 1_000_000_000
+        #expect(pools.install(0, tokens: 10_000, expiresAt: 60_000_000_000, now: routing.now))
+        let handler = RequestHandler(settings: ServerSettings(configuration.server), routing: routing)
+        let frame = Frames.encode(.authorize, id: 3) {
+            AuthorizeRequest(merchantID: "m_123", credential: "sk_live_9f2c").write(to: &$0)
+        }
+        var output = [UInt8](repeating: 0, count: 4_096)
+        func handle() {
+            frame.withUnsafeBytes { input in
+                output.withUnsafeMutableBytes { _ = handler.process(input: input, output: $0) }
+            }
+        }
+        handle()
+        let before = Allocator.threadAllocatedBytes
+        for _ in 0..<1_000 { handle() }
+        let allocated = Allocator.threadAllocatedBytes - before
+        #expect(allocated == 0, "\(allocated) bytes allocated for 1,000 AUTHORIZE on leased tokens")
+        #expect(pools.available(0, now: routing.now) == 10_000 - 1_001 + pools.credit(0), "all spent from the lease")
+    }
+
     @Test func handlingRoutesAndReportsAllocatesNothing() {
         let handler = ProtocolDocumentTests().handler
         let route = Frames.route(

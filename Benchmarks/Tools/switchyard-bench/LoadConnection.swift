@@ -36,20 +36,29 @@ enum LoadConnection {
         }
     }
 
-    /// Reads what arrived and returns (replies, error replies) completed by it.
-    func readReplies() throws -> (replies: Int, errors: Int) {
+    /// Reads what arrived and returns the replies completed by it, how many
+    /// were errors, and how many AUTHORIZE or DECIDE answers refused (a
+    /// rate limit, say: a load test of limits needs the admitted count).
+    func readReplies() throws -> (replies: Int, errors: Int, refused: Int) {
         switch self {
         case .switchyard(let connection, _):
             try connection.readAvailable()
             var replies = 0
             var errors = 0
-            while try connection.nextReply({ header, _ in
+            var refused = 0
+            while try connection.nextReply({ header, body in
                 replies += 1
-                if header.status != .ok { errors += 1 }
+                if header.status != .ok {
+                    errors += 1
+                } else if header.opcode == .authorize || header.opcode == .decide, body.first == 0 {
+                    // Both replies open with AUTHORIZE's `allowed` byte.
+                    refused += 1
+                }
             }) {}
-            return (replies, errors)
+            return (replies, errors, refused)
         case .redis(let stream):
-            return try stream.readRedisReplies()
+            let (replies, errors) = try stream.readRedisReplies()
+            return (replies, errors, 0)
         }
     }
 }

@@ -18,6 +18,8 @@ struct LoadRun {
     struct Result {
         var requests = 0
         var errors = 0
+        /// AUTHORIZE or DECIDE replies that refused.
+        var refused = 0
         var elapsedSeconds = 0.0
         var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
         var throughput: Double { elapsedSeconds > 0 ? Double(requests) / elapsedSeconds : 0 }
@@ -68,7 +70,7 @@ struct LoadRun {
                     try epoll.modify(connection.fd, interest: .read, token: token)
                 }
                 guard !interest.isDisjoint(with: [.read, .failed]) else { continue }
-                let (replies, errors) = try connection.readReplies()
+                let (replies, errors, refused) = try connection.readReplies()
                 guard replies > 0 else { continue }
                 outstanding[index] -= replies
                 if measuring {
@@ -76,6 +78,7 @@ struct LoadRun {
                     _ = result.histogram.record(latency, count: UInt64(replies))
                     result.requests += replies
                     result.errors += errors
+                    result.refused += refused
                 }
                 if outstanding[index] == 0 && !stopping {
                     batchStart[index] = now

@@ -22,7 +22,7 @@ struct Report {
         var lines = [
             "target        \(target) at \(address), \(operation.uppercased())",
             "connections   \(connections), pipeline \(pipeline), payload \(payload) B",
-            "requests      \(result.requests) in \(format(result.elapsedSeconds)) s, \(result.errors) errors",
+            "requests      \(result.requests) in \(format(result.elapsedSeconds)) s, \(result.errors) errors, \(result.refused) refused",
             "throughput    \(Int(result.throughput.rounded())) req/s",
             "latency (us)  min \(format(Double(result.histogram.min) / 1_000))  mean \(format(result.histogram.mean / 1_000))  max \(format(Double(result.histogram.max) / 1_000))",
         ]
@@ -43,6 +43,7 @@ struct Report {
         return """
             {"target": "\(target)", "operation": "\(operation)", "address": "\(address)", "connections": \(connections), "pipeline": \(pipeline), \
             "payload_bytes": \(payload), "requests": \(result.requests), "errors": \(result.errors), \
+            "refused": \(result.refused), \
             "seconds": \(format(result.elapsedSeconds)), "throughput_rps": \(Int(result.throughput.rounded())), \
             "latency_us": {\(latency.joined(separator: ", "))}}
             """
