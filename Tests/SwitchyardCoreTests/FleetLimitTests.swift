@@ -46,18 +46,20 @@ import Testing
         #expect(pools.install(0, tokens: 5, expiresAt: now + 50 * Self.millisecond, now: now))
         #expect(!pools.install(0, tokens: 1, expiresAt: now + 80 * Self.millisecond, now: now), "both slots live")
         #expect(pools.available(0, now: now) == 10)
+        pools.setLowWater(0, 1)
         #expect(pools.take(0, cost: 4, now: now))
         #expect(pools.leases(0, now: now) == (2, 4), "the lease ending first paid")
+        #expect(pools.takeShortages() == [0], "and is down to its low-water mark")
         // Past the first lease's end only the other and the credit are left.
         let later = now + 60 * Self.millisecond
         #expect(pools.available(0, now: later) == 5)
         #expect(!pools.take(0, cost: 4, now: later), "no single lease or credit holds 4")
         #expect(pools.reclaimExpired(0, now: later).map(\.tokens) == [1])
         #expect(pools.take(0, cost: 3, now: later))
-        #expect(!pools.takeAnyShortage(), "leases spent: no debt yet")
+        #expect(pools.takeShortages() == [0], "a lease down to its low-water mark asks for the next")
+        #expect(pools.takeShortages().isEmpty)
         #expect(pools.take(0, cost: 1, now: later) && pools.credit(0) == 1)
-        #expect(pools.takeAnyShortage() && pools.takeShortage(0), "spent credit asks to be paid")
-        #expect(!pools.takeShortage(0))
+        #expect(pools.takeShortages() == [0], "spent credit asks to be paid")
         pools.giveBack(0, cost: 5, creditCapacity: 2)
         #expect(pools.credit(0) == 2, "given back as credit, never beyond it")
         #expect(pools.reclaimExpired(0, now: now + Self.second).isEmpty)
@@ -177,5 +179,14 @@ import Testing
         let alone = try Configuration.parse(
             yaml: "merchants: [{id: m_1, limits: [{rate: 100, period_ms: 1000, burst: 5}]}]", file: "a.yaml")
         #expect(alone.merchants[0].limits.count == 1)
+    }
+}
+
+@Suite struct LeasePoolShortageTests {
+    @Test func theBitmapNamesEveryShortLimitOnce() {
+        let pools = LeasePools(credits: [Int](repeating: 0, count: 200))
+        for limit in [3, 64, 65, 199, 3] { pools.noteShortage(limit) }
+        #expect(pools.takeShortages() == [3, 64, 65, 199])
+        #expect(pools.takeShortages().isEmpty)
     }
 }

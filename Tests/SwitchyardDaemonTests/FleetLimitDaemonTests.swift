@@ -226,5 +226,6 @@ struct FleetLimitDaemonTests {
         }
         daemon.signal(SIGTERM)
         #expect(daemon.waitForExit(seconds: 10) == 0, "\(daemon.output)")
+        #expect(daemon.output.contains("fleet limits at exit"), "\(daemon.output)")
     }
 }

@@ -7,17 +7,21 @@
 /// packed in one 64-bit atomic (a spend is one compare-and-swap and can
 /// never take a token from a lease that has expired), a credit (tokens that
 /// may be spent before Redis has granted them, paid for afterwards), and a
-/// shortage flag a loop raises when it found nothing to spend.
+/// low-water mark. A loop that finds nothing to spend, spends credit, or
+/// leaves a lease at its low-water mark sets the limit's bit in a shortage
+/// bitmap, so that the sync thread reads a few words per tick to know which
+/// of thousands of limits need it, instead of looking at all of them.
 public final class LeasePools: Sendable {
     private let slots: AtomicSlots
-    /// [0]: when Redis was last found unreachable (monotonic ns; 0: reachable);
-    /// [1]: set when any limit's shortage flag was raised.
-    private let state = AtomicSlots(count: 2)
+    /// One bit per limit.
+    private let shortages: AtomicSlots
+    /// When Redis was last found unreachable (monotonic ns; 0: reachable).
+    private let health = AtomicSlots(count: 1)
     public let count: Int
 
     private static let stride = 4
     private static let credit = 2
-    private static let shortage = 3
+    private static let lowWater = 3
     private static let tokenBits: UInt64 = 24
     private static let tokenMask: UInt64 = (1 << tokenBits) - 1
     /// Expiries are kept in units of 2^20 ns (about a millisecond), 40 bits
@@ -28,6 +32,7 @@ public final class LeasePools: Sendable {
     public init(credits: [Int]) {
         count = credits.count
         slots = AtomicSlots(count: credits.count * LeasePools.stride)
+        shortages = AtomicSlots(count: (credits.count + 63) / 64)
         for (limit, credit) in credits.enumerated() {
             slots.store(limit * LeasePools.stride + LeasePools.credit, UInt64(credit))
         }
@@ -51,7 +56,12 @@ public final class LeasePools: Sendable {
                 if best < 0 || expiry < bestWord >> LeasePools.tokenBits { (best, bestWord) = (slot, word) }
             }
             if best >= 0 {
-                if slots.compareExchange(base + best, expected: bestWord, desired: bestWord - amount) { return true }
+                if slots.compareExchange(base + best, expected: bestWord, desired: bestWord - amount) {
+                    if (bestWord & LeasePools.tokenMask) - amount <= slots.load(base + LeasePools.lowWater) {
+                        noteShortage(limit)
+                    }
+                    return true
+                }
                 continue
             }
             let credit = slots.load(base + LeasePools.credit)
@@ -92,20 +102,28 @@ public final class LeasePools: Sendable {
     }
 
     /// Tells the sync thread that `limit` needs tokens. A load first: the
-    /// flag is written once per shortage, not once per request.
+    /// bit is written once per shortage, not once per request.
     public func noteShortage(_ limit: Int) {
-        let index = limit * LeasePools.stride + LeasePools.shortage
-        guard slots.load(index) == 0 else { return }
-        slots.store(index, 1)
-        state.store(1, 1)
+        let word = limit >> 6
+        let bit: UInt64 = 1 << UInt64(limit & 63)
+        while true {
+            let bits = shortages.load(word)
+            guard bits & bit == 0 else { return }
+            if shortages.compareExchange(word, expected: bits, desired: bits | bit) { return }
+        }
     }
 
     /// When Redis was found unreachable (monotonic ns), 0 while it is reachable.
-    public var degradedSince: UInt64 { state.load(0) }
+    public var degradedSince: UInt64 { health.load(0) }
 
     // MARK: The sync thread
 
-    public func setDegraded(since: UInt64) { state.store(0, since) }
+    public func setDegraded(since: UInt64) { health.store(0, since) }
+
+    /// A live lease left with this many tokens or fewer asks for the next one.
+    public func setLowWater(_ limit: Int, _ tokens: Int) {
+        slots.store(limit * LeasePools.stride + LeasePools.lowWater, UInt64(max(tokens, 0)))
+    }
 
     /// Installs a lease in a slot that is empty or expired, after
     /// ``reclaimExpired(_:now:)`` took its leftovers; false when both slots
@@ -181,17 +199,26 @@ public final class LeasePools: Sendable {
         }
     }
 
-    /// Whether any limit raised its shortage flag since the last call.
-    public func takeAnyShortage() -> Bool { state.compareExchange(1, expected: 1, desired: 0) }
-
-    /// Whether `limit` raised its shortage flag since the last call.
-    public func takeShortage(_ limit: Int) -> Bool {
-        slots.compareExchange(limit * LeasePools.stride + LeasePools.shortage, expected: 1, desired: 0)
+    /// The limits that ran short since the last call, clearing their bits.
+    public func takeShortages() -> [Int] {
+        var limits: [Int] = []
+        for word in 0..<shortages.count {
+            var bits = shortages.load(word)
+            while bits != 0 {
+                if shortages.compareExchange(word, expected: bits, desired: 0) { break }
+                bits = shortages.load(word)
+            }
+            while bits != 0 {
+                limits.append(word * 64 + bits.trailingZeroBitCount)
+                bits &= bits - 1
+            }
+        }
+        return limits
     }
 
     /// Copies another table's pools for limit `from` into limit `to` (a reload).
     public func carry(_ to: Int, from other: LeasePools, _ from: Int) {
-        for offset in 0..<LeasePools.shortage {
+        for offset in 0...LeasePools.lowWater {
             slots.store(to * LeasePools.stride + offset, other.slots.load(from * LeasePools.stride + offset))
         }
     }

@@ -145,6 +145,18 @@ final class FleetSync: Sendable {
         session.breaker = CircuitBreaker(configuration: FleetSync.breakerSettings)
         cycle(&session)
         lease(&session, at: MonotonicClock.nanoseconds(), closing: true)
+        if !routing.current.authorization.leased.isEmpty {
+            let counters = leaseCounters
+            logger.info(
+                "fleet limits at exit",
+                metadata: [
+                    "tokens_granted": "\(counters.granted.load(ordering: .relaxed))",
+                    "tokens_returned": "\(counters.returned.load(ordering: .relaxed))",
+                    "tokens_lost": "\(counters.lost.load(ordering: .relaxed))",
+                    "leases_refused": "\(counters.refused.load(ordering: .relaxed))",
+                    "tokens_reused": "\(counters.reused.load(ordering: .relaxed))",
+                ])
+        }
         if !session.queue.isEmpty {
             logger.warning(
                 "exiting with outcome counts Redis did not take",

@@ -43,12 +43,12 @@ struct LeaseKeeper {
         var pace: UInt64 = 0
     }
 
-    private var held: [String: Held] = [:]
-    /// Positions in the table's `leased` list of limits in use: live leases,
-    /// debt, or asked for lately.
-    private var active: Set<Int> = []
+    /// Per entry of the table's `leased` list.
+    private var held: [Held] = []
+    /// The table `held` is laid out for, and where each pools index sits in
+    /// its `leased` list (-1: not fleet-scoped).
     private var table: ObjectIdentifier?
-    private var lastFullScan: UInt64 = 0
+    private var positions: [Int] = []
     let counters: LeaseCounters
 
     /// How many limits one pipeline reserves for at most.
@@ -56,27 +56,30 @@ struct LeaseKeeper {
 
     init(counters: LeaseCounters) { self.counters = counters }
 
-    /// The reservations due now: limits that ran short, whose live lease is
-    /// low, that owe credit, or whose expired lease can give tokens back.
-    /// A `sweep` also looks at limits not in use; `closing` (the last call
-    /// before exit) asks for nothing new and gives back every lease.
+    /// The reservations due now: limits the loops marked short (nothing to
+    /// spend, credit spent, a lease at its low-water mark). A `sweep` looks
+    /// at every limit, for debts and expired leases that can give tokens
+    /// back; `closing` (the last call before exit) asks for nothing new and
+    /// gives back every lease.
     mutating func plan(_ table: AuthorizationTable, now: UInt64, sweep: Bool = false, closing: Bool = false)
         -> [Reservation]
     {
         guard let pools = table.leases, !table.leased.isEmpty else { return [] }
-        var sweep = sweep || closing
-        if ObjectIdentifier(table) != self.table {
-            self.table = ObjectIdentifier(table)
-            active = []
-            sweep = true
-        }
-        if pools.takeAnyShortage() { sweep = true }
-        let candidates = sweep ? Array(table.leased.indices) : Array(active)
+        adopt(table)
+        let short = pools.takeShortages()
+        let candidates =
+            sweep || closing ? Array(table.leased.indices) : short.map { positions[$0] }.filter { $0 >= 0 }
+        let flagged = Set(short)
         var reservations: [Reservation] = []
-        for position in candidates where reservations.count < LeaseKeeper.largestBatch {
+        for position in candidates {
             let leased = table.leased[position]
             let i = leased.index
-            var state = held[leased.key] ?? Held(size: min(leased.limit.maxLease, max(1, leased.limit.credit)))
+            guard reservations.count < LeaseKeeper.largestBatch else {
+                // Next tick: the bit goes back up.
+                if flagged.contains(i) { pools.noteShortage(i) }
+                continue
+            }
+            var state = held[position]
             var returned = 0
             for lease in pools.reclaimExpired(i, now: closing ? .max : now) {
                 state.size = max(1, state.size - lease.tokens)
@@ -88,20 +91,36 @@ struct LeaseKeeper {
             }
             let debt = max(0, leased.limit.credit - pools.credit(i))
             let live = pools.leases(i, now: now)
-            let short = pools.takeShortage(i)
             var wanted = 0
-            if !closing, live.count < 2, short || (live.count == 1 && live.tokens * 4 <= state.size) {
-                if short, live.count == 0 { state.size = min(leased.limit.maxLease, state.size * 2) }
+            if !closing, flagged.contains(i), live.count < 2 {
+                if live.count == 0 { state.size = min(leased.limit.maxLease, state.size * 2) }
                 wanted = state.size
             }
-            held[leased.key] = state
-            if live.count > 0 || debt > 0 || wanted > 0 { active.insert(position) } else { active.remove(position) }
+            pools.setLowWater(i, state.size / 4)
+            held[position] = state
             guard wanted + debt + returned > 0 else { continue }
             reservations.append(
                 Reservation(leased: leased, wanted: wanted, debt: debt, returned: returned, mark: state.mark))
         }
         return reservations
     }
+
+    /// Lays `held` out for a new table (a reload), keeping what it knew of
+    /// limits that stayed (by their Redis key).
+    private mutating func adopt(_ table: AuthorizationTable) {
+        guard ObjectIdentifier(table) != self.table, let pools = table.leases else { return }
+        let previous = Dictionary(zip(keys, held), uniquingKeysWith: { first, _ in first })
+        self.table = ObjectIdentifier(table)
+        keys = table.leased.map(\.key)
+        held = table.leased.map {
+            previous[$0.key] ?? Held(size: min($0.limit.maxLease, max(1, $0.limit.credit)))
+        }
+        positions = [Int](repeating: -1, count: pools.count)
+        for (position, leased) in table.leased.enumerated() { positions[leased.index] = position }
+    }
+
+    /// The Redis keys of the limits `held` is laid out for.
+    private var keys: [String] = []
 
     /// Gives back, at the next call, what `reservations` were to take:
     /// their shortage flags (the loops are still short), while their debt
@@ -137,8 +156,10 @@ struct LeaseKeeper {
         guard let pools = table.leases else { return ([], []) }
         var failed: [String] = []
         var garbage: [String] = []
+        adopt(table)
         for (reservation, reply) in zip(reservations, replies) {
             let leased = reservation.leased
+            let position = positions[leased.index]
             guard case .array(let fields) = reply, fields.count == 4, let granted = fields[0].integerValue,
                 let mark = fields[1].integerValue, let back = fields[2].integerValue, let reset = fields[3].integerValue
             else {
@@ -147,7 +168,7 @@ struct LeaseKeeper {
                 continue
             }
             if reset == 1 { garbage.append(leased.key) }
-            var state = held[leased.key] ?? Held(size: 1)
+            var state = held[position]
             counters.returned.add(back, ordering: .relaxed)
             counters.lost.add(Int64(reservation.returned) - back, ordering: .relaxed)
             counters.granted.add(granted, ordering: .relaxed)
@@ -173,7 +194,7 @@ struct LeaseKeeper {
                     counters.lost.add(Int64(tokens), ordering: .relaxed)
                 }
             }
-            held[leased.key] = state
+            held[position] = state
         }
         return (failed, garbage)
     }
@@ -185,10 +206,12 @@ struct LeaseKeeper {
         guard let pools = table.leases else { return }
         let since = pools.degradedSince
         guard since != 0 else { return }
-        for leased in table.leased {
+        adopt(table)
+        for (position, leased) in table.leased.enumerated() {
+            var state = held[position]
             // `since` may be a moment after `now`, read before it was set.
             guard case .reuseLastLease(let maxAge) = leased.limit.whenRedisDown, now < since || now - since < maxAge,
-                var state = held[leased.key], state.lastGranted > 0
+                state.lastGranted > 0
             else { continue }
             let pace = state.pace > 0 ? state.pace : leased.limit.leaseNanoseconds
             guard now >= state.lastGrantAt + pace, pools.leases(leased.index, now: now).count == 0 else { continue }
@@ -202,7 +225,7 @@ struct LeaseKeeper {
                 state.lastGrantAt = now
                 counters.reused.add(Int64(state.lastGranted), ordering: .relaxed)
             }
-            held[leased.key] = state
+            held[position] = state
         }
     }
 
