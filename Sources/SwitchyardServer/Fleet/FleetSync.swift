@@ -155,6 +155,7 @@ final class FleetSync: Sendable {
                     "tokens_lost": "\(counters.lost.load(ordering: .relaxed))",
                     "leases_refused": "\(counters.refused.load(ordering: .relaxed))",
                     "tokens_reused": "\(counters.reused.load(ordering: .relaxed))",
+                    "reservations": "\(counters.reservations.load(ordering: .relaxed))",
                 ])
         }
         if !session.queue.isEmpty {
@@ -189,9 +190,9 @@ final class FleetSync: Sendable {
     /// Reserves the tokens the fleet's limits need now, in one pipeline,
     /// under the same breaker as the rest of the sync. While Redis is away,
     /// limits in `reuse_last_lease` keep getting leases of the last size.
-    private func lease(_ session: inout Session, at now: UInt64, sweep: Bool = false, closing: Bool = false) {
+    private func lease(_ session: inout Session, at now: UInt64, closing: Bool = false) {
         let table = routing.current.authorization
-        let reservations = session.leases.plan(table, now: now, sweep: sweep, closing: closing)
+        let reservations = session.leases.plan(table, now: now, closing: closing)
         guard !reservations.isEmpty else {
             session.leases.reuse(table, now: now)
             return
@@ -263,7 +264,6 @@ final class FleetSync: Sendable {
             note(session.breaker.record(.failure, generation: generation, at: now, random: &session.random), error)
             setConnected(false)
         }
-        lease(&session, at: MonotonicClock.nanoseconds(), sweep: true)
         let dropped = routing.fleetDropped
         if dropped > droppedLogged.load(ordering: .relaxed) {
             logger.warning(

@@ -57,18 +57,17 @@ struct LeaseKeeper {
     init(counters: LeaseCounters) { self.counters = counters }
 
     /// The reservations due now: limits the loops marked short (nothing to
-    /// spend, credit spent, a lease at its low-water mark). A `sweep` looks
-    /// at every limit, for debts and expired leases that can give tokens
-    /// back; `closing` (the last call before exit) asks for nothing new and
-    /// gives back every lease.
-    mutating func plan(_ table: AuthorizationTable, now: UInt64, sweep: Bool = false, closing: Bool = false)
-        -> [Reservation]
-    {
+    /// spend, credit spent, a lease at its low-water mark). Only those: a
+    /// limit nobody asks for costs nothing, and an expired lease's unused
+    /// tokens go back when the limit is next used (or at exit), which is as
+    /// good while Redis's time for it is still ahead, and moot after.
+    /// `closing` (the last call before exit) looks at every limit, asks for
+    /// nothing new, pays every debt and gives back every lease.
+    mutating func plan(_ table: AuthorizationTable, now: UInt64, closing: Bool = false) -> [Reservation] {
         guard let pools = table.leases, !table.leased.isEmpty else { return [] }
         adopt(table)
         let short = pools.takeShortages()
-        let candidates =
-            sweep || closing ? Array(table.leased.indices) : short.map { positions[$0] }.filter { $0 >= 0 }
+        let candidates = closing ? Array(table.leased.indices) : short.map { positions[$0] }.filter { $0 >= 0 }
         let flagged = Set(short)
         var reservations: [Reservation] = []
         for position in candidates {
@@ -157,6 +156,7 @@ struct LeaseKeeper {
         var failed: [String] = []
         var garbage: [String] = []
         adopt(table)
+        counters.reservations.add(Int64(reservations.count), ordering: .relaxed)
         for (reservation, reply) in zip(reservations, replies) {
             let leased = reservation.leased
             let position = positions[leased.index]
@@ -288,4 +288,6 @@ final class LeaseCounters: Sendable {
     let refused = Atomic<Int64>(0)
     /// Tokens granted locally by `reuse_last_lease` while Redis was away.
     let reused = Atomic<Int64>(0)
+    /// Calls to the lease script (one per limit per pipeline).
+    let reservations = Atomic<Int64>(0)
 }
