@@ -220,7 +220,7 @@ import Testing
         for _ in 0..<1_000 { handle() }
         let allocated = Allocator.threadAllocatedBytes - before
         #expect(allocated == 0, "\(allocated) bytes allocated for 1,000 AUTHORIZE on leased tokens")
-        #expect(pools.available(0, now: routing.now) == 10_000 - 1_001 + pools.credit(0), "all spent from the lease")
+        #expect(pools.leases(0, now: routing.now).tokens == 10_000 - 1_001, "all spent from the lease")
     }
 
     @Test func handlingRoutesAndReportsAllocatesNothing() {

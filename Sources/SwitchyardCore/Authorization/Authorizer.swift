@@ -75,6 +75,9 @@ public final class AuthorizationTable: Sendable {
     public let leases: LeasePools?
     /// The fleet-scoped limits, for the sync thread that leases their tokens.
     public let leased: [LeasedLimit]
+    /// Whether limit `i` is fleet-scoped: read per request instead of the
+    /// whole ``FleetLimit``, which only a refusal needs.
+    let isLeased: [Bool]
     let allowlists: [CIDR]
     let limiter: RateLimiterTable
     let merchantFailures: RateLimiterTable
@@ -150,6 +153,7 @@ public final class AuthorizationTable: Sendable {
         self.limits = limits
         self.sharing = sharing
         self.leased = leased
+        isLeased = sharing.map { $0 != nil }
         leases = redis.isEnabled ? LeasePools(credits: sharing.map { $0?.credit ?? 0 }) : nil
         self.allowlists = allowlists
         settings = configuration.authorization
@@ -288,13 +292,13 @@ public final class AuthorizationTable: Sendable {
     }
 
     private func spend(_ i: Int, now: UInt64, cost: Int) -> (GCRA.Verdict, Source) {
-        guard let leases, let fleet = sharing[i] else {
+        guard let leases, isLeased[i] else {
             return (limiter.spend(i, limit: limits[i], now: now, cost: cost), .limiter)
         }
         let limit = limits[i]
-        if leases.take(i, cost: cost, now: now) {
-            let remaining = UInt64(leases.available(i, now: now))
-            let slack = limit.emissionInterval &* remaining
+        let left = leases.take(i, cost: cost, now: now)
+        if left >= 0 {
+            let slack = limit.emissionInterval &* UInt64(left)
             let verdict = GCRA.Verdict(
                 allowed: true, tat: 0, slack: slack, interval: limit.emissionInterval, retryAfter: 0,
                 resetAfter: limit.horizon - min(slack, limit.horizon))
@@ -307,7 +311,7 @@ public final class AuthorizationTable: Sendable {
             retryAfter: limit.emissionInterval &* UInt64(cost), resetAfter: limit.horizon)
         // Redis reachable: the fleet's budget is spent (or this instance's
         // next lease is on its way).
-        guard since != 0 else { return (refused, .lease) }
+        guard since != 0, let fleet = sharing[i] else { return (refused, .lease) }
         switch fleet.whenRedisDown {
         case .failOpen:
             let verdict = GCRA.Verdict(

@@ -6,11 +6,16 @@
 /// the last one is still being spent, each a token count and an expiry
 /// packed in one 64-bit atomic (a spend is one compare-and-swap and can
 /// never take a token from a lease that has expired), a credit (tokens that
-/// may be spent before Redis has granted them, paid for afterwards), and a
-/// low-water mark. A loop that finds nothing to spend, spends credit, or
-/// leaves a lease at its low-water mark sets the limit's bit in a shortage
+/// may be spent before Redis has granted them, paid for afterwards), and
+/// two low-water marks. A loop that finds nothing to spend, or leaves a
+/// lease or the credit at its mark, sets the limit's bit in a shortage
 /// bitmap, so that the sync thread reads a few words per tick to know which
 /// of thousands of limits need it, instead of looking at all of them.
+///
+/// The credit is paid for lazily (when half of it is spent): how late does
+/// not matter to the fleet's bound, which only needs the unpaid part to stay
+/// within the credit. So a limit used far below its rate costs no Redis call
+/// at all for a long time.
 public final class LeasePools: Sendable {
     private let slots: AtomicSlots
     /// One bit per limit.
@@ -21,6 +26,7 @@ public final class LeasePools: Sendable {
 
     private static let stride = 4
     private static let credit = 2
+    /// The lease low-water mark in the low 32 bits, the credit's in the high.
     private static let lowWater = 3
     private static let tokenBits: UInt64 = 24
     private static let tokenMask: UInt64 = (1 << tokenBits) - 1
@@ -35,14 +41,17 @@ public final class LeasePools: Sendable {
         shortages = AtomicSlots(count: (credits.count + 63) / 64)
         for (limit, credit) in credits.enumerated() {
             slots.store(limit * LeasePools.stride + LeasePools.credit, UInt64(credit))
+            slots.store(limit * LeasePools.stride + LeasePools.lowWater, UInt64(credit / 2) << 32)
         }
     }
 
     // MARK: The request path
 
     /// Takes `cost` tokens of `limit` from an unexpired lease (the one that
-    /// ends first), or else from the credit; nil when neither has enough.
-    public func take(_ limit: Int, cost: Int, now: UInt64) -> Bool {
+    /// ends first), or else from the credit. Returns the tokens left where
+    /// they were taken (what a client is told remains), -1 when neither had
+    /// enough.
+    public func take(_ limit: Int, cost: Int, now: UInt64) -> Int {
         let base = limit * LeasePools.stride
         let units = now >> LeasePools.unitShift
         let amount = UInt64(cost)
@@ -57,19 +66,17 @@ public final class LeasePools: Sendable {
             }
             if best >= 0 {
                 if slots.compareExchange(base + best, expected: bestWord, desired: bestWord - amount) {
-                    if (bestWord & LeasePools.tokenMask) - amount <= slots.load(base + LeasePools.lowWater) {
-                        noteShortage(limit)
-                    }
-                    return true
+                    let left = (bestWord & LeasePools.tokenMask) - amount
+                    if left <= slots.load(base + LeasePools.lowWater) & 0xFFFF_FFFF { noteShortage(limit) }
+                    return Int(left)
                 }
                 continue
             }
             let credit = slots.load(base + LeasePools.credit)
-            guard credit >= amount else { return false }
+            guard credit >= amount else { return -1 }
             if slots.compareExchange(base + LeasePools.credit, expected: credit, desired: credit - amount) {
-                // Spent credit is a debt: the sync thread should pay it soon.
-                noteShortage(limit)
-                return true
+                if credit - amount <= slots.load(base + LeasePools.lowWater) >> 32 { noteShortage(limit) }
+                return Int(credit - amount)
             }
         }
     }
@@ -88,17 +95,6 @@ public final class LeasePools: Sendable {
             guard restored > credit else { return }
             if slots.compareExchange(index, expected: credit, desired: restored) { return }
         }
-    }
-
-    /// Tokens of `limit` this instance could spend right now.
-    public func available(_ limit: Int, now: UInt64) -> Int {
-        let base = limit * LeasePools.stride
-        var total = slots.load(base + LeasePools.credit)
-        for slot in 0..<2 {
-            let word = slots.load(base + slot)
-            if word >> LeasePools.tokenBits > now >> LeasePools.unitShift { total += word & LeasePools.tokenMask }
-        }
-        return Int(total)
     }
 
     /// Tells the sync thread that `limit` needs tokens. A load first: the
@@ -122,7 +118,9 @@ public final class LeasePools: Sendable {
 
     /// A live lease left with this many tokens or fewer asks for the next one.
     public func setLowWater(_ limit: Int, _ tokens: Int) {
-        slots.store(limit * LeasePools.stride + LeasePools.lowWater, UInt64(max(tokens, 0)))
+        let index = limit * LeasePools.stride + LeasePools.lowWater
+        let credit = slots.load(index) & ~0xFFFF_FFFF
+        slots.store(index, credit | UInt64(min(max(tokens, 0), FleetLimit.largestLease)))
     }
 
     /// Installs a lease in a slot that is empty or expired, after

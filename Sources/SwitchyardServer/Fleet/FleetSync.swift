@@ -131,6 +131,8 @@ final class FleetSync: Sendable {
         var leases: LeaseKeeper
         /// Limits whose Redis key held garbage or whose script failed, already logged.
         var leaseProblems: Set<String> = []
+        /// The lease script's SHA-1 on the Redis connected to; nil: load it first.
+        var leaseScript: String?
     }
 
     private func run(_ apply: @escaping @Sendable (FleetOverrides) -> Void) {
@@ -152,7 +154,7 @@ final class FleetSync: Sendable {
                 metadata: [
                     "tokens_granted": "\(counters.granted.load(ordering: .relaxed))",
                     "tokens_returned": "\(counters.returned.load(ordering: .relaxed))",
-                    "tokens_lost": "\(counters.lost.load(ordering: .relaxed))",
+                    "tokens_expired": "\(counters.expired.load(ordering: .relaxed))",
                     "leases_refused": "\(counters.refused.load(ordering: .relaxed))",
                     "tokens_reused": "\(counters.reused.load(ordering: .relaxed))",
                     "reservations": "\(counters.reservations.load(ordering: .relaxed))",
@@ -206,9 +208,12 @@ final class FleetSync: Sendable {
         let generation = session.breaker.generation
         do {
             try connect(&session, buckets())
-            let commands = LeaseKeeper.commands(reservations) { key("limit", $0) }
+            let sha = try leaseScript(&session)
+            let commands = LeaseKeeper.commands(reservations, script: sha) { key("limit", $0) }
             let replies = try exchange(commands, &session, buckets())
-            let (failed, garbage) = session.leases.absorb(replies[...], reservations, table, sentAt: now)
+            let (failed, garbage, unknownScript) = session.leases.absorb(
+                replies[...], reservations, table, sentAt: now)
+            if unknownScript { session.leaseScript = nil }
             for limit in garbage where session.leaseProblems.insert(limit).inserted {
                 logger.warning(
                     "a fleet limit's time in Redis was not a time: replaced by a spent budget",
@@ -225,6 +230,16 @@ final class FleetSync: Sendable {
             setConnected(false)
             session.leases.reuse(table, now: now)
         }
+    }
+
+    /// The lease script's SHA-1, loaded into Redis when not yet (on this
+    /// connection, or since Redis said it did not know it).
+    private func leaseScript(_ session: inout Session) throws(RedisError) -> String {
+        if let sha = session.leaseScript { return sha }
+        let reply = try session.connection.command(["SCRIPT", "LOAD", LeaseKeeper.script])
+        guard case .bulk = reply, let sha = reply.text else { throw .reply("SCRIPT LOAD: \(reply)") }
+        session.leaseScript = sha
+        return sha
     }
 
     /// The outcome buckets of the window that ends now (Unix time: every
@@ -379,6 +394,8 @@ final class FleetSync: Sendable {
             session.connection.retarget(host: host, port: port)
             throw error
         }
+        // Another Redis, or the same one restarted, may not know the lease script.
+        session.leaseScript = nil
         try noticeRestart(&session, buckets)
     }
 

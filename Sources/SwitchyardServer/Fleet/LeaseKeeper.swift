@@ -81,21 +81,24 @@ struct LeaseKeeper {
             var state = held[position]
             var returned = 0
             for lease in pools.reclaimExpired(i, now: closing ? .max : now) {
-                state.size = max(1, state.size - lease.tokens)
                 if lease.expiry == state.markExpiry {
                     returned += lease.tokens
+                    // It outlived its use: the next one is twice what was spent of it.
+                    state.size = min(leased.limit.maxLease, max(1, 2 * (state.lastGranted - lease.tokens)))
                 } else {
-                    counters.lost.add(Int64(lease.tokens), ordering: .relaxed)
+                    counters.expired.add(Int64(lease.tokens), ordering: .relaxed)
                 }
             }
             let debt = max(0, leased.limit.credit - pools.credit(i))
             let live = pools.leases(i, now: now)
             var wanted = 0
             if !closing, flagged.contains(i), live.count < 2 {
-                if live.count == 0 { state.size = min(leased.limit.maxLease, state.size * 2) }
+                // Spent in under half its life: the next one is twice as large.
+                if live.count == 0, now < state.lastGrantAt + leased.limit.leaseNanoseconds / 2 {
+                    state.size = min(leased.limit.maxLease, state.size * 2)
+                }
                 wanted = state.size
             }
-            pools.setLowWater(i, state.size / 4)
             held[position] = state
             guard wanted + debt + returned > 0 else { continue }
             reservations.append(
@@ -127,16 +130,18 @@ struct LeaseKeeper {
     /// until the lease's time in Redis passes: counted as under-admission.
     func failed(_ reservations: [Reservation], _ table: AuthorizationTable) {
         for reservation in reservations {
-            if reservation.wanted > 0 { table.leases?.noteShortage(reservation.leased.index) }
-            counters.lost.add(Int64(reservation.returned), ordering: .relaxed)
+            if reservation.wanted > 0 || reservation.debt > 0 { table.leases?.noteShortage(reservation.leased.index) }
+            counters.expired.add(Int64(reservation.returned), ordering: .relaxed)
         }
     }
 
-    /// The lease script's command for each reservation.
-    static func commands(_ reservations: [Reservation], key: (String) -> String) -> [[String]] {
+    /// The lease script's command for each reservation, by the script's
+    /// SHA-1 (`SCRIPT LOAD` gave it): the script's text is not sent and
+    /// hashed again on every call.
+    static func commands(_ reservations: [Reservation], script sha: String, key: (String) -> String) -> [[String]] {
         reservations.map {
             [
-                "EVAL", LeaseKeeper.script, "1", key($0.leased.key), String($0.leased.limit.redisInterval),
+                "EVALSHA", sha, "1", key($0.leased.key), String($0.leased.limit.redisInterval),
                 String($0.leased.limit.redisTolerance), String($0.leased.limit.redisHorizon),
                 String($0.wanted + $0.debt),
                 String($0.returned), String($0.mark),
@@ -148,13 +153,16 @@ struct LeaseKeeper {
     /// a lease that ends `lease_ms` after `sentAt` less an eighth (the loops
     /// read a clock cached per batch), and remembers the new GCRA time.
     /// Returns the limits whose reply was not the script's (garbage that the
-    /// script could not read is reported in the reply and replaced).
+    /// script could not read is reported in the reply and replaced), and
+    /// whether Redis no longer knows the script (it restarted or flushed
+    /// its scripts): it is loaded again before the next call.
     mutating func absorb(
         _ replies: ArraySlice<RedisReply>, _ reservations: [Reservation], _ table: AuthorizationTable, sentAt: UInt64
-    ) -> (failed: [String], garbage: [String]) {
-        guard let pools = table.leases else { return ([], []) }
+    ) -> (failed: [String], garbage: [String], unknownScript: Bool) {
+        guard let pools = table.leases else { return ([], [], false) }
         var failed: [String] = []
         var garbage: [String] = []
+        var unknownScript = false
         adopt(table)
         counters.reservations.add(Int64(reservations.count), ordering: .relaxed)
         for (reservation, reply) in zip(reservations, replies) {
@@ -163,14 +171,18 @@ struct LeaseKeeper {
             guard case .array(let fields) = reply, fields.count == 4, let granted = fields[0].integerValue,
                 let mark = fields[1].integerValue, let back = fields[2].integerValue, let reset = fields[3].integerValue
             else {
-                failed.append(leased.key)
-                if reservation.wanted > 0 { pools.noteShortage(leased.index) }
+                if case .error(let message) = reply, message.hasPrefix("NOSCRIPT") {
+                    unknownScript = true
+                } else {
+                    failed.append(leased.key)
+                }
+                if reservation.wanted > 0 || reservation.debt > 0 { pools.noteShortage(leased.index) }
                 continue
             }
             if reset == 1 { garbage.append(leased.key) }
             var state = held[position]
             counters.returned.add(back, ordering: .relaxed)
-            counters.lost.add(Int64(reservation.returned) - back, ordering: .relaxed)
+            counters.expired.add(Int64(reservation.returned) - back, ordering: .relaxed)
             counters.granted.add(granted, ordering: .relaxed)
             let paid = min(Int(granted), reservation.debt)
             if paid > 0 { pools.restoreCredit(leased.index, paid) }
@@ -190,13 +202,14 @@ struct LeaseKeeper {
                     // faster than its lifetime: the pace is at most that.
                     if state.lastGrantAt > 0 { state.pace = min(sentAt - state.lastGrantAt, lifetime) }
                     (state.lastGranted, state.lastGrantAt) = (tokens, sentAt)
+                    pools.setLowWater(leased.index, tokens / 4)
                 } else {
-                    counters.lost.add(Int64(tokens), ordering: .relaxed)
+                    counters.expired.add(Int64(tokens), ordering: .relaxed)
                 }
             }
             held[position] = state
         }
-        return (failed, garbage)
+        return (failed, garbage, unknownScript)
     }
 
     /// While Redis is away: `reuse_last_lease` limits that are in use get
@@ -216,7 +229,7 @@ struct LeaseKeeper {
             let pace = state.pace > 0 ? state.pace : leased.limit.leaseNanoseconds
             guard now >= state.lastGrantAt + pace, pools.leases(leased.index, now: now).count == 0 else { continue }
             for lease in pools.reclaimExpired(leased.index, now: now) {
-                counters.lost.add(Int64(lease.tokens), ordering: .relaxed)
+                counters.expired.add(Int64(lease.tokens), ordering: .relaxed)
             }
             let lifetime = leased.limit.leaseNanoseconds
             if pools.install(
@@ -281,9 +294,11 @@ final class LeaseCounters: Sendable {
     let granted = Atomic<Int64>(0)
     /// Unused tokens given back to the fleet's budget.
     let returned = Atomic<Int64>(0)
-    /// Unused tokens that expired and could not be given back: the
-    /// under-admission the leases cost.
-    let lost = Atomic<Int64>(0)
+    /// Unused tokens of expired leases that were not given back (another
+    /// reservation had stacked on them, or Redis's time for them had already
+    /// passed, which gives them back by itself). Under-admission is at most
+    /// the tokens outstanding in live leases at any moment.
+    let expired = Atomic<Int64>(0)
     /// Leases asked for that Redis had no room for (the fleet's budget was spent).
     let refused = Atomic<Int64>(0)
     /// Tokens granted locally by `reuse_last_lease` while Redis was away.
