@@ -194,6 +194,13 @@ final class FleetSync: Sendable {
     /// limits in `reuse_last_lease` keep getting leases of the last size.
     private func lease(_ session: inout Session, at now: UInt64, closing: Bool = false) {
         let table = routing.current.authorization
+        // While the breaker around Redis is not closed, the shortages stay
+        // marked (planning them would only mark them again every tick); the
+        // cycle's calls probe Redis, and leasing resumes once it answers.
+        guard session.breaker.state == .closed || closing else {
+            session.leases.reuse(table, now: now)
+            return
+        }
         let reservations = session.leases.plan(table, now: now, closing: closing)
         guard !reservations.isEmpty else {
             session.leases.reuse(table, now: now)
