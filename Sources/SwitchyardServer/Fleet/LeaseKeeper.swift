@@ -119,10 +119,16 @@ struct LeaseKeeper {
         }
         positions = [Int](repeating: -1, count: pools.count)
         for (position, leased) in table.leased.enumerated() { positions[leased.index] = position }
+        reusing = table.leased.indices.filter {
+            if case .reuseLastLease = table.leased[$0].limit.whenRedisDown { true } else { false }
+        }
     }
 
     /// The Redis keys of the limits `held` is laid out for.
     private var keys: [String] = []
+    /// Positions of the limits in `reuse_last_lease` mode: while Redis is
+    /// away, only those need a look every tick.
+    private var reusing: [Int] = []
 
     /// Gives back, at the next call, what `reservations` were to take:
     /// their shortage flags (the loops are still short), while their debt
@@ -220,7 +226,8 @@ struct LeaseKeeper {
         let since = pools.degradedSince
         guard since != 0 else { return }
         adopt(table)
-        for (position, leased) in table.leased.enumerated() {
+        for position in reusing {
+            let leased = table.leased[position]
             var state = held[position]
             // `since` may be a moment after `now`, read before it was set.
             guard case .reuseLastLease(let maxAge) = leased.limit.whenRedisDown, now < since || now - since < maxAge,
