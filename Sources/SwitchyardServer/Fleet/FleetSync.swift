@@ -203,6 +203,9 @@ final class FleetSync: Sendable {
         }
         let reservations = session.leases.plan(table, now: now, closing: closing)
         guard !reservations.isEmpty else {
+            // Nothing owed or short, and Redis answered the last cycle: the
+            // limits are leased again.
+            if isConnected { leasesCaughtUp() }
             session.leases.reuse(table, now: now)
             return
         }
@@ -231,6 +234,7 @@ final class FleetSync: Sendable {
             }
             note(session.breaker.record(.success, generation: generation, at: now, random: &session.random))
             setConnected(true)
+            if reservations.count < LeaseKeeper.largestBatch { leasesCaughtUp() }
         } catch {
             session.leases.failed(reservations, table)
             note(session.breaker.record(.failure, generation: generation, at: now, random: &session.random), error)
@@ -526,16 +530,21 @@ final class FleetSync: Sendable {
         }
     }
 
-    /// Records whether Redis answers, for health and for the fleet's
-    /// limits, which switch to their `when_redis_down` modes while it does not.
+    /// Records whether Redis answers, for health; once it does not, the
+    /// fleet's limits switch to their `when_redis_down` modes.
     private func setConnected(_ value: Bool) {
         connected.store(value, ordering: .relaxed)
-        guard let pools = routing.current.authorization.leases else { return }
-        if !value, pools.degradedSince == 0 {
-            pools.setDegraded(since: MonotonicClock.nanoseconds())
-        } else if value, pools.degradedSince != 0 {
-            pools.setDegraded(since: 0)
-        }
+        guard !value, let pools = routing.current.authorization.leases, pools.degradedSince == 0 else { return }
+        pools.setDegraded(since: MonotonicClock.nanoseconds())
+    }
+
+    /// Ends the limits' `when_redis_down` modes: only once every limit that
+    /// ran short has been reserved for again, so that a limit whose credit
+    /// went in the outage keeps its fallback until its lease arrives rather
+    /// than refusing in between.
+    private func leasesCaughtUp() {
+        guard let pools = routing.current.authorization.leases, pools.degradedSince != 0 else { return }
+        pools.setDegraded(since: 0)
     }
 
     /// Three failed cycles in a row open the breaker for 0.5 s, doubling up to 10 s.

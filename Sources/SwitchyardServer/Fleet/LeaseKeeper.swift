@@ -51,8 +51,10 @@ struct LeaseKeeper {
     private var positions: [Int] = []
     let counters: LeaseCounters
 
-    /// How many limits one pipeline reserves for at most.
-    static let largestBatch = 1_000
+    /// How many limits one pipeline reserves for at most: after an outage
+    /// every limit in use owes, and paying them all at once would hold the
+    /// sync thread (and Redis) for tens of milliseconds on end.
+    static let largestBatch = 250
 
     init(counters: LeaseCounters) { self.counters = counters }
 
