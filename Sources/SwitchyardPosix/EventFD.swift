@@ -19,6 +19,17 @@ public final class EventFD: Sendable {
         _ = eventfd_write(fd, 1)
     }
 
+    /// Waits until signalled or `timeoutMilliseconds` pass (for a thread
+    /// that sleeps on the counter alone, without an epoll set); true when
+    /// signalled. Resets the counter.
+    @discardableResult
+    public func wait(timeoutMilliseconds: Int32) -> Bool {
+        var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        let ready = poll(&entry, 1, timeoutMilliseconds) > 0
+        if ready { drain() }
+        return ready
+    }
+
     /// Resets the counter after a wakeup.
     public func drain() {
         var value: eventfd_t = 0

@@ -74,16 +74,22 @@ public final class Server: Sendable {
         }
         loopCount = loops
         self.logger = logger
+        let doorbell: EventFD?
+        do { doorbell = whole.redis.isEnabled ? try EventFD() : nil } catch {
+            listeners.forEach(Descriptor.close)
+            throw .system(error)
+        }
         var seed = SystemRandomNumberGenerator()
-        routing = RoutingService(
+        let routing = RoutingService(
             configuration: whole, loops: loops, logger: logger, seed: seed.next(), instanceTag: seed.next(),
-            keyHasher: keyHasher)
+            keyHasher: keyHasher, leaseDoorbell: doorbell.map(LeaseDoorbell.init))
+        self.routing = routing
         redisSettings = whole.redis
-        fleet =
-            whole.redis.isEnabled
-            ? FleetSync(
-                routing: routing, settings: whole.redis, instanceID: configuration.instanceID, logger: logger)
-            : nil
+        fleet = doorbell.map {
+            FleetSync(
+                routing: routing, settings: whole.redis, instanceID: configuration.instanceID, doorbell: $0,
+                logger: logger)
+        }
         state = Mutex(
             State(
                 settings: ServerSettings(configuration), configuration: configuration, base: whole,

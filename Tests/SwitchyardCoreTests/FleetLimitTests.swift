@@ -189,4 +189,29 @@ import Testing
         #expect(pools.takeShortages() == [3, 64, 65, 199])
         #expect(pools.takeShortages().isEmpty)
     }
+
+    final class CountingDoorbell: LeasePools.Doorbell, @unchecked Sendable {
+        // Unchecked: rung and read on the test's own thread.
+        var rings = 0
+        func ring() { rings += 1 }
+    }
+
+    @Test func aLoopRingsOnlyWhileTheLeasingThreadSleeps() {
+        let doorbell = CountingDoorbell()
+        let pools = LeasePools(credits: [0, 0], doorbell: doorbell)
+        pools.noteShortage(0)
+        #expect(doorbell.rings == 0, "awake: it will see the bit")
+        var slept = false
+        pools.sleep { slept = true }
+        #expect(!slept, "a limit is already short: no sleep")
+        _ = pools.takeShortages()
+        pools.sleep {
+            slept = true
+            pools.noteShortage(1)
+            pools.noteShortage(1)
+            pools.noteShortage(0)
+        }
+        #expect(slept && doorbell.rings == 1, "one ring per sleep, whatever runs short meanwhile")
+        #expect(pools.takeShortages() == [0, 1])
+    }
 }

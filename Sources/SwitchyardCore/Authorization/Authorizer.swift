@@ -110,7 +110,11 @@ public final class AuthorizationTable: Sendable {
     }
 
     /// `hasher` is nil when no secret is configured: then no key matches.
-    public init(_ configuration: Configuration, hasher: KeyHasher?, carryingOver old: AuthorizationTable? = nil) {
+    /// `doorbell` wakes the thread that leases fleet limits' tokens.
+    public init(
+        _ configuration: Configuration, hasher: KeyHasher?, carryingOver old: AuthorizationTable? = nil,
+        doorbell: (any LeasePools.Doorbell)? = nil
+    ) {
         merchants = NameTable(configuration.merchants.map(\.id))
         var entries: [Entry] = []
         var keys: [KeyDigest] = []
@@ -154,7 +158,7 @@ public final class AuthorizationTable: Sendable {
         self.sharing = sharing
         self.leased = leased
         isLeased = sharing.map { $0 != nil }
-        leases = redis.isEnabled ? LeasePools(credits: sharing.map { $0?.credit ?? 0 }) : nil
+        leases = redis.isEnabled ? LeasePools(credits: sharing.map { $0?.credit ?? 0 }, doorbell: doorbell) : nil
         self.allowlists = allowlists
         settings = configuration.authorization
         limiter = RateLimiterTable(limits: limits.count)

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// The tokens this instance holds for each fleet-scoped limit, shared by the
 /// event loops (which spend them) and the sync thread (which leases them
 /// from Redis): no lock, no system call on the request path.
@@ -17,7 +19,17 @@
 /// within the credit. So a limit used far below its rate costs no Redis call
 /// at all for a long time.
 public final class LeasePools: Sendable {
+    /// Wakes the thread that leases tokens. Rung from an event loop, only
+    /// when a limit newly runs short while that thread sleeps: at most once
+    /// per sleep, never per request.
+    public protocol Doorbell: Sendable {
+        func ring()
+    }
+
     private let slots: AtomicSlots
+    private let doorbell: (any Doorbell)?
+    /// Whether the leasing thread sleeps until rung.
+    private let sleeping = Atomic<Bool>(false)
     /// One bit per limit.
     private let shortages: AtomicSlots
     /// When Redis was last found unreachable (monotonic ns; 0: reachable).
@@ -35,7 +47,8 @@ public final class LeasePools: Sendable {
     private static let unitShift: UInt64 = 20
 
     /// `credits[i]`: the tokens limit `i` may spend before it is paid for.
-    public init(credits: [Int]) {
+    public init(credits: [Int], doorbell: (any Doorbell)? = nil) {
+        self.doorbell = doorbell
         count = credits.count
         slots = AtomicSlots(count: credits.count * LeasePools.stride)
         shortages = AtomicSlots(count: (credits.count + 63) / 64)
@@ -105,8 +118,28 @@ public final class LeasePools: Sendable {
         while true {
             let bits = shortages.load(word)
             guard bits & bit == 0 else { return }
-            if shortages.compareExchange(word, expected: bits, desired: bits | bit) { return }
+            if shortages.compareExchange(word, expected: bits, desired: bits | bit) { break }
         }
+        // Paired with the fence in `sleep(_:)`: either that thread sees the
+        // bit before it sleeps, or this one sees it asleep and rings.
+        atomicMemoryFence(ordering: .sequentiallyConsistent)
+        if sleeping.load(ordering: .sequentiallyConsistent),
+            sleeping.compareExchange(expected: true, desired: false, ordering: .sequentiallyConsistent).exchanged
+        {
+            doorbell?.ring()
+        }
+    }
+
+    /// Lets the leasing thread sleep in `wait` (until rung, or its own
+    /// timeout) unless a limit is already short. A loop that marks a
+    /// shortage meanwhile rings the doorbell, so none waits for the timeout.
+    public func sleep(_ wait: () -> Void) {
+        sleeping.store(true, ordering: .sequentiallyConsistent)
+        atomicMemoryFence(ordering: .sequentiallyConsistent)
+        var short = false
+        for word in 0..<shortages.count where shortages.load(word) != 0 { short = true }
+        if !short { wait() }
+        sleeping.store(false, ordering: .sequentiallyConsistent)
     }
 
     /// When Redis was found unreachable (monotonic ns), 0 while it is reachable.

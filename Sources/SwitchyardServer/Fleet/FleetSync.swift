@@ -31,6 +31,8 @@ final class FleetSync: Sendable {
     private let droppedLogged = Atomic<Int64>(0)
     /// What the fleet's limits did (leases granted, given back, lost).
     let leaseCounters = LeaseCounters()
+    /// Rung by the loops when a fleet limit runs short while this thread sleeps.
+    let doorbell: EventFD
 
     /// False while Redis is unreachable (or not yet reached): health says `degraded`.
     var isConnected: Bool { connected.load(ordering: .relaxed) }
@@ -82,10 +84,12 @@ final class FleetSync: Sendable {
         return 0
         """
 
+    /// `doorbell` must be the one the routing service gives its tables' lease pools.
     init(
-        routing: RoutingService, settings: RedisConfiguration, instanceID: String, logger: Logger
+        routing: RoutingService, settings: RedisConfiguration, instanceID: String, doorbell: EventFD, logger: Logger
     ) {
         self.routing = routing
+        self.doorbell = doorbell
         self.settings = settings
         self.logger = logger
         var random = SystemRandomNumberGenerator()
@@ -167,39 +171,53 @@ final class FleetSync: Sendable {
         }
     }
 
-    /// Waits one sync interval, in short steps so that shutdown does not
-    /// wait for a long one, tending the fleet's limits every millisecond
-    /// (when there are any); false once stopping.
+    /// Waits one sync interval, in steps of at most 20 ms so that shutdown
+    /// does not wait for a long one, and tends the fleet's limits meanwhile:
+    /// asleep until a loop rings the doorbell for a limit that ran short,
+    /// then every millisecond while limits keep running short (so their
+    /// reservations share round trips); false once stopping.
     private func waitForNextCycle(_ session: inout Session) -> Bool {
         let end = MonotonicClock.nanoseconds() + UInt64(settings.syncIntervalMilliseconds) * 1_000_000
         while !thread.isStopping {
             var now = MonotonicClock.nanoseconds()
             guard now < end else { return true }
-            let leasing = !routing.current.authorization.leased.isEmpty
-            if leasing {
-                lease(&session, at: now)
-                now = MonotonicClock.nanoseconds()
-                guard now < end else { return true }
+            let table = routing.current.authorization
+            guard let pools = table.leases, !table.leased.isEmpty else {
+                usleep(UInt32(min(end - now, FleetSync.longestWait) / 1_000))
+                continue
             }
-            usleep(UInt32(min(end - now, leasing ? FleetSync.leaseTick : 20_000_000) / 1_000))
+            let idle = lease(&session, at: now)
+            now = MonotonicClock.nanoseconds()
+            guard now < end else { return true }
+            let wait = min(end - now, FleetSync.longestWait)
+            if idle {
+                pools.sleep { doorbell.wait(timeoutMilliseconds: Int32(wait / 1_000_000) + 1) }
+            } else {
+                usleep(UInt32(min(wait, FleetSync.leaseTick) / 1_000))
+            }
         }
         return false
     }
 
-    /// How often the sync thread looks at the fleet's limits.
+    /// How soon the sync thread looks at the fleet's limits again while they
+    /// run short (or Redis is away), and the longest it sleeps at once.
     static let leaseTick: UInt64 = 1_000_000
+    static let longestWait: UInt64 = 20_000_000
 
     /// Reserves the tokens the fleet's limits need now, in one pipeline,
     /// under the same breaker as the rest of the sync. While Redis is away,
     /// limits in `reuse_last_lease` keep getting leases of the last size.
-    private func lease(_ session: inout Session, at now: UInt64, closing: Bool = false) {
+    /// Returns true when there was nothing to do: the thread may sleep
+    /// until a loop rings.
+    @discardableResult
+    private func lease(_ session: inout Session, at now: UInt64, closing: Bool = false) -> Bool {
         let table = routing.current.authorization
         // While the breaker around Redis is not closed, the shortages stay
         // marked (planning them would only mark them again every tick); the
         // cycle's calls probe Redis, and leasing resumes once it answers.
         guard session.breaker.state == .closed || closing else {
             session.leases.reuse(table, now: now)
-            return
+            return false
         }
         let reservations = session.leases.plan(table, now: now, closing: closing)
         guard !reservations.isEmpty else {
@@ -207,13 +225,13 @@ final class FleetSync: Sendable {
             // limits are leased again.
             if isConnected { leasesCaughtUp() }
             session.leases.reuse(table, now: now)
-            return
+            return table.leases?.degradedSince == 0
         }
         guard session.breaker.acquirePermit(at: now, random: &session.random) != nil else {
             session.leases.failed(reservations, table)
             setConnected(false)
             session.leases.reuse(table, now: now)
-            return
+            return false
         }
         let generation = session.breaker.generation
         do {
@@ -241,6 +259,7 @@ final class FleetSync: Sendable {
             setConnected(false)
             session.leases.reuse(table, now: now)
         }
+        return false
     }
 
     /// The lease script's SHA-1, loaded into Redis when not yet (on this
@@ -567,4 +586,10 @@ final class FleetSync: Sendable {
         if host.hasPrefix("[") { host = String(host.dropFirst().dropLast()) }
         return (host == "localhost" ? "127.0.0.1" : host, port)
     }
+}
+
+/// The lease pools' doorbell: a counter the sync thread sleeps on.
+struct LeaseDoorbell: LeasePools.Doorbell {
+    let event: EventFD
+    func ring() { event.signal() }
 }

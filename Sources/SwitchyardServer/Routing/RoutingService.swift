@@ -68,10 +68,12 @@ final class RoutingService: Sendable {
 
     /// The key hasher made from the server secret; nil when none is configured (no key then matches).
     let keyHasher: KeyHasher?
+    /// Wakes the sync thread when a fleet limit runs short (Redis configured).
+    let leaseDoorbell: (any LeasePools.Doorbell)?
 
     init(
         configuration: Configuration, loops: Int, logger: Logger, seed: UInt64, instanceTag: UInt16,
-        keyHasher: KeyHasher? = nil
+        keyHasher: KeyHasher? = nil, leaseDoorbell: (any LeasePools.Doorbell)? = nil
     ) {
         let table = RoutingTable(configuration)
         var state = RoutingState(table: table)
@@ -86,7 +88,8 @@ final class RoutingService: Sendable {
         self.instanceTag = instanceTag
         self.logger = logger
         self.keyHasher = keyHasher
-        let authorization = AuthorizationTable(configuration, hasher: keyHasher)
+        self.leaseDoorbell = leaseDoorbell
+        let authorization = AuthorizationTable(configuration, hasher: keyHasher, doorbell: leaseDoorbell)
         merger = Mutex(
             Merger(
                 state: state, authorization: authorization, random: SplitMix64(seed: seed), lastPublished: now,
@@ -251,7 +254,7 @@ final class RoutingService: Sendable {
             merger.previousTable = merger.state.table
             merger.state = RoutingState(table: table, carryingOver: merger.state)
             merger.authorization = AuthorizationTable(
-                configuration, hasher: keyHasher, carryingOver: merger.authorization)
+                configuration, hasher: keyHasher, carryingOver: merger.authorization, doorbell: leaseDoorbell)
             merger.tableGeneration &+= 1
             publish(&merger, at: MonotonicClock.nanoseconds())
         }
