@@ -2,7 +2,8 @@ import Synchronization
 
 /// The tokens this instance holds for each fleet-scoped limit, shared by the
 /// event loops (which spend them) and the sync thread (which leases them
-/// from Redis): no lock, no system call on the request path.
+/// from Redis): no lock on the request path, and a system call only to wake
+/// the sync thread when a limit runs short while it sleeps.
 ///
 /// Per limit there are two lease slots, so the next lease can arrive while
 /// the last one is still being spent, each a token count and an expiry
@@ -11,8 +12,9 @@ import Synchronization
 /// may be spent before Redis has granted them, paid for afterwards), and
 /// two low-water marks. A loop that finds nothing to spend, or leaves a
 /// lease or the credit at its mark, sets the limit's bit in a shortage
-/// bitmap, so that the sync thread reads a few words per tick to know which
-/// of thousands of limits need it, instead of looking at all of them.
+/// bitmap (and rings the ``Doorbell`` if the sync thread sleeps), so that
+/// the sync thread reads a few words to know which of thousands of limits
+/// need it, instead of looking at all of them.
 ///
 /// The credit is paid for lazily (when half of it is spent): how late does
 /// not matter to the fleet's bound, which only needs the unpaid part to stay

@@ -7,10 +7,10 @@ import Synchronization
 /// one pipeline), installs the leases for the event loops to spend, pays for
 /// spent credit, and gives back what an expired lease did not use.
 ///
-/// It never runs on an event loop. Every few milliseconds it looks at the
-/// limits that are in use, and at all of them when a loop ran short; a
-/// limit whose live lease is down to a quarter gets its next one before it
-/// runs dry.
+/// It never runs on an event loop, and it looks only at the limits a loop
+/// marked short (nothing to spend, a lease down to a quarter, the credit
+/// down to half): thousands of limits used far below their rate cost it
+/// nothing.
 struct LeaseKeeper {
     /// One limit's call to the lease script.
     struct Reservation {
@@ -45,10 +45,15 @@ struct LeaseKeeper {
 
     /// Per entry of the table's `leased` list.
     private var held: [Held] = []
-    /// The table `held` is laid out for, and where each pools index sits in
-    /// its `leased` list (-1: not fleet-scoped).
-    private var table: ObjectIdentifier?
+    /// The table `held` is laid out for (kept alive, so that a new table
+    /// can never be mistaken for it), the Redis keys of its limits, where
+    /// each pools index sits in its `leased` list (-1: not fleet-scoped), and
+    /// the positions of its `reuse_last_lease` limits (while Redis is away,
+    /// only those need a look every tick).
+    private var table: AuthorizationTable?
+    private var keys: [String] = []
     private var positions: [Int] = []
+    private var reusing: [Int] = []
     let counters: LeaseCounters
 
     /// How many limits one pipeline reserves for at most: after an outage
@@ -112,9 +117,9 @@ struct LeaseKeeper {
     /// Lays `held` out for a new table (a reload), keeping what it knew of
     /// limits that stayed (by their Redis key).
     private mutating func adopt(_ table: AuthorizationTable) {
-        guard ObjectIdentifier(table) != self.table, let pools = table.leases else { return }
+        guard table !== self.table, let pools = table.leases else { return }
         let previous = Dictionary(zip(keys, held), uniquingKeysWith: { first, _ in first })
-        self.table = ObjectIdentifier(table)
+        self.table = table
         keys = table.leased.map(\.key)
         held = table.leased.map {
             previous[$0.key] ?? Held(size: min($0.limit.maxLease, max(1, $0.limit.credit)))
@@ -126,16 +131,10 @@ struct LeaseKeeper {
         }
     }
 
-    /// The Redis keys of the limits `held` is laid out for.
-    private var keys: [String] = []
-    /// Positions of the limits in `reuse_last_lease` mode: while Redis is
-    /// away, only those need a look every tick.
-    private var reusing: [Int] = []
-
     /// Gives back, at the next call, what `reservations` were to take:
     /// their shortage flags (the loops are still short), while their debt
-    /// simply stays owed. Tokens they were returning are lost to the fleet
-    /// until the lease's time in Redis passes: counted as under-admission.
+    /// simply stays owed. Tokens they were returning stay out of the fleet's
+    /// budget until Redis's time for them passes: counted as expired.
     func failed(_ reservations: [Reservation], _ table: AuthorizationTable) {
         for reservation in reservations {
             if reservation.wanted > 0 || reservation.debt > 0 { table.leases?.noteShortage(reservation.leased.index) }
