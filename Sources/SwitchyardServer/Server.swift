@@ -10,7 +10,11 @@ import Synchronization
 public final class Server: Sendable {
     /// The port the listeners are bound to (the real one when the configuration asked for port 0).
     public let port: UInt16
+    /// The admin endpoints' port (`server.admin_listen`); nil when they are off.
+    public let adminPort: UInt16?
     public let loopCount: Int
+    /// Set once a shutdown begins: `/ready` then says so.
+    private let stopping = Atomic<Bool>(false)
 
     private let handles: [LoopHandle]
     let routing: RoutingService
@@ -31,16 +35,20 @@ public final class Server: Sendable {
         var overrides = FleetOverrides()
         /// Listeners not yet handed to a loop (before start) and loop threads (after).
         var listeners: [Int32]
+        /// The admin listener until loop 0 takes it (-1: none).
+        var adminListener: Int32
         var threads: [Thread] = []
     }
 
     public enum StartError: Error, CustomStringConvertible {
         case address(AddressError)
+        case adminAddress(AddressError)
         case system(SyscallError)
 
         public var description: String {
             switch self {
             case .address(let error): "server.listen: \(error)"
+            case .adminAddress(let error): "server.admin_listen: \(error)"
             case .system(let error): "\(error)"
             }
         }
@@ -54,6 +62,22 @@ public final class Server: Sendable {
         do { address = try SocketAddress(parsing: configuration.listen) } catch { throw .address(error) }
         let loops = configuration.loops > 0 ? configuration.loops : Server.onlineCores()
 
+        var admin: (address: SocketAddress, fd: Int32, port: UInt16)?
+        if let text = configuration.adminListen {
+            do {
+                let address = try SocketAddress(parsing: text)
+                let fd = try Socket.listen(on: address, reusePort: false)
+                do { admin = (address, fd, try Socket.localPort(fd)) } catch {
+                    Descriptor.close(fd)
+                    throw error
+                }
+            } catch let error as AddressError {
+                throw .adminAddress(error)
+            } catch {
+                throw .system(error as! SyscallError)
+            }
+        }
+        adminPort = admin?.port
         var listeners: [Int32] = []
         do {
             // Bind the first listener, then bind the rest to the port it got,
@@ -66,17 +90,17 @@ public final class Server: Sendable {
             self.port = port
             handles = try (0..<loops).map { index throws(SyscallError) in try LoopHandle(index: index) }
         } catch let error as SyscallError {
-            listeners.forEach(Descriptor.close)
+            (listeners + [admin?.fd].compactMap { $0 }).forEach(Descriptor.close)
             throw .system(error)
         } catch {
-            listeners.forEach(Descriptor.close)
+            (listeners + [admin?.fd].compactMap { $0 }).forEach(Descriptor.close)
             throw .address(error as! AddressError)
         }
         loopCount = loops
         self.logger = logger
         let doorbell: EventFD?
         do { doorbell = whole.redis.isEnabled ? try EventFD() : nil } catch {
-            listeners.forEach(Descriptor.close)
+            (listeners + [admin?.fd].compactMap { $0 }).forEach(Descriptor.close)
             throw .system(error)
         }
         var seed = SystemRandomNumberGenerator()
@@ -93,12 +117,12 @@ public final class Server: Sendable {
         state = Mutex(
             State(
                 settings: ServerSettings(configuration), configuration: configuration, base: whole,
-                listeners: listeners))
+                listeners: listeners, adminListener: admin?.fd ?? -1))
     }
 
     /// Starts the loop threads.
     public func start() throws(SyscallError) {
-        let (settings, listeners) = state.withLock { ($0.settings, $0.listeners) }
+        let (settings, listeners, adminListener) = state.withLock { ($0.settings, $0.listeners, $0.adminListener) }
         try routing.start()
         try fleet?.start { [weak self] overrides in self?.apply(overrides) }
         var threads: [Thread] = []
@@ -110,9 +134,14 @@ public final class Server: Sendable {
                 do {
                     var seed = SystemRandomNumberGenerator()
                     let loopRouting = LoopRouting(service: routing, loopIndex: handle.index, seed: seed.next())
+                    let admin =
+                        handle.index == 0 && adminListener >= 0
+                        ? try AdminServer(listener: adminListener, logger: logger) { [weak self] path in
+                            self?.adminResponse(path) ?? .text(503, "stopping")
+                        } : nil
                     var loop = try EventLoop(
                         handle: handle, listener: listener, settings: settings, routing: loopRouting, budget: budget,
-                        logger: logger)
+                        admin: admin, logger: logger)
                     loop.run()
                 } catch {
                     logger.critical("event loop could not start", metadata: ["error": "\(error)"])
@@ -123,8 +152,11 @@ public final class Server: Sendable {
         state.withLock {
             $0.threads = threads
             $0.listeners = []
+            $0.adminListener = -1
         }
-        logger.info("listening", metadata: ["port": "\(port)", "loops": "\(loopCount)"])
+        var metadata: Logger.Metadata = ["port": "\(port)", "loops": "\(loopCount)"]
+        if let adminPort { metadata["admin_port"] = "\(adminPort)" }
+        logger.info("listening", metadata: metadata)
     }
 
     /// Open connections across all loops.
@@ -147,6 +179,11 @@ public final class Server: Sendable {
             if applied.listen != running.listen {
                 ignored.append("server.listen changes only on restart (still \(running.listen))")
                 applied.listen = running.listen
+            }
+            if applied.adminListen != running.adminListen {
+                ignored.append(
+                    "server.admin_listen changes only on restart (still \(running.adminListen ?? "none"))")
+                applied.adminListen = running.adminListen
             }
             if applied.loops != running.loops {
                 ignored.append("server.loops changes only on restart (still \(running.loops))")
@@ -196,12 +233,14 @@ public final class Server: Sendable {
     /// Stops accepting, lets each loop answer what it has received and close
     /// its connections (within shutdown_grace_ms), and waits for the loops to end.
     public func shutdown() {
+        stopping.store(true, ordering: .relaxed)
         let (threads, unstarted) = state.withLock { state in
             defer {
                 state.threads = []
                 state.listeners = []
+                state.adminListener = -1
             }
-            return (state.threads, state.listeners)
+            return (state.threads, state.listeners + [state.adminListener].filter { $0 >= 0 })
         }
         unstarted.forEach(Descriptor.close)
         handles.forEach { $0.postDrain() }
@@ -237,6 +276,30 @@ public final class Server: Sendable {
 
     /// Whether the fleet sync reaches Redis (nil when standalone).
     public var fleetConnected: Bool? { fleet?.isConnected }
+
+    /// The admin endpoints, for load balancers and orchestrators: `/health`
+    /// (the process answers), `/ready` (configuration loaded and loops
+    /// running; 503 once stopping). Redis away is `degraded`, and still
+    /// ready: decisions go on from local state.
+    func adminResponse(_ path: String) -> HTTPResponse {
+        switch path {
+        case "/health":
+            return .json(200, #"{"status": "alive"}"#)
+        case "/ready":
+            let redis =
+                switch fleetConnected {
+                case nil: "standalone"
+                case true?: "connected"
+                case false?: "degraded"
+                }
+            let status = stopping.load(ordering: .relaxed) ? "stopping" : "ready"
+            return .json(
+                status == "ready" ? 200 : 503,
+                #"{"status": "\#(status)", "loops": \#(loopCount), "redis": "\#(redis)"}"#)
+        default:
+            return .text(404, "not found: the admin endpoints are /health and /ready")
+        }
+    }
 
     /// What routing has counted so far (reports by outcome, unknown decisions, breaker transitions).
     public var routingCounters: RoutingCounters { routing.counters }

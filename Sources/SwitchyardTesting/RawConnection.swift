@@ -78,6 +78,21 @@ public final class RawConnection {
         return result
     }
 
+    /// Reads until the server closes the connection (an HTTP answer, say).
+    public func readToEnd() throws -> [UInt8] {
+        var result: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4_096)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n == 0 || (n < 0 && errno == ECONNRESET) { return result }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw errno == EAGAIN ? RawConnectionError.timeout : RawConnectionError.failed(errno)
+            }
+            result += chunk[..<n]
+        }
+    }
+
     /// Reads one whole frame and returns its bytes.
     public func readFrameBytes() throws -> [UInt8] {
         let header = try read(count: FrameHeader.size)

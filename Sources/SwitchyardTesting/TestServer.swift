@@ -15,6 +15,7 @@ public final class TestServer {
         configuration.listen = "127.0.0.1:0"
         configuration.loops = 2
         configuration.instanceID = "sy-1"
+        configuration.adminListen = "127.0.0.1:0"
         return configuration
     }
 

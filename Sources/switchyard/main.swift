@@ -39,6 +39,9 @@ struct Serve: ParsableCommand {
     @Option(help: "Override server.listen (host:port).")
     var listen: String?
 
+    @Option(help: "Override server.admin_listen (host:port, or none).")
+    var adminListen: String?
+
     @Option(help: "Override server.loops (0: one per core).")
     var loops: Int?
 
@@ -71,6 +74,9 @@ struct Serve: ParsableCommand {
         var configuration =
             try config.map { path throws(ConfigurationError) in try Configuration.load(path: path) } ?? Configuration()
         if let listen { configuration.server.listen = listen }
+        if let adminListen {
+            configuration.server.adminListen = try ServerConfiguration.adminListen(parsing: adminListen).get()
+        }
         if let loops {
             guard (0...256).contains(loops) else {
                 throw ConfigurationError(file: "--loops", message: "expected 0 to 256, got \(loops)")
@@ -134,6 +140,9 @@ struct Serve: ParsableCommand {
         do {
             var updated = try Configuration.load(path: config)
             if let listen { updated.server.listen = listen }
+            if let adminListen, case .success(let address) = ServerConfiguration.adminListen(parsing: adminListen) {
+                updated.server.adminListen = address
+            }
             if let loops { updated.server.loops = loops }
             for message in server.reload(updated) { logger.warning("reload: \(message)") }
             level.level = Logger.Level(rawValue: updated.logging.level) ?? level.level

@@ -13,6 +13,7 @@ import Testing
         """
         server:
           listen: "127.0.0.1:0"
+          admin_listen: "127.0.0.1:0"
           loops: 2
           instance_id: \(instance)
         \(extra)

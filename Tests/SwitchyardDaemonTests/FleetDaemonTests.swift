@@ -11,6 +11,7 @@ struct FleetDaemonTests {
         """
         server:
           listen: "127.0.0.1:0"
+          admin_listen: "127.0.0.1:0"
           loops: 1
         redis:
           address: "127.0.0.1:\(port)"

@@ -21,6 +21,7 @@ struct FleetLimitDaemonTests {
         """
         server:
           listen: "127.0.0.1:0"
+          admin_listen: "127.0.0.1:0"
           loops: 1
         redis:
           address: "127.0.0.1:\(port)"
@@ -179,8 +180,16 @@ struct FleetLimitDaemonTests {
             #expect(try eventually(seconds: 5) { try Self.allowed(client, merchant: id, count: 10) == 10 }, "\(id)")
         }
 
+        let adminPort = try #require(
+            daemon.output.split(separator: " ").first { $0.hasPrefix("admin_port=") }.flatMap {
+                UInt16($0.dropFirst("admin_port=".count))
+            })
+        #expect(try httpGet(port: adminPort, "/ready").body.contains(#""redis": "connected""#))
         redis.pause()
         #expect(eventually { daemon.output.contains("Redis unreachable") }, "\(daemon.output)")
+        // Degraded, and still ready: decisions go on.
+        let degraded = try httpGet(port: adminPort, "/ready")
+        #expect(degraded.status == 200 && degraded.body.contains(#""redis": "degraded""#), "\(degraded)")
         // Whatever leases and credit are left are spent first; then each mode.
         for id in ids { _ = try Self.allowed(client, merchant: id, count: 500) }
         usleep(300_000)
@@ -203,6 +212,7 @@ struct FleetLimitDaemonTests {
 
         redis.resume()
         #expect(eventually(seconds: 15) { daemon.output.contains("Redis is back") }, "\(daemon.output)")
+        #expect(try httpGet(port: adminPort, "/ready").body.contains(#""redis": "connected""#))
         for id in ids {
             #expect(try eventually(seconds: 5) { try Self.allowed(client, merchant: id, count: 10) == 10 }, "\(id)")
         }

@@ -9,6 +9,7 @@ import Testing
     static let config = """
         server:
           listen: "127.0.0.1:0"
+          admin_listen: "127.0.0.1:0"
           loops: 2
         routing:
           # No exploration: the first choice is always the best score, so the

@@ -14,13 +14,26 @@ public struct ServerConfiguration: Equatable, Sendable {
     public var idleTimeoutMilliseconds: Int = 300_000
     /// How long SIGTERM waits for in-flight replies before closing anyway.
     public var shutdownGraceMilliseconds: Int = 5_000
+    /// Where the HTTP admin endpoints (`/health`, `/ready`) listen, served by
+    /// event loop 0; nil (`none` in the file) turns them off.
+    public var adminListen: String? = "127.0.0.1:7401"
 
     public init() {}
 
     static let fields = [
         "listen", "loops", "instance_id", "max_connections", "max_body_bytes",
-        "idle_timeout_ms", "shutdown_grace_ms",
+        "idle_timeout_ms", "shutdown_grace_ms", "admin_listen",
     ]
+
+    /// Reads `admin_listen`: an address, or `none`.
+    static func adminAddress(_ text: String) -> Result<String?, InvalidValue> {
+        text == "none" ? .success(nil) : ListenAddress.validate(text).map { Optional($0) }
+    }
+
+    /// The `admin_listen` a command-line value stands for, or why it cannot.
+    public static func adminListen(parsing text: String) -> Result<String?, ConfigurationError> {
+        adminAddress(text).mapError { ConfigurationError(file: "--admin-listen", message: $0.message) }
+    }
 
     init(reading reader: ConfigReader) {
         let d = ServerConfiguration()
@@ -36,6 +49,7 @@ public struct ServerConfiguration: Equatable, Sendable {
             "idle_timeout_ms", default: d.idleTimeoutMilliseconds, in: 0...86_400_000, unit: "milliseconds")
         shutdownGraceMilliseconds = reader.integer(
             "shutdown_grace_ms", default: d.shutdownGraceMilliseconds, in: 0...600_000, unit: "milliseconds")
+        adminListen = reader.parsed("admin_listen", default: d.adminListen, ServerConfiguration.adminAddress)
         reader.rejectUnknownKeys(known: Self.fields)
     }
 }

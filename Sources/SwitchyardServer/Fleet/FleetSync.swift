@@ -186,38 +186,48 @@ final class FleetSync: Sendable {
                 usleep(UInt32(min(end - now, FleetSync.longestWait) / 1_000))
                 continue
             }
-            let idle = lease(&session, at: now)
+            let next = lease(&session, at: now)
             now = MonotonicClock.nanoseconds()
             guard now < end else { return true }
             let wait = min(end - now, FleetSync.longestWait)
-            if idle {
-                pools.sleep { doorbell.wait(timeoutMilliseconds: Int32(wait / 1_000_000) + 1) }
-            } else {
-                usleep(UInt32(min(wait, FleetSync.leaseTick) / 1_000))
+            switch next {
+            case .doorbell: pools.sleep { doorbell.wait(timeoutMilliseconds: Int32(wait / 1_000_000) + 1) }
+            case .tick: usleep(UInt32(min(wait, FleetSync.leaseTick) / 1_000))
+            case .cycle: usleep(UInt32(wait / 1_000))
             }
         }
         return false
     }
 
     /// How soon the sync thread looks at the fleet's limits again while they
-    /// run short (or Redis is away), and the longest it sleeps at once.
+    /// run short, and the longest it sleeps at once.
     static let leaseTick: UInt64 = 1_000_000
     static let longestWait: UInt64 = 20_000_000
+
+    /// When the fleet's limits want the sync thread again.
+    private enum NextLease {
+        /// When a loop rings: nothing is short.
+        case doorbell
+        /// In a millisecond: limits ran short, more are likely.
+        case tick
+        /// Not before the next step of the wait: Redis is away, and the
+        /// shortages stay marked until it answers (waking on them would spin).
+        case cycle
+    }
 
     /// Reserves the tokens the fleet's limits need now, in one pipeline,
     /// under the same breaker as the rest of the sync. While Redis is away,
     /// limits in `reuse_last_lease` keep getting leases of the last size.
-    /// Returns true when there was nothing to do: the thread may sleep
-    /// until a loop rings.
     @discardableResult
-    private func lease(_ session: inout Session, at now: UInt64, closing: Bool = false) -> Bool {
+    private func lease(_ session: inout Session, at now: UInt64, closing: Bool = false) -> NextLease {
         let table = routing.current.authorization
         // While the breaker around Redis is not closed, the shortages stay
         // marked (planning them would only mark them again every tick); the
         // cycle's calls probe Redis, and leasing resumes once it answers.
+        // Only `reuse_last_lease` limits need a look meanwhile.
         guard session.breaker.state == .closed || closing else {
             session.leases.reuse(table, now: now)
-            return false
+            return session.leases.reuses ? .tick : .cycle
         }
         let reservations = session.leases.plan(table, now: now, closing: closing)
         guard !reservations.isEmpty else {
@@ -225,13 +235,13 @@ final class FleetSync: Sendable {
             // limits are leased again.
             if isConnected { leasesCaughtUp() }
             session.leases.reuse(table, now: now)
-            return table.leases?.degradedSince == 0
+            return table.leases?.degradedSince == 0 ? .doorbell : .cycle
         }
         guard session.breaker.acquirePermit(at: now, random: &session.random) != nil else {
             session.leases.failed(reservations, table)
             setConnected(false)
             session.leases.reuse(table, now: now)
-            return false
+            return .cycle
         }
         let generation = session.breaker.generation
         do {
@@ -259,7 +269,7 @@ final class FleetSync: Sendable {
             setConnected(false)
             session.leases.reuse(table, now: now)
         }
-        return false
+        return .tick
     }
 
     /// The lease script's SHA-1, loaded into Redis when not yet (on this

@@ -63,6 +63,10 @@ struct LeaseKeeper {
 
     init(counters: LeaseCounters) { self.counters = counters }
 
+    /// Whether the table last seen has `reuse_last_lease` limits (which
+    /// want a look every tick while Redis is away).
+    var reuses: Bool { !reusing.isEmpty }
+
     /// The reservations due now: limits the loops marked short (nothing to
     /// spend, credit spent, a lease at its low-water mark). Only those: a
     /// limit nobody asks for costs nothing, and an expired lease's unused

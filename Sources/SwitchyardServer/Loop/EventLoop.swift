@@ -13,6 +13,7 @@ import SwitchyardWire
 struct EventLoop: ~Copyable {
     private static let listenerToken = UInt64.max
     private static let wakeToken = UInt64.max - 1
+    private static let adminToken = UInt64.max - 2
     /// What a connection that is not write-blocked listens for. A constant:
     /// an option-set literal at the call site allocates in debug builds.
     private static let reading: Epoll.Interest = [.read, .peerClosedWriting]
@@ -32,16 +33,20 @@ struct EventLoop: ~Copyable {
     private var now: UInt64 = MonotonicClock.nanoseconds()
     private var nextSweep: UInt64 = 0
     private var drainDeadline: UInt64? = nil
+    /// The HTTP admin endpoints, on loop 0 only.
+    private let admin: AdminServer?
 
     init(
         handle: LoopHandle, listener: Int32, settings: ServerSettings, routing: LoopRouting, budget: ConnectionBudget,
-        logger: Logger
+        admin: AdminServer? = nil, logger: Logger
     )
         throws(SyscallError)
     {
         let epoll = try Epoll(capacity: 256)
         try epoll.add(listener, interest: .read, token: EventLoop.listenerToken)
         try epoll.add(handle.wake.fd, interest: .read, token: EventLoop.wakeToken)
+        if let admin { try epoll.add(admin.fd, interest: .read, token: EventLoop.adminToken) }
+        self.admin = admin
         self.epoll = epoll
         self.handle = handle
         self.listener = listener
@@ -74,6 +79,7 @@ struct EventLoop: ~Copyable {
                 switch token {
                 case EventLoop.listenerToken: acceptPending()
                 case EventLoop.wakeToken: readMailbox()
+                case EventLoop.adminToken: admin?.serve(now: now)
                 default:
                     guard let slot = connections.slot(for: token) else { continue }
                     if interest.contains(.write) { onWritable(slot) }
@@ -87,6 +93,7 @@ struct EventLoop: ~Copyable {
             if now >= nextSweep {
                 nextSweep = now + EventLoop.sweepIntervalNanoseconds
                 closeIdleConnections()
+                admin?.sweep(now: now)
                 handle.report(allocatedBytes: Allocator.threadAllocatedBytes)
             }
             if let deadline = drainDeadline, connections.openCount == 0 || now >= deadline { break }
