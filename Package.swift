@@ -27,6 +27,7 @@ var package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // C: byte-level hot paths and the system calls Glibc's module lacks.
@@ -50,6 +51,7 @@ var package = Package(
             dependencies: [
                 "SwitchyardCore", "SwitchyardWire", "SwitchyardPosix", "SwitchyardRedis", "CJemalloc",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: strict
         ),

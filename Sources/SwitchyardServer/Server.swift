@@ -134,11 +134,15 @@ public final class Server: Sendable {
                 do {
                     var seed = SystemRandomNumberGenerator()
                     let loopRouting = LoopRouting(service: routing, loopIndex: handle.index, seed: seed.next())
-                    let admin =
-                        handle.index == 0 && adminListener >= 0
-                        ? try AdminServer(listener: adminListener, logger: logger) { [weak self] path in
-                            self?.adminResponse(path) ?? .text(503, "stopping")
-                        } : nil
+                    var admin: AdminServer?
+                    if handle.index == 0 && adminListener >= 0 {
+                        let metrics = MetricsExporter(fleet: self.fleet != nil)
+                        admin = try AdminServer(listener: adminListener, logger: logger) { [weak self] path in
+                            guard let self else { return .text(503, "stopping") }
+                            return path == "/metrics"
+                                ? .metrics(metrics.scrape(self.metricsSample)) : self.adminResponse(path)
+                        }
+                    }
                     var loop = try EventLoop(
                         handle: handle, listener: listener, settings: settings, routing: loopRouting, budget: budget,
                         admin: admin, logger: logger)
@@ -280,7 +284,8 @@ public final class Server: Sendable {
     /// The admin endpoints, for load balancers and orchestrators: `/health`
     /// (the process answers), `/ready` (configuration loaded and loops
     /// running; 503 once stopping). Redis away is `degraded`, and still
-    /// ready: decisions go on from local state.
+    /// ready: decisions go on from local state. (`/metrics` is answered by
+    /// loop 0's ``MetricsExporter``.)
     func adminResponse(_ path: String) -> HTTPResponse {
         switch path {
         case "/health":
@@ -297,8 +302,17 @@ public final class Server: Sendable {
                 status == "ready" ? 200 : 503,
                 #"{"status": "\#(status)", "loops": \#(loopCount), "redis": "\#(redis)"}"#)
         default:
-            return .text(404, "not found: the admin endpoints are /health and /ready")
+            return .text(404, "not found: the admin endpoints are /health, /ready and /metrics")
         }
+    }
+
+    /// What `/metrics` reports, read when scraped.
+    var metricsSample: MetricsExporter.Sample {
+        MetricsExporter.Sample(
+            connections: connectionCount, loops: loopCount, routing: routing.counters,
+            redisConnected: fleet?.isConnected ?? false, dropped: routing.fleetDropped,
+            limitsDegraded: (routing.current.authorization.leases?.degradedSince ?? 0) != 0,
+            leases: fleet?.leaseCounters)
     }
 
     /// What routing has counted so far (reports by outcome, unknown decisions, breaker transitions).

@@ -52,14 +52,19 @@ enum HTTPRequestHead: Equatable {
 struct HTTPResponse {
     let status: Int
     let contentType: String
-    let body: String
+    let body: [UInt8]
 
     static func text(_ status: Int, _ body: String) -> HTTPResponse {
-        HTTPResponse(status: status, contentType: "text/plain; charset=utf-8", body: body + "\n")
+        HTTPResponse(status: status, contentType: "text/plain; charset=utf-8", body: Array((body + "\n").utf8))
     }
 
     static func json(_ status: Int, _ body: String) -> HTTPResponse {
-        HTTPResponse(status: status, contentType: "application/json", body: body + "\n")
+        HTTPResponse(status: status, contentType: "application/json", body: Array((body + "\n").utf8))
+    }
+
+    /// The Prometheus text exposition format, version 0.0.4.
+    static func metrics(_ body: [UInt8]) -> HTTPResponse {
+        HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: body)
     }
 
     var bytes: [UInt8] {
@@ -74,7 +79,6 @@ struct HTTPResponse {
             case 503: "Service Unavailable"
             default: "Status"
             }
-        let body = Array(body.utf8)
         var head = "HTTP/1.1 \(status) \(reason)\r\nContent-Type: \(contentType)\r\n"
         head += "Content-Length: \(body.count)\r\nConnection: close\r\n"
         if status == 405 { head += "Allow: GET\r\n" }
