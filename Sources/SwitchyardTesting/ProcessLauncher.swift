@@ -103,6 +103,31 @@ public final class ChildProcess: @unchecked Sendable {
 
 public enum ChildProcessError: Error {
     case spawn(String, Int32)
+    /// The daemon exited or never said it started; its output tells why.
+    case didNotStart(String)
+}
+
+extension ChildProcess {
+    /// Starts the built `switchyard` on a configuration file and waits until
+    /// it says it started.
+    public static func switchyard(config file: String, environment: [String: String]? = nil) throws -> ChildProcess {
+        let daemon = try ChildProcess(
+            executable: BuiltProducts.switchyard, arguments: ["--config", file], environment: environment)
+        guard daemon.waitForOutput(containing: "switchyard started") else {
+            _ = daemon.waitForExit(seconds: 1)
+            throw ChildProcessError.didNotStart(daemon.output)
+        }
+        return daemon
+    }
+
+    /// A port from a started daemon's "listening" log line: `port` (the
+    /// protocol's) or `admin_port`.
+    public func listeningPort(_ field: String = "port") -> UInt16? {
+        guard let line = output.split(separator: "\n").first(where: { $0.contains("listening") }) else { return nil }
+        return line.split(separator: " ").first { $0.hasPrefix(field + "=") }.flatMap {
+            UInt16($0.dropFirst(field.count + 1))
+        }
+    }
 }
 
 /// Paths of the products built next to the test bundle.

@@ -20,13 +20,6 @@ import Testing
         """
     }
 
-    /// The port from the daemon's "listening" log line.
-    func port(from output: String) throws -> UInt16 {
-        let line = try #require(output.split(separator: "\n").first { $0.contains("listening") })
-        let field = try #require(line.split(separator: " ").first { $0.hasPrefix("port=") })
-        return try #require(UInt16(field.dropFirst(5)))
-    }
-
     @Test func buildInfoProvesJemallocIsTheAllocator() throws {
         let (status, output) = try ChildProcess.run(Self.binary, ["--build-info"])
         #expect(status == 0)
@@ -64,9 +57,8 @@ import Testing
     @Test func startsServesReloadsAndStopsCleanly() throws {
         let directory = try TemporaryDirectory()
         let file = try directory.write("switchyard.yaml", config(instance: "e2e-1"))
-        let daemon = try ChildProcess(executable: Self.binary, arguments: ["--config", file])
-        #expect(daemon.waitForOutput(containing: "switchyard started"), "\(daemon.output)")
-        let port = try port(from: daemon.output)
+        let daemon = try ChildProcess.switchyard(config: file)
+        let port = try #require(daemon.listeningPort())
 
         let client = try Client(address: "127.0.0.1:\(port)")
         #expect(try client.hello(clientName: "e2e").instanceID == "e2e-1")

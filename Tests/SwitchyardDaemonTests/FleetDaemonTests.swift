@@ -26,11 +26,8 @@ struct FleetDaemonTests {
     }
 
     static func start(_ file: String) throws -> (ChildProcess, Client) {
-        let daemon = try ChildProcess(executable: BuiltProducts.switchyard, arguments: ["--config", file])
-        #expect(daemon.waitForOutput(containing: "switchyard started"), "\(daemon.output)")
-        let line = try #require(daemon.output.split(separator: "\n").first { $0.contains("listening") })
-        let port = try #require(
-            line.split(separator: " ").first { $0.hasPrefix("port=") }.flatMap { UInt16($0.dropFirst(5)) })
+        let daemon = try ChildProcess.switchyard(config: file)
+        let port = try #require(daemon.listeningPort())
         return (daemon, try Client(address: "127.0.0.1:\(port)"))
     }
 

@@ -40,14 +40,9 @@ struct FleetLimitDaemonTests {
 
     /// Starts a daemon and returns it with the port it listens on.
     static func start(_ file: String) throws -> (ChildProcess, UInt16) {
-        let daemon = try ChildProcess(
-            executable: BuiltProducts.switchyard, arguments: ["--config", file],
-            environment: ["SWITCHYARD_KEY_SECRET": secret, "PATH": "/usr/bin:/bin"])
-        #expect(daemon.waitForOutput(containing: "switchyard started"), "\(daemon.output)")
-        let line = try #require(daemon.output.split(separator: "\n").first { $0.contains("listening") })
-        let port = try #require(
-            line.split(separator: " ").first { $0.hasPrefix("port=") }.flatMap { UInt16($0.dropFirst(5)) })
-        return (daemon, port)
+        let daemon = try ChildProcess.switchyard(
+            config: file, environment: ["SWITCHYARD_KEY_SECRET": secret, "PATH": "/usr/bin:/bin"])
+        return (daemon, try #require(daemon.listeningPort()))
     }
 
     static func client(_ port: UInt16) throws -> Client { try Client(address: "127.0.0.1:\(port)") }
@@ -180,10 +175,7 @@ struct FleetLimitDaemonTests {
             #expect(try eventually(seconds: 5) { try Self.allowed(client, merchant: id, count: 10) == 10 }, "\(id)")
         }
 
-        let adminPort = try #require(
-            daemon.output.split(separator: " ").first { $0.hasPrefix("admin_port=") }.flatMap {
-                UInt16($0.dropFirst("admin_port=".count))
-            })
+        let adminPort = try #require(daemon.listeningPort("admin_port"))
         #expect(try httpGet(port: adminPort, "/ready").body.contains(#""redis": "connected""#))
         redis.pause()
         #expect(eventually { daemon.output.contains("Redis unreachable") }, "\(daemon.output)")

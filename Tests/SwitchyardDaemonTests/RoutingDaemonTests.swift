@@ -44,11 +44,8 @@ import Testing
     @Test func aFailingGatewayIsMovedDownProbedAndRestored() throws {
         let directory = try TemporaryDirectory()
         let file = try directory.write("switchyard.yaml", Self.config)
-        let daemon = try ChildProcess(executable: BuiltProducts.switchyard, arguments: ["--config", file])
-        #expect(daemon.waitForOutput(containing: "switchyard started"), "\(daemon.output)")
-        let line = try #require(daemon.output.split(separator: "\n").first { $0.contains("listening") })
-        let port = try #require(
-            line.split(separator: " ").first { $0.hasPrefix("port=") }.flatMap { UInt16($0.dropFirst(5)) })
+        let daemon = try ChildProcess.switchyard(config: file)
+        let port = try #require(daemon.listeningPort())
         let client = try Client(address: "127.0.0.1:\(port)")
 
         // Healthy: razorpay (weight 2) leads; it earns some history.
