@@ -137,7 +137,7 @@ public final class Server: Sendable {
                     var admin: AdminServer?
                     if handle.index == 0 && adminListener >= 0 {
                         let metrics = MetricsExporter(fleet: self.fleet != nil)
-                        admin = try AdminServer(listener: adminListener, logger: logger) { [weak self] path in
+                        admin = try AdminServer(listener: adminListener) { [weak self] path in
                             guard let self else { return .text(503, "stopping") }
                             return path == "/metrics"
                                 ? .metrics(metrics.scrape(self.metricsSample)) : self.adminResponse(path)

@@ -1,5 +1,4 @@
 import Glibc
-import Logging
 import SwitchyardPosix
 
 /// The admin listener's HTTP side, served by event loop 0 beside its
@@ -28,18 +27,16 @@ final class AdminServer {
     private let listener: Int32
     private var exchanges: [Exchange?] = Array(repeating: nil, count: AdminServer.maxConnections)
     private let respond: (String) -> HTTPResponse
-    private let logger: Logger
     private static let listenerToken = UInt64.max
 
     /// The descriptor loop 0 adds to its epoll set.
     var fd: Int32 { epoll.fd }
 
     /// `respond` answers a GET for a path; it runs on loop 0's thread.
-    init(listener: Int32, logger: Logger, respond: @escaping (String) -> HTTPResponse) throws(SyscallError) {
+    init(listener: Int32, respond: @escaping (String) -> HTTPResponse) throws(SyscallError) {
         epoll = try Epoll(capacity: AdminServer.maxConnections + 1)
         try epoll.add(listener, interest: .read, token: AdminServer.listenerToken)
         self.listener = listener
-        self.logger = logger
         self.respond = respond
     }
 
@@ -118,7 +115,7 @@ final class AdminServer {
         switch head {
         case .incomplete: return
         case .refused(let status, let reason): answer(slot, .text(status, reason))
-        case .request(_, let path): answer(slot, respond(path))
+        case .get(let path): answer(slot, respond(path))
         }
     }
 

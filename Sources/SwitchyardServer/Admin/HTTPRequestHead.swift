@@ -1,11 +1,12 @@
 /// The start of an HTTP/1.x request, as much as the admin listener needs:
-/// the method and the path of a simple GET. Anything else gets a clear
+/// the path of a simple GET. Anything else gets a clear
 /// status, never a crash: the admin port is reachable by whatever runs on
 /// the host.
 enum HTTPRequestHead: Equatable {
     /// The head has not fully arrived yet (no blank line so far).
     case incomplete
-    case request(method: String, path: String)
+    /// A GET of `path` (the query, if any, left off): the only request served.
+    case get(path: String)
     /// Refused, with the status to answer and why.
     case refused(status: Int, reason: String)
 
@@ -34,7 +35,7 @@ enum HTTPRequestHead: Equatable {
         }
         let target = parts[1]
         let path = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? target
-        self = .request(method: String(parts[0]), path: String(path))
+        self = .get(path: String(path))
     }
 
     /// The offset just past the blank line that ends the head, if it has come.
