@@ -8,21 +8,15 @@ import Testing
 @Suite(.enabled(if: RedisServer.isAvailable, "redis-server is not installed"))
 struct FleetDaemonTests {
     static func config(redis port: UInt16) -> String {
-        """
-        server:
-          listen: "127.0.0.1:0"
-          admin_listen: "127.0.0.1:0"
-          loops: 1
-        redis:
-          address: "127.0.0.1:\(port)"
-          sync_interval_ms: 100
-          fleet: daemon-test
-        gateways:
-          - {id: razorpay, methods: [card], currencies: [INR]}
-          - {id: payu, methods: [card], currencies: [INR]}
-        merchants:
-          - id: m_1
-        """
+        fleetDaemonConfig(
+            redis: port, fleet: "daemon-test",
+            rest: """
+                gateways:
+                  - {id: razorpay, methods: [card], currencies: [INR]}
+                  - {id: payu, methods: [card], currencies: [INR]}
+                merchants:
+                  - id: m_1
+                """)
     }
 
     static func start(_ file: String) throws -> (ChildProcess, Client) {

@@ -18,20 +18,9 @@ struct FleetLimitDaemonTests {
     static let digest = try! KeyHasher(secret: [UInt8](repeating: 0x5A, count: 32)).digest(of: key).storedForm
 
     static func config(redis port: UInt16, merchants: String) -> String {
-        """
-        server:
-          listen: "127.0.0.1:0"
-          admin_listen: "127.0.0.1:0"
-          loops: 1
-        redis:
-          address: "127.0.0.1:\(port)"
-          sync_interval_ms: 100
-          timeout_ms: 50
-          fleet: limit-test
-          fleet_size: 3
-        merchants:
-        \(merchants)
-        """
+        fleetDaemonConfig(
+            redis: port, fleet: "limit-test", redisFields: ["timeout_ms: 50", "fleet_size: 3"],
+            rest: "merchants:\n" + merchants)
     }
 
     static func merchant(_ id: String, _ limit: String) -> String {

@@ -106,10 +106,7 @@ import Testing
         #expect(Self.value(before.body, "switchyard_redis_connected") == nil, "no fleet metrics when standalone")
         let client = try Client(address: server.address)
         for payment in 0..<20 {
-            _ = try client.report(
-                ReportRequest(
-                    merchantID: "m_1", decisionID: 0, paymentID: "pay_\(payment)", gateway: "razorpay", outcome: 1,
-                    latencyMilliseconds: 900, method: "card", currency: "INR", amount: 49_900))
+            _ = try client.report(RoutingServerTests.report("pay_\(payment)", gateway: "razorpay"))
         }
         #expect(
             try eventually {

@@ -20,10 +20,7 @@ struct FleetSyncTests {
     }
 
     static func failure(_ payment: Int) -> ReportRequest {
-        ReportRequest(
-            merchantID: "m_1", decisionID: 0, paymentID: "pay_\(payment)", gateway: "razorpay", outcome: 3,
-            latencyMilliseconds: 900,
-            method: "card", currency: "INR", amount: 49_900)
+        RoutingServerTests.report("pay_\(payment)", gateway: "razorpay", outcome: 3)
     }
 
     static let payment = RouteRequest(
@@ -267,10 +264,7 @@ struct FleetSyncTests {
         let b = try TestServer(configuration: other)
         let clientB = try Client(address: b.address)
         for payment in 0..<10 {
-            _ = try clientB.report(
-                ReportRequest(
-                    merchantID: "m_1", decisionID: 0, paymentID: "s_\(payment)", gateway: "stripe", outcome: 3,
-                    latencyMilliseconds: 900, method: "card", currency: "INR", amount: 49_900))
+            _ = try clientB.report(RoutingServerTests.report("s_\(payment)", gateway: "stripe", outcome: 3))
             _ = try clientB.report(Self.failure(payment))
         }
         eventually { a.server.routingCounters.fleetOutcomes >= 10 }
