@@ -67,6 +67,17 @@ import Testing
                 == "test.yaml:2:20: server.max_connections: expected an integer from 1 to 1000000, got 'lots'")
     }
 
+    @Test func theAdminListenerTakesAnAddressOrNone() throws {
+        let off = try Configuration.parse(yaml: "server: {admin_listen: none}", file: "test.yaml")
+        #expect(off.server.adminListen == nil)
+        let moved = try Configuration.parse(yaml: "server: {admin_listen: \"127.0.0.1:0\"}", file: "test.yaml")
+        #expect(moved.server.adminListen == "127.0.0.1:0")
+        let found = problems("server: {admin_listen: nowhere}")
+        #expect(found.count == 1 && found.first?.field == "server.admin_listen", "\(found)")
+        #expect(throws: ConfigurationError.self) { try ServerConfiguration.adminListen(parsing: "nowhere").get() }
+        #expect(try ServerConfiguration.adminListen(parsing: "none").get() == nil)
+    }
+
     @Test func everyMistakeIsReportedInOneGo() {
         let found = problems(
             """

@@ -52,6 +52,11 @@ import Testing
 
         let (noDefaultsStatus, _) = try ChildProcess.run(Self.binary, ["--check"])
         #expect(noDefaultsStatus == 0, "the built-in defaults are valid")
+
+        let (badFlagStatus, badFlagOutput) = try ChildProcess.run(
+            Self.binary, ["--check", "--admin-listen", "nowhere"])
+        #expect(badFlagStatus == 1)
+        #expect(badFlagOutput.contains("--admin-listen"), "\(badFlagOutput)")
     }
 
     @Test func startsServesReloadsAndStopsCleanly() throws {
