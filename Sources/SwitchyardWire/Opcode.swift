@@ -28,6 +28,9 @@ public struct Opcode: RawRepresentable, Hashable, Sendable, CustomStringConverti
     public static let adminMerchant = Opcode(rawValue: 0x46)
     public static let adminExplain = Opcode(rawValue: 0x47)
 
+    /// The admin operations: answered off the event loop, behind the admin token.
+    @inlinable public var isAdmin: Bool { rawValue >= 0x40 && rawValue <= 0x47 }
+
     /// Every opcode protocol v1 defines, implemented or reserved.
     public static let allDefined: [Opcode] = [
         .hello, .ping, .authorize, .route, .decide, .report,

@@ -45,6 +45,14 @@ public struct Status: RawRepresentable, Hashable, Sendable, CustomStringConverti
     public static let unknownOutcome = Status(rawValue: 301)
     public static let reportBacklog = Status(rawValue: 302)
 
+    // 400-499: admin operations.
+    public static let adminDisabled = Status(rawValue: 400)
+    public static let adminTokenRejected = Status(rawValue: 401)
+    public static let invalidArgument = Status(rawValue: 402)
+    public static let unknownDecision = Status(rawValue: 403)
+    public static let changeRefused = Status(rawValue: 404)
+    public static let changeUnconfirmed = Status(rawValue: 405)
+
     /// Every code defined so far, for documentation and tests.
     public static let allDefined: [Status] = [
         .ok, .badMagic, .unsupportedVersion, .frameTooLarge, .invalidHeader, .unknownOpcode,
@@ -52,7 +60,8 @@ public struct Status: RawRepresentable, Hashable, Sendable, CustomStringConverti
         .internalError, .invalidCost, .unsupportedCredential, .invalidCredential, .unknownMerchant, .unknownMethod,
         .methodNotAllowed, .invalidAmount, .invalidAttempt,
         .invalidTried, .noGatewayForPayment, .excludedByRules, .allGatewaysTried, .allGatewaysUnhealthy,
-        .unknownCurrency, .unknownGateway, .unknownOutcome, .reportBacklog,
+        .unknownCurrency, .unknownGateway, .unknownOutcome, .reportBacklog, .adminDisabled, .adminTokenRejected,
+        .invalidArgument, .unknownDecision, .changeRefused, .changeUnconfirmed,
     ]
 
     public var name: StaticString {
@@ -86,6 +95,12 @@ public struct Status: RawRepresentable, Hashable, Sendable, CustomStringConverti
         case .unknownGateway: "UNKNOWN_GATEWAY"
         case .unknownOutcome: "UNKNOWN_OUTCOME"
         case .reportBacklog: "REPORT_BACKLOG"
+        case .adminDisabled: "ADMIN_DISABLED"
+        case .adminTokenRejected: "ADMIN_TOKEN_REJECTED"
+        case .invalidArgument: "INVALID_ARGUMENT"
+        case .unknownDecision: "UNKNOWN_DECISION"
+        case .changeRefused: "CHANGE_REFUSED"
+        case .changeUnconfirmed: "CHANGE_UNCONFIRMED"
         default: "UNKNOWN_STATUS"
         }
     }

@@ -20,9 +20,12 @@ public struct KeyDigest: Equatable, Sendable {
     }
 
     /// Parses `hmac-sha256:` and 64 lower-case hex digits; nil otherwise.
-    public init?(storedForm text: String) {
-        guard text.hasPrefix(KeyDigest.prefix) else { return nil }
-        let hex = Array(text.utf8.dropFirst(KeyDigest.prefix.utf8.count))
+    public init?(storedForm text: String) { self.init(text, prefix: KeyDigest.prefix) }
+
+    /// Parses `prefix` and 64 lower-case hex digits; nil otherwise.
+    init?(_ text: String, prefix: String) {
+        guard text.hasPrefix(prefix) else { return nil }
+        let hex = Array(text.utf8.dropFirst(prefix.utf8.count))
         guard hex.count == 64 else { return nil }
         var bytes = [UInt8](repeating: 0, count: 32)
         for i in 0..<32 {
@@ -34,8 +37,10 @@ public struct KeyDigest: Equatable, Sendable {
         self = bytes.withUnsafeBytes { KeyDigest(bytes: $0) }
     }
 
-    public var storedForm: String {
-        var text = KeyDigest.prefix
+    public var storedForm: String { text(prefix: KeyDigest.prefix) }
+
+    func text(prefix: String) -> String {
+        var text = prefix
         for word in [words.0, words.1, words.2, words.3] {
             for shift in stride(from: 0, to: 64, by: 8) {
                 let byte = UInt8(truncatingIfNeeded: word >> UInt64(shift))

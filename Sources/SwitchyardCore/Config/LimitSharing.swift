@@ -23,6 +23,16 @@ public struct LimitSharing: Equatable, Sendable {
         case reuseLastLease(maxAgeNanoseconds: UInt64)
 
         public static let names = ["fail_open", "fail_closed", "local_fallback", "reuse_last_lease"]
+
+        /// The mode as the configuration spells it.
+        public var name: String {
+            switch self {
+            case .failOpen: "fail_open"
+            case .failClosed: "fail_closed"
+            case .localFallback: "local_fallback"
+            case .reuseLastLease: "reuse_last_lease"
+            }
+        }
     }
 
     public var scope = Scope.fleet

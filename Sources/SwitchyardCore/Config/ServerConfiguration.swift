@@ -17,12 +17,15 @@ public struct ServerConfiguration: Equatable, Sendable {
     /// Where the HTTP admin endpoints (`/health`, `/ready`) listen, served by
     /// event loop 0; nil (`none` in the file) turns them off.
     public var adminListen: String? = "127.0.0.1:7401"
+    /// The admin token's stored form (`sha256:...`, made by
+    /// `switchyard hash-token`); nil turns the admin operations off.
+    public var adminTokenHash: AdminTokenDigest? = nil
 
     public init() {}
 
     static let fields = [
         "listen", "loops", "instance_id", "max_connections", "max_body_bytes",
-        "idle_timeout_ms", "shutdown_grace_ms", "admin_listen",
+        "idle_timeout_ms", "shutdown_grace_ms", "admin_listen", "admin_token_hash",
     ]
 
     /// Reads `admin_listen`: an address, or `none`.
@@ -50,6 +53,11 @@ public struct ServerConfiguration: Equatable, Sendable {
         shutdownGraceMilliseconds = reader.integer(
             "shutdown_grace_ms", default: d.shutdownGraceMilliseconds, in: 0...600_000, unit: "milliseconds")
         adminListen = reader.parsed("admin_listen", default: d.adminListen, ServerConfiguration.adminAddress)
+        adminTokenHash = reader.parsed("admin_token_hash", default: d.adminTokenHash) { text in
+            AdminTokenDigest(storedForm: text).map { .success($0) }
+                ?? .failure(
+                    InvalidValue("expected sha256: and 64 lower-case hex digits (switchyard hash-token prints it)"))
+        }
         reader.rejectUnknownKeys(known: Self.fields)
     }
 }

@@ -5,11 +5,16 @@
 /// `razorpay|card|visa|INR|2` (`-` for a part the segment does not use).
 public enum FleetCounter {
     public static func name(gateway: Int, segment: Segment, in table: RoutingTable) -> String {
+        table.gateways[gateway].id + "|" + segmentName(segment, in: table)
+    }
+
+    /// A segment by name: `card|visa|INR|2`, the counter name without its gateway.
+    public static func segmentName(_ segment: Segment, in table: RoutingTable) -> String {
         func part(_ index: UInt8, _ names: NameTable) -> String {
             index == 0 ? "-" : index == UInt8.max ? "*" : names.names[Int(index) - 1]
         }
         return [
-            table.gateways[gateway].id, table.methods.names[Int(segment.method)], part(segment.network, table.networks),
+            table.methods.names[Int(segment.method)], part(segment.network, table.networks),
             part(segment.currency, table.currencies), String(segment.band),
         ].joined(separator: "|")
     }

@@ -65,6 +65,33 @@ public struct FleetOverrides: Equatable, Sendable {
         return (overrides, problems)
     }
 
+    /// Sets one field (as stored in Redis) to `value`, or removes it (nil);
+    /// the problem with the value when it cannot be read (nothing changes then).
+    public mutating func set(_ field: String, to value: String?) -> String? {
+        guard let value else {
+            let parts = field.split(separator: ":", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { return nil }
+            switch parts[0] {
+            case "weight": weights[parts[1]] = nil
+            case "gateway": enabled[parts[1]] = nil
+            case "breaker": breakers[parts[1]] = nil
+            case "merchant": merchantStatus[parts[1]] = nil
+            default: break
+            }
+            return nil
+        }
+        let (one, problems) = FleetOverrides.parse([(field, value)])
+        if let problem = problems.first { return problem }
+        weights.merge(one.weights) { $1 }
+        enabled.merge(one.enabled) { $1 }
+        breakers.merge(one.breakers) { $1 }
+        merchantStatus.merge(one.merchantStatus) { $1 }
+        return nil
+    }
+
+    /// How many orders are in force.
+    public var count: Int { weights.count + enabled.count + breakers.count + merchantStatus.count }
+
     /// `configuration` with the weights, gateway switches and merchant
     /// statuses applied; names it does not have are left alone.
     public func applied(to configuration: Configuration) -> Configuration {

@@ -8,6 +8,16 @@ public enum PaymentOutcome: UInt8, Sendable, CaseIterable {
     case gatewayError = 3
     case timeout = 4
 
+    /// The outcome in snake case, as metrics labels and admin replies show it.
+    public var name: String {
+        switch self {
+        case .success: "success"
+        case .declined: "declined"
+        case .gatewayError: "gateway_error"
+        case .timeout: "timeout"
+        }
+    }
+
     /// For scores and breakers: true for success, false for the gateway's
     /// failures, nil for a decline (neutral).
     public var attributableSuccess: Bool? {

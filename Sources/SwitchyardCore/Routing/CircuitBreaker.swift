@@ -74,6 +74,9 @@ public struct CircuitBreaker: Equatable, Sendable {
     /// Issue times of the probes not yet reported, oldest first.
     private var outstandingProbes: [UInt64] = []
 
+    /// Half-open probes sent and not yet reported.
+    public var probesInFlight: Int { outstandingProbes.count }
+
     public init(configuration: BreakerConfiguration = BreakerConfiguration()) {
         self.configuration = configuration
         window = SlidingWindow(seconds: configuration.slidingWindowSeconds)

@@ -30,6 +30,9 @@ public struct RoutingState: Sendable {
     /// in ``awaitingProbes`` (and the gateway ranks as half-open, unprobed).
     public var probesAwaitFleet = false
     public private(set) var awaitingProbes: [Int] = []
+    /// Per fleet score key (method, and full segment): the outcomes reported
+    /// per gateway over the last minute, for the health table's traffic share.
+    var traffic: [UInt64: [SlidingWindow]] = [:]
 
     /// The weight of the newest latency in the average.
     static let latencySmoothing = 0.05
@@ -123,6 +126,10 @@ public struct RoutingState: Sendable {
                 latencies[slot] == 0
                 ? latency : latencies[slot] + RoutingState.latencySmoothing * (latency - latencies[slot])
         }
+        countTraffic(report.gateway, key: ScoreKey.fleet(report.segment.methodOnly), at: now)
+        if report.segment != report.segment.methodOnly {
+            countTraffic(report.gateway, key: ScoreKey.fleet(report.segment), at: now)
+        }
         guard let success = report.outcome.attributableSuccess else { return }
         count(success, gateway: report.gateway, key: ScoreKey.fleet(report.segment.methodOnly), at: now)
         count(success, gateway: report.gateway, key: ScoreKey.merchant(report.merchant, report.segment), at: now)
@@ -160,6 +167,12 @@ public struct RoutingState: Sendable {
         let halfLife = self.halfLife
         estimates[row(for: key) * table.gatewayCount + gateway].add(
             successes: Double(counts.successes), failures: Double(counts.failures), at: now, halfLife: halfLife)
+    }
+
+    private mutating func countTraffic(_ gateway: Int, key: UInt64, at now: UInt64) {
+        let gateways = table.gatewayCount
+        traffic[key, default: Array(repeating: SlidingWindow(seconds: 60), count: gateways)][gateway].record(
+            failure: false, at: now)
     }
 
     /// Folds in outcomes other instances of the fleet saw for a gateway and

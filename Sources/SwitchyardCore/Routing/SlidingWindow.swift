@@ -32,6 +32,12 @@ struct SlidingWindow: Equatable, Sendable {
         return totalFailures * 100 / totalCalls
     }
 
+    /// Calls over the window as of `now`.
+    mutating func calls(at now: UInt64) -> Int {
+        advance(to: now)
+        return totalCalls
+    }
+
     mutating func clear() {
         for i in calls.indices {
             calls[i] = 0

@@ -50,6 +50,12 @@ public struct SuccessEstimate: Equatable, Sendable {
             beta = weight * (1 - mean) + failures
         }
 
+        /// A posterior already computed (a snapshot's fleet row).
+        public init(alpha: Double, beta: Double) {
+            self.alpha = alpha
+            self.beta = beta
+        }
+
         /// The expected success rate.
         public var mean: Double { alpha / (alpha + beta) }
         public var variance: Double {
