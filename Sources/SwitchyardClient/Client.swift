@@ -93,6 +93,13 @@ public final class Client {
         try retrying(idempotent: false) { connection throws(ClientError) in try connection.decide(request) }
     }
 
+    /// An admin operation; returns the reply's JSON document. Sent again on
+    /// a new connection if the first was lost: every admin operation is
+    /// idempotent (a change sets a value, it does not add to one).
+    public func admin(_ request: AdminRequest) throws(ClientError) -> [UInt8] {
+        try retrying { connection throws(ClientError) in try connection.admin(request) }
+    }
+
     private func retrying<T>(idempotent: Bool = true, _ body: (Connection) throws(ClientError) -> T)
         throws(ClientError) -> T
     {

@@ -235,4 +235,9 @@ public final class Connection {
         }
         return decoded
     }
+
+    /// An admin operation: returns the reply's JSON document.
+    public func admin(_ request: AdminRequest) throws(ClientError) -> [UInt8] {
+        try call(request.opcode) { request.write(to: &$0) }.body
+    }
 }

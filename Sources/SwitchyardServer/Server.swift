@@ -2,7 +2,26 @@ import Glibc
 public import Logging
 public import SwitchyardCore
 public import SwitchyardPosix
+public import SwitchyardWire
 import Synchronization
+
+/// Where a running server reads its configuration again.
+public struct ConfigurationSource: Sendable {
+    /// The file, for logs and replies.
+    public let name: String
+    public let load: @Sendable () throws(ConfigurationError) -> Configuration
+    /// Called once a reloaded configuration is in force (the daemon sets its log level).
+    public let applied: @Sendable (Configuration) -> Void
+
+    public init(
+        name: String, load: @escaping @Sendable () throws(ConfigurationError) -> Configuration,
+        applied: @escaping @Sendable (Configuration) -> Void
+    ) {
+        self.name = name
+        self.load = load
+        self.applied = applied
+    }
+}
 
 /// The Switchyard server: N event loops, each on its own thread with its own
 /// SO_REUSEPORT listener. The object itself is the supervisor's handle: start,
@@ -16,17 +35,22 @@ public final class Server: Sendable {
     /// Set once a shutdown begins: `/ready` then says so.
     private let stopping = Atomic<Bool>(false)
 
-    private let handles: [LoopHandle]
+    let handles: [LoopHandle]
+    /// Answers admin protocol requests off the loops.
+    let adminWorker: AdminWorker
+    /// Where a reload reads the configuration from; nil when it came from the caller alone.
+    let source: ConfigurationSource?
+    let startedAt = MonotonicClock.nanoseconds()
     let routing: RoutingService
     /// Shares gateway health with the fleet through Redis; nil when standalone.
     let fleet: FleetSync?
     /// The `redis` section the server started with (it needs a restart).
     let redisSettings: RedisConfiguration
     private let budget = ConnectionBudget()
-    private let state: Mutex<State>
-    private let logger: Logger
+    let state: Mutex<State>
+    let logger: Logger
 
-    private struct State {
+    struct State {
         var settings: ServerSettings
         var configuration: ServerConfiguration
         /// The configuration as loaded (file or caller), before fleet overrides.
@@ -56,7 +80,11 @@ public final class Server: Sendable {
 
     /// Binds every loop's listener; nothing runs until ``start()``.
     /// `keyHasher` verifies API keys; without one (no secret configured) no key matches.
-    public init(configuration whole: Configuration, logger: Logger, keyHasher: KeyHasher? = nil) throws(StartError) {
+    /// `source` is where ``reloadFromSource(cause:)`` (SIGHUP, ADMIN_RELOAD) reads the configuration again.
+    public init(
+        configuration whole: Configuration, logger: Logger, keyHasher: KeyHasher? = nil,
+        source: ConfigurationSource? = nil
+    ) throws(StartError) {
         let configuration = whole.server
         let address: SocketAddress
         do { address = try SocketAddress(parsing: configuration.listen) } catch { throw .address(error) }
@@ -98,8 +126,12 @@ public final class Server: Sendable {
         }
         loopCount = loops
         self.logger = logger
+        self.source = source
         let doorbell: EventFD?
-        do { doorbell = whole.redis.isEnabled ? try EventFD() : nil } catch {
+        do {
+            doorbell = whole.redis.isEnabled ? try EventFD() : nil
+            adminWorker = try AdminWorker()
+        } catch {
             (listeners + [admin?.fd].compactMap { $0 }).forEach(Descriptor.close)
             throw .system(error)
         }
@@ -124,7 +156,10 @@ public final class Server: Sendable {
     public func start() throws(SyscallError) {
         let (settings, listeners, adminListener) = state.withLock { ($0.settings, $0.listeners, $0.adminListener) }
         try routing.start()
-        try fleet?.start { [weak self] overrides in self?.apply(overrides) }
+        try fleet?.start { [weak self] overrides in self?.apply(overrides, cause: "redis") }
+        try adminWorker.start(replyingThrough: handles) { [weak self] frame in
+            self?.answerAdmin(frame) ?? Server.adminShutdownReply(frame)
+        }
         var threads: [Thread] = []
         for (handle, listener) in zip(handles, listeners) {
             let budget = self.budget
@@ -145,7 +180,7 @@ public final class Server: Sendable {
                     }
                     var loop = try EventLoop(
                         handle: handle, listener: listener, settings: settings, routing: loopRouting, budget: budget,
-                        admin: admin, logger: logger)
+                        adminWorker: self.adminWorker, admin: admin, logger: logger)
                     loop.run()
                 } catch {
                     logger.critical("event loop could not start", metadata: ["error": "\(error)"])
@@ -214,6 +249,36 @@ public final class Server: Sendable {
         return notes
     }
 
+    /// Reads the configuration again from its source and applies it
+    /// (SIGHUP and `ADMIN_RELOAD`); a broken file changes nothing.
+    public func reloadFromSource(cause: String) -> Result<AdminReload, ReloadFailure> {
+        guard let source else { return .failure(.noSource) }
+        let updated: Configuration
+        do { updated = try source.load() } catch {
+            logger.error(
+                "reload refused, the running configuration stays",
+                metadata: ["problems": "\(error)", "cause": "\(cause)"])
+            return .failure(.invalid(error))
+        }
+        let notes = reload(updated)
+        for note in notes { logger.warning("reload: \(note)") }
+        source.applied(updated)
+        logger.info("configuration reloaded", metadata: ["config": "\(source.name)", "cause": "\(cause)"])
+        return .success(AdminReload(config: source.name, notes: notes))
+    }
+
+    public enum ReloadFailure: Error, CustomStringConvertible {
+        case noSource
+        case invalid(ConfigurationError)
+
+        public var description: String {
+            switch self {
+            case .noSource: "the daemon runs on its built-in defaults (no --config file): there is nothing to reload"
+            case .invalid(let error): "reload refused, the running configuration stays: \(error)"
+            }
+        }
+    }
+
     /// How many times each loop has woken from epoll_wait. An idle loop wakes
     /// four times a second; a figure racing ahead with no traffic is a busy loop.
     public var loopWakeups: [UInt64] { handles.map(\.wakeupCount) }
@@ -249,6 +314,7 @@ public final class Server: Sendable {
         unstarted.forEach(Descriptor.close)
         handles.forEach { $0.postDrain() }
         threads.forEach { $0.join() }
+        adminWorker.shutdown()
         // The merger folds the loops' last outcomes in, then the fleet flushes them.
         routing.shutdown()
         fleet?.shutdown()
@@ -258,7 +324,7 @@ public final class Server: Sendable {
     /// thread) on top of the loaded configuration: weights, drained
     /// gateways and merchant statuses by a reload that keeps all state,
     /// forced breakers directly.
-    func apply(_ overrides: FleetOverrides) {
+    func apply(_ overrides: FleetOverrides, cause: String) {
         let (previous, effective) = state.withLock { state -> (FleetOverrides, Configuration) in
             defer { state.overrides = overrides }
             return (state.overrides, overrides.applied(to: state.base))
@@ -271,8 +337,9 @@ public final class Server: Sendable {
             routing.force(change.state, gateway: change.gateway, method: change.method)
         }
         logger.info(
-            "fleet overrides applied",
+            "overrides applied",
             metadata: [
+                "cause": "\(cause)",
                 "weights": "\(overrides.weights.count)", "gateways": "\(overrides.enabled.count)",
                 "breakers": "\(overrides.breakers.count)", "merchants": "\(overrides.merchantStatus.count)",
             ])
@@ -291,12 +358,7 @@ public final class Server: Sendable {
         case "/health":
             return .json(200, #"{"status": "alive"}"#)
         case "/ready":
-            let redis =
-                switch fleetConnected {
-                case nil: "standalone"
-                case true?: "connected"
-                case false?: "degraded"
-                }
+            let redis = redisStatus
             let status = stopping.load(ordering: .relaxed) ? "stopping" : "ready"
             return .json(
                 status == "ready" ? 200 : 503,

@@ -14,6 +14,8 @@ public final class ServerSettings: Sendable {
     public let idleTimeoutNanoseconds: UInt64
     public let shutdownGraceNanoseconds: UInt64
     public let instanceID: String
+    /// Admin requests must carry the token with this hash; nil: admin operations are off.
+    public let adminToken: AdminTokenDigest?
 
     /// Size of each pooled connection buffer: one whole frame plus room for
     /// its reply, rounded to pages. Fixed at start-up (max_body_bytes needs a restart).
@@ -25,6 +27,7 @@ public final class ServerSettings: Sendable {
         idleTimeoutNanoseconds = UInt64(configuration.idleTimeoutMilliseconds) * 1_000_000
         shutdownGraceNanoseconds = UInt64(configuration.shutdownGraceMilliseconds) * 1_000_000
         instanceID = configuration.instanceID.isEmpty ? ServerSettings.hostName() : configuration.instanceID
+        adminToken = configuration.adminTokenHash
         let needed = max(16_384, configuration.maxBodyBytes + RequestHandler.maxFixedReplyBytes + 16)
         self.bufferBytes = bufferBytes ?? (needed + 4095) / 4096 * 4096
     }

@@ -13,7 +13,7 @@ struct Switchyard: ParsableCommand {
         commandName: "switchyard",
         abstract: "Routing and authorization daemon for payment platforms.",
         version: "switchyard \(ServerSettings.serverVersion)",
-        subcommands: [Serve.self, HashKey.self],
+        subcommands: [Serve.self, HashKey.self, HashToken.self],
         defaultSubcommand: Serve.self
     )
 }
@@ -71,6 +71,13 @@ struct Serve: ParsableCommand {
     }
 
     private func loadConfiguration() throws(ConfigurationError) -> Configuration {
+        try Serve.load(config: config, listen: listen, adminListen: adminListen, loops: loops)
+    }
+
+    /// The configuration file (or the defaults) with the command line's overrides on top.
+    private static func load(config: String?, listen: String?, adminListen: String?, loops: Int?)
+        throws(ConfigurationError) -> Configuration
+    {
         var configuration =
             try config.map { path throws(ConfigurationError) in try Configuration.load(path: path) } ?? Configuration()
         if let listen { configuration.server.listen = listen }
@@ -96,7 +103,17 @@ struct Serve: ParsableCommand {
         let signals = try SignalFD(blocking: [SIGTERM, SIGINT, SIGHUP])
         let server: Server
         do {
-            server = try Server(configuration: configuration, logger: logger, keyHasher: try keyHasher(configuration))
+            let (config, listen, adminListen, loops) = (self.config, self.listen, self.adminListen, self.loops)
+            let source = config.map { path in
+                ConfigurationSource(
+                    name: path,
+                    load: { () throws(ConfigurationError) in
+                        try Serve.load(config: path, listen: listen, adminListen: adminListen, loops: loops)
+                    },
+                    applied: { level.level = Logger.Level(rawValue: $0.logging.level) ?? level.level })
+            }
+            server = try Server(
+                configuration: configuration, logger: logger, keyHasher: try keyHasher(configuration), source: source)
             try server.start()
         } catch {
             logger.critical("cannot start", metadata: ["error": "\(error)"])
@@ -113,7 +130,9 @@ struct Serve: ParsableCommand {
         while true {
             let signal = try signals.next()
             if signal == SIGHUP {
-                reload(server, logger: logger, level: level)
+                if case .failure(.noSource) = server.reloadFromSource(cause: "SIGHUP") {
+                    logger.warning("SIGHUP: no --config file, nothing to reload")
+                }
                 continue
             }
             logger.info("stopping: draining connections", metadata: ["signal": "\(signal)"])
@@ -130,26 +149,6 @@ struct Serve: ParsableCommand {
         let configured = environment[KeySecret.fileVariable] != nil || environment[KeySecret.hexVariable] != nil
         guard configured || configuration.merchants.contains(where: { !$0.keys.isEmpty }) else { return nil }
         return try KeyHasher(secret: KeySecret.load(environment: environment))
-    }
-
-    private func reload(_ server: Server, logger: Logger, level: LogLevelSwitch) {
-        guard let config else {
-            logger.warning("SIGHUP: no --config file, nothing to reload")
-            return
-        }
-        do {
-            var updated = try Configuration.load(path: config)
-            if let listen { updated.server.listen = listen }
-            if let adminListen, case .success(let address) = ServerConfiguration.adminListen(parsing: adminListen) {
-                updated.server.adminListen = address
-            }
-            if let loops { updated.server.loops = loops }
-            for message in server.reload(updated) { logger.warning("reload: \(message)") }
-            level.level = Logger.Level(rawValue: updated.logging.level) ?? level.level
-            logger.info("configuration reloaded", metadata: ["config": "\(config)"])
-        } catch {
-            logger.error("reload refused, the running configuration stays", metadata: ["problems": "\(error)"])
-        }
     }
 }
 

@@ -38,7 +38,7 @@ final class MetricsExporter {
         reports = PaymentOutcome.allCases.map { [registry] outcome in
             Self.counter(
                 registry, "reports", "REPORTs folded into the routing state, by outcome.",
-                labels: [("outcome", Self.label(outcome))])
+                labels: [("outcome", outcome.name)])
         }
         unknownDecisions = Self.counter(
             registry, "reports_unknown_decision",
@@ -71,16 +71,6 @@ final class MetricsExporter {
                     "Tokens granted locally by reuse_last_lease while Redis was away."),
                 reservations: Self.counter(registry, "fleet_limit_reservations", "Calls to the lease script in Redis."))
             : nil
-    }
-
-    /// Label values in the snake case Prometheus users expect.
-    private static func label(_ outcome: PaymentOutcome) -> String {
-        switch outcome {
-        case .success: "success"
-        case .declined: "declined"
-        case .gatewayError: "gateway_error"
-        case .timeout: "timeout"
-        }
     }
 
     private static func counter(

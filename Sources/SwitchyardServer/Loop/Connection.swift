@@ -16,6 +16,12 @@ struct Connection {
     /// The peer is not reading its replies: reading is paused and the loop
     /// waits for the socket to become writable (backpressure).
     var writeBlocked = false
+    /// An admin request of this connection is being answered off the loop:
+    /// its later frames wait (replies keep their order) and reading pauses.
+    var awaitingAdmin = false
+    /// Reply bytes that did not fit the output buffer (a long admin reply),
+    /// moved in as it drains. Empty on the request path.
+    var overflow: [UInt8] = []
 
     var isOpen: Bool { fd >= 0 }
     var pendingOutput: Int { outputEnd - outputStart }

@@ -17,6 +17,8 @@ struct EventLoop: ~Copyable {
     /// What a connection that is not write-blocked listens for. A constant:
     /// an option-set literal at the call site allocates in debug builds.
     private static let reading: Epoll.Interest = [.read, .peerClosedWriting]
+    /// A connection waiting for its admin reply: errors and hang-ups only.
+    private static let paused: Epoll.Interest = []
     /// How often idle connections are looked for; also bounds how late a drain deadline is noticed.
     private static let sweepIntervalNanoseconds: UInt64 = 250_000_000
 
@@ -35,10 +37,12 @@ struct EventLoop: ~Copyable {
     private var drainDeadline: UInt64? = nil
     /// The HTTP admin endpoints, on loop 0 only.
     private let admin: AdminServer?
+    /// Answers admin protocol requests off the loop.
+    private let adminWorker: AdminWorker
 
     init(
         handle: LoopHandle, listener: Int32, settings: ServerSettings, routing: LoopRouting, budget: ConnectionBudget,
-        admin: AdminServer? = nil, logger: Logger
+        adminWorker: AdminWorker, admin: AdminServer? = nil, logger: Logger
     )
         throws(SyscallError)
     {
@@ -47,6 +51,7 @@ struct EventLoop: ~Copyable {
         try epoll.add(handle.wake.fd, interest: .read, token: EventLoop.wakeToken)
         if let admin { try epoll.add(admin.fd, interest: .read, token: EventLoop.adminToken) }
         self.admin = admin
+        self.adminWorker = adminWorker
         self.epoll = epoll
         self.handle = handle
         self.listener = listener
@@ -146,14 +151,14 @@ struct EventLoop: ~Copyable {
     /// Returns true when it read bytes and the connection is still open.
     @discardableResult
     private mutating func onReadable(_ slot: Int) -> Bool {
-        if connections.slots[slot].writeBlocked || connections.slots[slot].closing { return false }
-        let bufferBytes = pool.bufferBytes
-        if connections.slots[slot].input == nil { connections.slots[slot].input = pool.take() }
         let conn = connections.slots[slot]
+        if conn.writeBlocked || conn.closing || conn.awaitingAdmin { return false }
+        let bufferBytes = pool.bufferBytes
+        if conn.input == nil { connections.slots[slot].input = pool.take() }
+        let input = connections.slots[slot].input!
         let result: Int?
         do {
-            result = try Descriptor.read(
-                conn.fd, into: conn.input! + conn.inputCount, count: bufferBytes - conn.inputCount)
+            result = try Descriptor.read(conn.fd, into: input + conn.inputCount, count: bufferBytes - conn.inputCount)
         } catch {
             close(slot)  // ECONNRESET and the like: the peer is gone.
             return false
@@ -190,11 +195,64 @@ struct EventLoop: ~Copyable {
             connections.slots[slot].outputEnd += progress.produced
             consumeInput(slot, progress.consumed)
             if progress.stop == .close { connections.slots[slot].closing = true }
+            if progress.stop == .admin {
+                handOverAdminRequest(slot)
+                _ = flush(slot)
+                return
+            }
 
             guard flush(slot) else { return }  // closed, or waiting for the peer to read
             if progress.stop != .needOutputSpace { break }
         }
         releaseEmptyBuffers(slot)
+    }
+
+    /// Sends the admin request at the front of the input to the admin
+    /// worker and pauses the connection until its reply comes back.
+    private mutating func handOverAdminRequest(_ slot: Int) {
+        let conn = connections.slots[slot]
+        let input = UnsafeRawBufferPointer(start: conn.input, count: conn.inputCount)
+        // The handler parsed this header a moment ago: a whole frame is there.
+        guard case .header(let header) = FrameHeader.parse(input, maxBodyLength: settings.maxBodyBytes) else { return }
+        let frame = Array(input[..<header.frameLength])
+        consumeInput(slot, header.frameLength)
+        connections.slots[slot].awaitingAdmin = true
+        do {
+            try epoll.modify(conn.fd, interest: EventLoop.paused, token: token(slot))
+        } catch {
+            close(slot)
+            return
+        }
+        adminWorker.submit(AdminWorker.Job(loop: handle.index, connection: token(slot), frame: frame))
+    }
+
+    /// An admin reply came back: it goes out, and the connection's waiting
+    /// frames are answered.
+    private mutating func deliverAdminReply(_ frame: [UInt8], to slot: Int) {
+        if connections.slots[slot].output == nil { connections.slots[slot].output = pool.take() }
+        let conn = connections.slots[slot]
+        let room = pool.bufferBytes - conn.outputEnd
+        let direct = conn.overflow.isEmpty ? min(room, frame.count) : 0
+        frame.withUnsafeBytes { bytes in
+            (conn.output! + conn.outputEnd).copyMemory(from: bytes.baseAddress!, byteCount: direct)
+        }
+        connections.slots[slot].outputEnd += direct
+        connections.slots[slot].overflow += frame[direct...]
+        connections.slots[slot].awaitingAdmin = false
+        // A write-blocked connection resumes when the peer reads (onWritable).
+        guard !conn.writeBlocked, flush(slot) else { return }
+        resumeReading(slot)
+    }
+
+    private mutating func resumeReading(_ slot: Int) {
+        do {
+            try epoll.modify(connections.slots[slot].fd, interest: EventLoop.reading, token: token(slot))
+        } catch {
+            close(slot)
+            return
+        }
+        // Frames that arrived while reading was paused are still buffered.
+        answerBufferedFrames(slot)
     }
 
     private mutating func consumeInput(_ slot: Int, _ count: Int) {
@@ -215,6 +273,25 @@ struct EventLoop: ~Copyable {
     /// and has nothing left to send; false when it was closed or is now
     /// waiting for the peer to read.
     private mutating func flush(_ slot: Int) -> Bool {
+        while true {
+            guard flushOnce(slot) else { return false }
+            guard !connections.slots[slot].overflow.isEmpty else { return true }
+            refillFromOverflow(slot)
+        }
+    }
+
+    /// Moves as much of a long reply as fits into the (empty) output buffer.
+    private mutating func refillFromOverflow(_ slot: Int) {
+        if connections.slots[slot].output == nil { connections.slots[slot].output = pool.take() }
+        let count = min(pool.bufferBytes, connections.slots[slot].overflow.count)
+        let output = connections.slots[slot].output!
+        connections.slots[slot].overflow.withUnsafeBytes { output.copyMemory(from: $0.baseAddress!, byteCount: count) }
+        connections.slots[slot].overflow.removeFirst(count)
+        connections.slots[slot].outputStart = 0
+        connections.slots[slot].outputEnd = count
+    }
+
+    private mutating func flushOnce(_ slot: Int) -> Bool {
         let conn = connections.slots[slot]
         if conn.pendingOutput > 0 {
             let written: Int?
@@ -236,7 +313,7 @@ struct EventLoop: ~Copyable {
             connections.slots[slot].outputStart = 0
             connections.slots[slot].outputEnd = 0
         }
-        if connections.slots[slot].closing {
+        if connections.slots[slot].closing && connections.slots[slot].overflow.isEmpty {
             close(slot)
             return false
         }
@@ -268,14 +345,15 @@ struct EventLoop: ~Copyable {
         guard connections.slots[slot].writeBlocked else { return }
         connections.slots[slot].writeBlocked = false
         guard flush(slot) else { return }
-        do {
-            try epoll.modify(connections.slots[slot].fd, interest: EventLoop.reading, token: token(slot))
-        } catch {
-            close(slot)
+        guard connections.slots[slot].awaitingAdmin else {
+            resumeReading(slot)
             return
         }
-        // Frames that arrived while the peer was not reading are still buffered.
-        answerBufferedFrames(slot)
+        do {
+            try epoll.modify(connections.slots[slot].fd, interest: EventLoop.paused, token: token(slot))
+        } catch {
+            close(slot)
+        }
     }
 
     // MARK: - Closing
@@ -322,6 +400,10 @@ struct EventLoop: ~Copyable {
         }
         if mail.drain && drainDeadline == nil { beginDrain() }
         if mail.report { handle.report(allocatedBytes: Allocator.threadAllocatedBytes) }
+        for (connection, frame) in mail.adminReplies {
+            guard let slot = connections.slot(for: connection), connections.slots[slot].awaitingAdmin else { continue }
+            deliverAdminReply(frame, to: slot)
+        }
     }
 
     /// Stops accepting, answers what each connection has already sent (up to

@@ -3,7 +3,7 @@ import Synchronization
 
 /// What the supervisor keeps of a loop running on another thread: the wake-up
 /// descriptor and a mailbox. The mailbox is touched only on cold events
-/// (reload, shutdown), never per request.
+/// (reload, shutdown, admin replies), never per request.
 final class LoopHandle: Sendable {
     let index: Int
     let wake: EventFD
@@ -23,6 +23,8 @@ final class LoopHandle: Sendable {
         var settings: ServerSettings?
         var drain = false
         var report = false
+        /// Admin replies, by the token of the connection that asked.
+        var adminReplies: [(connection: UInt64, frame: [UInt8])] = []
     }
 
     init(index: Int) throws(SyscallError) {
@@ -32,6 +34,11 @@ final class LoopHandle: Sendable {
 
     func post(settings: ServerSettings) {
         mailbox.withLock { $0.settings = settings }
+        wake.signal()
+    }
+
+    func post(adminReply frame: [UInt8], connection: UInt64) {
+        mailbox.withLock { $0.adminReplies.append((connection, frame)) }
         wake.signal()
     }
 

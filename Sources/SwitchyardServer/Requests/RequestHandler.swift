@@ -25,6 +25,10 @@ struct RequestHandler {
         case needOutputSpace
         /// A fatal error reply was written; close once it is sent.
         case close
+        /// The next frame (at `consumed`) is an admin request with the right
+        /// token: it is answered off the loop, and this connection's later
+        /// frames wait for its reply.
+        case admin
     }
 
     struct Progress: Equatable {
@@ -66,6 +70,15 @@ struct RequestHandler {
                     return progress
                 }
                 let body = UnsafeRawBufferPointer(rebasing: rest[FrameHeader.size..<header.frameLength])
+                if header.opcode.isAdmin && header.flags.isEmpty && header.status == .ok {
+                    guard let refusal = admit(header, body, into: slice(output, from: progress.produced)) else {
+                        progress.stop = .admin
+                        return progress
+                    }
+                    progress.produced += refusal
+                    progress.consumed += header.frameLength
+                    continue
+                }
                 progress.produced += answer(
                     header, body: body, into: slice(output, from: progress.produced), publication)
                 progress.consumed += header.frameLength
@@ -118,9 +131,6 @@ struct RequestHandler {
         case .report:
             return report(request, body: body, into: output, publication)
         default:
-            if let message = RequestHandler.notImplementedMessage(request.opcode) {
-                return writeError(.notImplemented, for: request, close: false, into: output, message)
-            }
             return writeError(.unknownOpcode, for: request, close: false, into: output, "unknown opcode")
         }
     }
@@ -149,19 +159,33 @@ struct RequestHandler {
         return FrameEncoder.encode(into: output, header: replyHeader(for: request)) { reply.write(to: &$0) }!
     }
 
-    static let supportedFeatures: Features = [.authorize, .route, .decide, .report]
+    static let supportedFeatures: Features = [.authorize, .route, .decide, .report, .admin]
 
     func replyHeader(for request: FrameHeader) -> FrameHeader {
         FrameHeader(opcode: request.opcode, flags: .reply, requestID: request.requestID)
     }
 
-    static func notImplementedMessage(_ opcode: Opcode) -> StaticString? {
-        switch opcode {
-        case .adminStats, .adminHealth, .adminSetWeight, .adminBreaker, .adminGatewayState, .adminReload,
-            .adminMerchant, .adminExplain:
-            "admin operations are not implemented by this server version"
-        default: nil
+    /// Checks an admin request's token on the loop (one SHA-256 of a short
+    /// string), so that a request without the right token never leaves it.
+    /// Returns nil to hand the request over, or the length of the refusal written.
+    private func admit(
+        _ request: FrameHeader, _ body: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer
+    )
+        -> Int?
+    {
+        guard let token = AdminRequest.token(in: body) else {
+            return writeError(
+                .malformedBody, for: request, close: false, into: output, "admin requests start with str16 admin_token")
         }
+        guard let expected = settings.adminToken else {
+            return writeError(
+                .adminDisabled, for: request, close: false, into: output,
+                "admin operations are off: server.admin_token_hash is not configured")
+        }
+        guard expected.admits(token) else {
+            return writeError(.adminTokenRejected, for: request, close: false, into: output, "wrong admin token")
+        }
+        return nil
     }
 
     private func slice(_ output: UnsafeMutableRawBufferPointer, from offset: Int) -> UnsafeMutableRawBufferPointer {

@@ -276,6 +276,16 @@ final class RoutingService: Sendable {
         }
     }
 
+    /// The health table (`ADMIN_HEALTH`): scores of the newest snapshot,
+    /// traffic and breakers as the merger holds them now, and the table they index.
+    func health() -> (rows: [SegmentHealth], breakers: [CircuitBreaker], table: RoutingTable) {
+        merger.withLock { merger in
+            let snapshot = current.snapshot
+            let rows = merger.state.health(snapshot: snapshot, at: MonotonicClock.nanoseconds())
+            return (rows, merger.state.breakers, merger.state.table)
+        }
+    }
+
     private func publish(_ merger: inout Merger, at now: UInt64) {
         let snapshot = merger.state.snapshot(at: now)
         let generation = merger.tableGeneration
