@@ -140,6 +140,7 @@ public enum BuiltProducts {
     }
 
     public static var switchyard: String { directory + "/switchyard" }
+    public static var switchyardctl: String { directory + "/switchyardctl" }
 }
 
 /// A scratch directory removed when the value goes away.

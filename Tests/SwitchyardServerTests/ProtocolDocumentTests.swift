@@ -50,6 +50,7 @@ import Testing
         merchant.keys = [MerchantConfiguration.Key(digest: keyHasher.digest(of: "sk_live_9f2c"))]
         merchant.limits = [MerchantLimit(RateLimit(rate: 100, periodNanoseconds: 1_000_000_000, burst: 50))]
         configuration.merchants = [merchant]
+        configuration.server.adminTokenHash = AdminTokenDigest(token: "t0ken")
         return configuration
     }()
 
@@ -88,7 +89,7 @@ import Testing
     }
 
     @Test func theDocumentHasExamples() {
-        #expect(Self.exchanges.count >= 20)
+        #expect(Self.exchanges.count >= 18)
         for name in Self.exchanges { #expect(Self.examples[name + ".reply"] != nil, "\(name) has no reply") }
     }
 
@@ -121,6 +122,59 @@ import Testing
         }
         #expect(Array(output[..<count!]) == Self.examples["hello.request"])
         #expect(Frames.ping(id: 2, payload: Array("hi".utf8)) == Self.examples["ping.request"])
+    }
+
+    /// Hex blocks named `NAME.client`: admin requests, answered off the handler by the admin thread.
+    static let adminRequests: [String: AdminRequest.Operation] = [
+        "admin-stats": .stats, "admin-health": .health,
+        "admin-set-weight": .setWeight(gateway: "razorpay", thousandths: 1_500),
+        "admin-breaker": .breaker(gateway: "razorpay", method: "upi", action: .forceOpen),
+        "admin-gateway-state": .gatewayState(gateway: "payu", state: .draining), "admin-reload": .reload,
+        "admin-merchant": .merchant(id: "m_123"), "admin-explain": .explain(decisionID: 0x1D2C_3B4A),
+    ]
+
+    @Test func theClientEncodesDocumentedAdminRequestsByteForByte() throws {
+        #expect(
+            Set(Self.examples.keys.filter { $0.hasSuffix(".client") })
+                == Set(Self.adminRequests.keys.map { $0 + ".client" }))
+        for (name, operation) in Self.adminRequests {
+            let request = AdminRequest(token: "t0ken", operation: operation)
+            let documented = try #require(Self.examples[name + ".client"])
+            var output = [UInt8](repeating: 0, count: 4_096)
+            let count = output.withUnsafeMutableBytes {
+                FrameEncoder.encode(
+                    into: $0, header: FrameHeader(opcode: request.opcode, requestID: UInt32(documented[8]))
+                ) { request.write(to: &$0) }
+            }
+            #expect(Array(output[..<count!]) == documented, "\(name)")
+            // And the server reads back what the client meant.
+            let body = documented[FrameHeader.size...]
+            let read = try Array(body).withUnsafeBytes { try AdminRequest(opcode: request.opcode, body: $0) }
+            #expect(read == request, "\(name)")
+            // With the right token the handler hands the request over untouched.
+            let progress = documented.withUnsafeBytes { input in
+                output.withUnsafeMutableBytes { handler.process(input: input, output: $0) }
+            }
+            #expect(progress == RequestHandler.Progress(consumed: 0, produced: 0, stop: .admin), "\(name)")
+        }
+    }
+
+    @Test func documentedAdminReplyBodiesDecode() throws {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        func body(_ name: String) throws -> Data {
+            let marker = "```json \(name).reply-body\n"
+            let start = try #require(Self.document.range(of: marker), "\(name)").upperBound
+            let end = try #require(Self.document[start...].range(of: "```")).lowerBound
+            return Data(Self.document[start..<end].utf8)
+        }
+        _ = try decoder.decode(AdminStats.self, from: body("admin-stats"))
+        #expect(try decoder.decode(AdminHealth.self, from: body("admin-health")).rows.count == 2)
+        for name in ["admin-set-weight", "admin-breaker", "admin-gateway-state"] {
+            _ = try decoder.decode(AdminChange.self, from: body(name))
+        }
+        _ = try decoder.decode(AdminReload.self, from: body("admin-reload"))
+        #expect(try decoder.decode(AdminMerchant.self, from: body("admin-merchant")).status == "suspended")
     }
 
     @Test func everyOpcodeAndStatusIsDocumented() {

@@ -112,14 +112,18 @@ import Testing
         #expect(stops == [.needInput])
     }
 
-    @Test func everyReservedOpcodeAnswersNotImplementedAndTheStreamGoesOn() {
-        let served: [Opcode] = [.hello, .ping, .authorize, .route, .decide, .report]
-        for opcode in Opcode.allDefined where !served.contains(opcode) {
-            let input = Frames.make(opcode, id: 9) + Frames.ping(id: 10)
+    @Test func adminRequestsAreRefusedWithoutTheTokenAndTheStreamGoesOn() {
+        for opcode in Opcode.allDefined where opcode.isAdmin {
+            // No admin_token_hash in this handler's settings.
+            let input = Frames.make(opcode, id: 9, body: [1, 0, 0x41]) + Frames.ping(id: 10)
             let (output, _) = run(input, chunks: [input.count])
-            #expect(output[6] == UInt8(Status.notImplemented.rawValue), "\(opcode)")
+            #expect(Array(output[6..<8]) == Frames.le(Status.adminDisabled.rawValue), "\(opcode)")
             #expect(output[4] == 0x01, "no CLOSE for \(opcode)")
             #expect(Array(output.suffix(16)) == expectedPingReplies(10..<11))
+            // A body without the token is malformed, whatever the configuration.
+            let bare = Frames.make(opcode, id: 11)
+            let (refused, _) = run(bare, chunks: [bare.count])
+            #expect(Array(refused[6..<8]) == Frames.le(Status.malformedBody.rawValue), "\(opcode)")
         }
     }
 
@@ -134,7 +138,7 @@ import Testing
         let (output, _) = run(Frames.make(.hello, id: 1, body: Array(body[..<count])), chunks: [100])
         let reply = try #require(
             output.withUnsafeBytes { HelloReply(body: UnsafeRawBufferPointer(rebasing: $0[16...])) })
-        #expect(reply.features == [.authorize, .route, .decide, .report])
+        #expect(reply.features == [.authorize, .route, .decide, .report, .admin])
         #expect(reply.maxBodyBytes == 16_384)
         #expect(reply.instanceID == "sy-1")
         #expect(reply.serverName == "switchyard")

@@ -20,15 +20,15 @@ import Testing
         #expect(try connection.ping() == [])
     }
 
-    @Test func reservedOperationsAnswerNotImplementedAndTheConnectionLives() throws {
+    @Test func adminRequestsNeedTheTokenAndAnUnknownOpcodeIsRefused() throws {
         let server = try TestServer()
         let connection = try Connection(to: server.address)
         #expect(
             throws: ClientError.server(
-                status: .notImplemented, message: "admin operations are not implemented by this server version",
+                status: .adminDisabled, message: "admin operations are off: server.admin_token_hash is not configured",
                 closing: false)
         ) {
-            try connection.call(.adminStats)
+            try connection.admin(AdminRequest(token: "t", operation: .stats))
         }
         #expect(throws: ClientError.server(status: .unknownOpcode, message: "unknown opcode", closing: false)) {
             try connection.call(Opcode(rawValue: 0x7F))
