@@ -78,6 +78,28 @@ let benchmarks: @Sendable () -> Void = {
         (authorization: AuthorizationFixture(), decision: DecisionFixture())
     }
 
+    // What the request path records for metrics, at its worst: one request
+    // per batch, so the batch's clock reading is this request's alone.
+    Benchmark("Record a DECIDE's metrics, one request per batch (x1000)") { benchmark, fixture in
+        let (metrics, counters, reply) = fixture
+        reply.withUnsafeBytes { reply in
+            for _ in benchmark.scaledIterations {
+                let start = MonotonicClock.nanoseconds()
+                metrics.count(.decide, reply: reply.baseAddress!)
+                counters.countAuthorization(loop: 0, merchant: 0, reason: .allowed)
+                counters.countDecision(loop: 0, gateway: 3, method: 0)
+                metrics.closeBatch(elapsed: MonotonicClock.nanoseconds() &- start)
+            }
+        }
+    } setup: {
+        let configuration = DecisionFixture.configuration
+        return (
+            LoopMetrics(),
+            TableCounters(configuration: configuration, table: RoutingTable(configuration), loops: 1),
+            pingFrame(id: 1, payload: 0)
+        )
+    }
+
     Benchmark("Fold an outcome into the routing state (x1000)") { benchmark, fixture in
         for _ in benchmark.scaledIterations { fixture.record() }
     } setup: {

@@ -46,6 +46,8 @@ public final class Server: Sendable {
     let fleet: FleetSync?
     /// The `redis` section the server started with (it needs a restart).
     let redisSettings: RedisConfiguration
+    /// The log format the process started with (it needs a restart).
+    let logFormat: LoggingConfiguration.Format
     private let budget = ConnectionBudget()
     let state: Mutex<State>
     let logger: Logger
@@ -141,6 +143,7 @@ public final class Server: Sendable {
             keyHasher: keyHasher, leaseDoorbell: doorbell.map(LeaseDoorbell.init))
         self.routing = routing
         redisSettings = whole.redis
+        logFormat = whole.logging.format
         fleet = doorbell.map {
             FleetSync(
                 routing: routing, settings: whole.redis, instanceID: configuration.instanceID, doorbell: $0,
@@ -246,6 +249,7 @@ public final class Server: Sendable {
             notes.append("routing.\(name) changes only on restart")
         }
         if whole.redis != redisSettings { notes.append("the redis section changes only on restart") }
+        if whole.logging.format != logFormat { notes.append("logging.format changes only on restart") }
         return notes
     }
 
@@ -370,11 +374,29 @@ public final class Server: Sendable {
 
     /// What `/metrics` reports, read when scraped.
     var metricsSample: MetricsExporter.Sample {
-        MetricsExporter.Sample(
+        let (decisions, authorizations) = routing.labelledTotals()
+        let (table, counts, states) = routing.slotMetrics()
+        let snapshot = routing.current.snapshot
+        var gateways: [MetricsExporter.GatewaySample] = []
+        if snapshot.table === table {
+            for gateway in 0..<table.gatewayCount {
+                for method in 0..<table.methodCount where table.serves(gateway: gateway, method: method) {
+                    let slot = table.breakerIndex(gateway: gateway, method: method)
+                    gateways.append(
+                        MetricsExporter.GatewaySample(
+                            gateway: table.gateways[gateway].id, method: table.methods.names[method],
+                            counts: counts[slot], state: states[slot],
+                            successRate: snapshot.fleetEstimate(
+                                gateway: gateway, segment: Segment(method: UInt8(method)))))
+                }
+            }
+        }
+        return MetricsExporter.Sample(
             connections: connectionCount, loops: loopCount, routing: routing.counters,
             redisConnected: fleet?.isConnected ?? false, dropped: routing.fleetDropped,
             limitsDegraded: (routing.current.authorization.leases?.degradedSince ?? 0) != 0,
-            leases: fleet?.leaseCounters)
+            leases: fleet?.leaseCounters, loopMetrics: handles.map(\.metrics), decisions: decisions,
+            authorizations: authorizations, gateways: gateways)
     }
 
     /// What routing has counted so far (reports by outcome, unknown decisions, breaker transitions).

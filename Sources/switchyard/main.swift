@@ -95,7 +95,11 @@ struct Serve: ParsableCommand {
 
     private func serve(_ configuration: Configuration) throws {
         let level = LogLevelSwitch(Logger.Level(rawValue: configuration.logging.level) ?? .info)
-        LoggingSystem.bootstrap { label in level.handler(wrapping: StreamLogHandler.standardError(label: label)) }
+        let format = configuration.logging.format
+        LoggingSystem.bootstrap { label -> any LogHandler in
+            if format == .text { return level.handler(wrapping: StreamLogHandler.standardError(label: label)) }
+            return level.handler(wrapping: StructuredLogHandler(format: format, label: label))
+        }
         let logger = Logger(label: "switchyard")
 
         // Signals are read from a descriptor by this thread; they are blocked

@@ -11,6 +11,21 @@ public enum AuthorizationReason: UInt16, Sendable, CaseIterable {
     /// Too many failed authentications from this merchant or address: even a
     /// correct key is refused until the budget refills.
     case authAttemptsLimited = 8
+
+    /// The reason in snake case, as metrics label it.
+    public var name: String {
+        switch self {
+        case .allowed: "allowed"
+        case .unknownMerchant: "unknown_merchant"
+        case .badKey: "bad_key"
+        case .expiredKey: "expired_key"
+        case .merchantSuspended: "merchant_suspended"
+        case .merchantDisabled: "merchant_disabled"
+        case .addressNotAllowed: "address_not_allowed"
+        case .rateLimited: "rate_limited"
+        case .authAttemptsLimited: "auth_attempts_limited"
+        }
+    }
 }
 
 /// One authorization request, as views of the request's bytes.

@@ -28,6 +28,22 @@ public final class AtomicSlots: @unchecked Sendable {
         base[index].store(value, ordering: .releasing)
     }
 
+    /// Adds `amount` to a slot that only the calling thread writes (a
+    /// counter of one event loop): a load and a store, no locked
+    /// read-modify-write, so readers on other threads see a total that is
+    /// at most one write behind.
+    @inline(__always)
+    public func add(_ index: Int, _ amount: UInt64 = 1) {
+        precondition(index >= 0 && index < count)
+        base[index].store(base[index].load(ordering: .relaxed) &+ amount, ordering: .relaxed)
+    }
+
+    /// A slot's value, with no ordering against other memory (for metrics).
+    public func value(_ index: Int) -> UInt64 {
+        precondition(index >= 0 && index < count)
+        return base[index].load(ordering: .relaxed)
+    }
+
     /// Replaces `expected` with `desired`; false when the slot held something else.
     public func compareExchange(_ index: Int, expected: UInt64, desired: UInt64) -> Bool {
         precondition(index >= 0 && index < count)

@@ -63,6 +63,11 @@ public final class RoutingSnapshot: Sendable {
 
     func merchantRow(_ merchant: Int, _ segment: Segment) -> Int? { rows[ScoreKey.merchant(merchant, segment)] }
 
+    /// The fleet-level success-rate estimate for a gateway in a segment, before merchant evidence (for metrics).
+    public func fleetEstimate(gateway: Int, segment: Segment) -> Double {
+        posterior(gateway: gateway, merchantRow: nil, fleetRow: fleetRow(segment)).mean
+    }
+
     /// The success-rate estimate for one gateway (for tests, admin and explain).
     public func estimate(merchant: Int, segment: Segment, gateway: Int) -> Double {
         posterior(gateway: gateway, merchantRow: merchantRow(merchant, segment), fleetRow: fleetRow(segment)).mean

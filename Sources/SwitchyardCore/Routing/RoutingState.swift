@@ -33,6 +33,14 @@ public struct RoutingState: Sendable {
     /// Per fleet score key (method, and full segment): the outcomes reported
     /// per gateway over the last minute, for the health table's traffic share.
     var traffic: [UInt64: [SlidingWindow]] = [:]
+    /// Per breaker slot (gateway × method), for metrics: reports by outcome
+    /// (indexed by `PaymentOutcome.rawValue`) and breaker transitions.
+    public private(set) var slotCounts: [SlotCounts]
+
+    public struct SlotCounts: Equatable, Sendable {
+        public var reports: [UInt64] = [0, 0, 0, 0, 0]
+        public var transitions: UInt64 = 0
+    }
 
     /// The weight of the newest latency in the average.
     static let latencySmoothing = 0.05
@@ -45,6 +53,7 @@ public struct RoutingState: Sendable {
         latencies = Array(repeating: 0, count: slots)
         breakers = Array(repeating: CircuitBreaker(configuration: table.routing.breaker), count: slots)
         visibleSince = Array(repeating: 0, count: slots)
+        slotCounts = Array(repeating: SlotCounts(), count: slots)
         tickets = ProbeTickets(breakers: slots)
     }
 
@@ -90,6 +99,7 @@ public struct RoutingState: Sendable {
                 let from = oldTable.breakerIndex(gateway: oldGateway, method: oldMethod)
                 let to = table.breakerIndex(gateway: gateway, method: method)
                 latencies[to] = old.latencies[from]
+                slotCounts[to] = old.slotCounts[from]
                 // A changed breaker configuration starts a fresh breaker.
                 if old.breakers[from].configuration == table.routing.breaker { breakers[to] = old.breakers[from] }
                 visibleSince[to] = old.visibleSince[from]
@@ -120,6 +130,7 @@ public struct RoutingState: Sendable {
         counters.reports[Int(report.outcome.rawValue)] += 1
         if report.decisionVersion == nil { counters.unknownDecisions += 1 }
         let slot = table.breakerIndex(gateway: report.gateway, method: Int(report.segment.method))
+        slotCounts[slot].reports[Int(report.outcome.rawValue)] += 1
         if report.latencyMilliseconds > 0 {
             let latency = Double(report.latencyMilliseconds)
             latencies[slot] =
@@ -240,6 +251,7 @@ public struct RoutingState: Sendable {
         let breaker = breakers[slot]
         guard let transition = breaker.lastTransition else { return }
         counters.breakerTransitions += 1
+        slotCounts[slot].transitions += 1
         transitions.append((slot, transition))
         visibleSince[slot] = version &+ 1
         awaitingProbes.removeAll { $0 == slot }

@@ -107,6 +107,9 @@ public final class RoutingTable: Sendable {
     public var gatewayCount: Int { gateways.count }
     public var methodCount: Int { methods.count }
 
+    /// Whether `gateway` takes payments of `method` at all.
+    public func serves(gateway: Int, method: Int) -> Bool { methodGateways[method] & 1 << UInt64(gateway) != 0 }
+
     /// The breaker (and latency) slot of a gateway for a method.
     public func breakerIndex(gateway: Int, method: Int) -> Int { gateway * methods.count + method }
 

@@ -34,7 +34,7 @@ extension RoutingState {
             let total = counts.reduce(0, +)
             let fleetRow = snapshot.fleetRow(segment)
             for gateway in 0..<table.gatewayCount
-            where table.methodGateways[Int(segment.method)] & 1 << UInt64(gateway) != 0 {
+            where table.serves(gateway: gateway, method: Int(segment.method)) {
                 let posterior =
                     fleetRow.map {
                         let i = $0 * table.gatewayCount + gateway

@@ -3,9 +3,11 @@ import SwitchyardCore
 import Synchronization
 
 /// `GET /metrics`: the daemon's counters in the Prometheus text format,
-/// written by swift-prometheus. Collected when scraped, from the counters
-/// the daemon keeps anyway (atomics and the merger's tallies): nothing is
-/// recorded on the request path for it. Runs on loop 0's thread only.
+/// written by swift-prometheus (the request-duration histograms, kept as
+/// bucket counts by the loops, are written here in the same format).
+/// Collected when scraped, from counters the loops keep without locks
+/// (``LoopMetrics``, ``TableCounters``) and the merger's tallies. Runs on
+/// loop 0's thread only.
 final class MetricsExporter {
     private let registry = PrometheusCollectorRegistry()
     private let connections: Gauge
@@ -14,9 +16,9 @@ final class MetricsExporter {
     private let unknownDecisions: Counter
     private let breakerTransitions: Counter
     private let fleet: FleetMetrics?
-    /// What each counter showed at the last scrape: Prometheus counters only
-    /// go up by increments, the daemon's tallies are totals.
-    private var last: [ObjectIdentifier: Int64] = [:]
+    /// What each counter showed at the last scrape, by name and labels:
+    /// Prometheus counters only go up by increments, the daemon's tallies are totals.
+    private var last: [String: Int64] = [:]
 
     /// Only with Redis configured.
     private struct FleetMetrics {
@@ -95,6 +97,31 @@ final class MetricsExporter {
         var dropped: Int64 = 0
         var limitsDegraded = false
         var leases: LeaseCounters?
+        var loopMetrics: [LoopMetrics] = []
+        var decisions: [[String]: UInt64] = [:]
+        var authorizations: [[String]: UInt64] = [:]
+        /// Per (gateway, method): reports by outcome, transitions, breaker state, success estimate.
+        var gateways: [GatewaySample] = []
+    }
+
+    struct GatewaySample {
+        let gateway: String
+        let method: String
+        let counts: RoutingState.SlotCounts
+        let state: CircuitBreaker.State
+        let successRate: Double
+    }
+
+    /// The breaker state as a number, for alert expressions.
+    static func code(_ state: CircuitBreaker.State) -> Int64 {
+        switch state {
+        case .closed: 0
+        case .halfOpen: 1
+        case .open: 2
+        case .forcedOpen: 3
+        case .forcedClosed: 4
+        case .disabled: 5
+        }
     }
 
     func scrape(_ sample: Sample) -> [UInt8] {
@@ -119,11 +146,100 @@ final class MetricsExporter {
                 advance(fleet.reservations, to: leases.reservations.load(ordering: .relaxed))
             }
         }
-        return registry.emitToBuffer()
+        scrapeRequests(sample.loopMetrics)
+        for (labels, total) in sample.decisions where total > 0 {
+            advance(
+                "decisions", "Decisions by the gateway ranked first and the payment method.",
+                [("gateway", labels[0]), ("method", labels[1])], to: total)
+        }
+        for (labels, total) in sample.authorizations where total > 0 {
+            advance(
+                "authorizations", "AUTHORIZE and DECIDE verdicts by merchant tier and reason.",
+                [("tier", labels[0]), ("reason", labels[1])], to: total)
+        }
+        for gateway in sample.gateways {
+            let labels = [("gateway", gateway.gateway), ("method", gateway.method)]
+            for outcome in PaymentOutcome.allCases where gateway.counts.reports[Int(outcome.rawValue)] > 0 {
+                advance(
+                    "gateway_reports", "REPORTs by gateway, method and outcome.",
+                    labels + [("outcome", outcome.name)], to: gateway.counts.reports[Int(outcome.rawValue)])
+            }
+            advance(
+                "gateway_breaker_transitions", "Circuit-breaker state changes by gateway and method.", labels,
+                to: gateway.counts.transitions)
+            gaugeFor(
+                "gateway_breaker_state",
+                "Breaker state: 0 closed, 1 half_open, 2 open, 3 forced_open, 4 forced_closed, 5 disabled.", labels
+            ).set(Self.code(gateway.state))
+            gaugeFor(
+                "gateway_success_rate", "The fleet-level success-rate estimate (posterior mean) for the method.",
+                labels
+            ).set(gateway.successRate)
+        }
+        return registry.emitToBuffer() + Array(histograms(sample.loopMetrics).utf8)
     }
 
-    private func advance(_ counter: Counter, to total: some BinaryInteger) {
-        let key = ObjectIdentifier(counter)
+    /// Requests by operation and status, summed over the loops.
+    private func scrapeRequests(_ loops: [LoopMetrics]) {
+        let statuses = LoopMetrics.statuses
+        for (operation, name) in LoopMetrics.operations.enumerated() {
+            for (slot, status) in statuses.enumerated() {
+                let index = operation * statuses.count + slot
+                let total = loops.reduce(UInt64(0)) { $0 &+ $1.requests.value(index) }
+                guard total > 0 else { continue }
+                advance(
+                    "requests", "Requests answered, by operation and reply status.",
+                    [("operation", name), ("status", status)], to: total)
+            }
+        }
+    }
+
+    /// `switchyard_request_duration_seconds`: how long requests stayed in
+    /// the loop, from the wake-up that brought them to the write that
+    /// answered them, by operation (operations never seen are left out).
+    private func histograms(_ loops: [LoopMetrics]) -> String {
+        let name = "switchyard_request_duration_seconds"
+        var text = "# HELP \(name) Time from the event loop's wake-up to the reply's write, by operation.\n"
+        text += "# TYPE \(name) histogram\n"
+        let buckets = LoopMetrics.buckets
+        for (operation, label) in LoopMetrics.operations.enumerated() {
+            let counts = (0..<buckets).map { bucket in
+                loops.reduce(UInt64(0)) { $0 &+ $1.latency.value(operation * buckets + bucket) }
+            }
+            let count = counts.reduce(0, &+)
+            guard count > 0 else { continue }
+            var cumulative: UInt64 = 0
+            for (bucket, value) in counts.enumerated() {
+                cumulative &+= value
+                let bound =
+                    bucket < LoopMetrics.bucketBounds.count
+                    ? "\(Double(LoopMetrics.bucketBounds[bucket]) / 1e9)" : "+Inf"
+                text += "\(name)_bucket{operation=\"\(label)\",le=\"\(bound)\"} \(cumulative)\n"
+            }
+            let sum = loops.reduce(UInt64(0)) { $0 &+ $1.latencySum.value(operation) }
+            text += "\(name)_sum{operation=\"\(label)\"} \(Double(sum) / 1e9)\n"
+            text += "\(name)_count{operation=\"\(label)\"} \(count)\n"
+        }
+        return text
+    }
+
+    /// Advances the labelled counter `name` to `total`, creating it at first sight.
+    private func advance(_ name: String, _ help: String, _ labels: [(String, String)], to total: UInt64) {
+        advance(Self.counter(registry, name, help, labels: labels), to: total, key: Self.key(name, labels))
+    }
+
+    private func gaugeFor(_ name: String, _ help: String, _ labels: [(String, String)]) -> Gauge {
+        registry.makeGauge(
+            descriptor: MetricNameDescriptor(namespace: "switchyard", metricName: name, unitName: "", helpText: help),
+            labels: labels)
+    }
+
+    private static func key(_ name: String, _ labels: [(String, String)]) -> String {
+        ([name] + labels.map { "\($0.0)=\($0.1)" }).joined(separator: "|")
+    }
+
+    private func advance(_ counter: Counter, to total: some BinaryInteger, key: String? = nil) {
+        let key = key ?? "\(ObjectIdentifier(counter))"
         let value = Int64(clamping: total)
         let delta = value - (last[key] ?? 0)
         if delta > 0 { counter.increment(by: delta) }

@@ -19,6 +19,8 @@ struct Connection {
     /// An admin request of this connection is being answered off the loop:
     /// its later frames wait (replies keep their order) and reading pauses.
     var awaitingAdmin = false
+    /// When the admin request was handed over (the loop's clock).
+    var adminSince: UInt64 = 0
     /// Reply bytes that did not fit the output buffer (a long admin reply),
     /// moved in as it drains. Empty on the request path.
     var overflow: [UInt8] = []

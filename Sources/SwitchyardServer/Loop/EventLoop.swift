@@ -57,7 +57,7 @@ struct EventLoop: ~Copyable {
         self.listener = listener
         self.settings = settings
         self.routing = routing
-        self.handler = RequestHandler(settings: settings, routing: routing)
+        self.handler = RequestHandler(settings: settings, routing: routing, metrics: handle.metrics)
         self.budget = budget
         self.pool = BufferPool(bufferBytes: settings.bufferBytes, retainLimit: 1_024)
         self.logger = logger
@@ -198,10 +198,13 @@ struct EventLoop: ~Copyable {
             if progress.stop == .admin {
                 handOverAdminRequest(slot)
                 _ = flush(slot)
+                handler.metrics.closeBatch(elapsed: MonotonicClock.nanoseconds() &- now)
                 return
             }
 
-            guard flush(slot) else { return }  // closed, or waiting for the peer to read
+            let written = flush(slot)
+            handler.metrics.closeBatch(elapsed: MonotonicClock.nanoseconds() &- now)
+            guard written else { return }  // closed, or waiting for the peer to read
             if progress.stop != .needOutputSpace { break }
         }
         releaseEmptyBuffers(slot)
@@ -217,6 +220,7 @@ struct EventLoop: ~Copyable {
         let frame = Array(input[..<header.frameLength])
         consumeInput(slot, header.frameLength)
         connections.slots[slot].awaitingAdmin = true
+        connections.slots[slot].adminSince = now
         do {
             try epoll.modify(conn.fd, interest: EventLoop.paused, token: token(slot))
         } catch {
@@ -239,6 +243,10 @@ struct EventLoop: ~Copyable {
         connections.slots[slot].outputEnd += direct
         connections.slots[slot].overflow += frame[direct...]
         connections.slots[slot].awaitingAdmin = false
+        frame.withUnsafeBytes {
+            handler.metrics.countAnsweredElsewhere(
+                Opcode(rawValue: $0[3]), reply: $0.baseAddress!, elapsed: now &- conn.adminSince)
+        }
         // A write-blocked connection resumes when the peer reads (onWritable).
         guard !conn.writeBlocked, flush(slot) else { return }
         resumeReading(slot)
@@ -396,7 +404,7 @@ struct EventLoop: ~Copyable {
         let mail = handle.collect()
         if let updated = mail.settings {
             settings = updated
-            handler = RequestHandler(settings: updated, routing: routing)
+            handler = RequestHandler(settings: updated, routing: routing, metrics: handle.metrics)
         }
         if mail.drain && drainDeadline == nil { beginDrain() }
         if mail.report { handle.report(allocatedBytes: Allocator.threadAllocatedBytes) }

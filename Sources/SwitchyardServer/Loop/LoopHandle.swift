@@ -7,6 +7,8 @@ import Synchronization
 final class LoopHandle: Sendable {
     let index: Int
     let wake: EventFD
+    /// The loop's request metrics: written by the loop, read by `/metrics`.
+    let metrics = LoopMetrics()
     private let mailbox = Mutex(Mail())
     /// Bytes the loop thread has allocated since it started, as of its last
     /// report, and how many reports it has made. A loop reports at every idle

@@ -23,7 +23,7 @@ extension RequestHandler {
             guard checkAuthorization(view, merchant, authorization, request, output, written: &written) else {
                 return written
             }
-            let reply = authorizeReply(view, merchant, authorization, routing)
+            let reply = authorizeReply(view, merchant, publication, routing)
             return FrameEncoder.encode(into: output, header: replyHeader(for: request)) { reply.write(to: &$0) }!
         }
     }
@@ -57,7 +57,7 @@ extension RequestHandler {
                 else { return written }
                 query = valid
             }
-            let reply = authorizeReply(view.authorize, merchant, authorization, routing)
+            let reply = authorizeReply(view.authorize, merchant, publication, routing)
             guard reply.allowed, let query else {
                 return FrameEncoder.encode(into: output, header: replyHeader(for: request)) { reply.write(to: &$0) }!
             }
@@ -101,12 +101,14 @@ extension RequestHandler {
     }
 
     private func authorizeReply(
-        _ view: AuthorizeRequestView, _ merchant: Int?, _ authorization: AuthorizationTable, _ routing: LoopRouting
+        _ view: AuthorizeRequestView, _ merchant: Int?, _ publication: RoutingService.Publication,
+        _ routing: LoopRouting
     ) -> AuthorizeReply {
-        let verdict = authorization.authorize(
+        let verdict = publication.authorization.authorize(
             AuthorizationQuery(
                 merchantID: view.merchantID, key: view.credential, address: view.clientAddress, cost: Int(view.cost),
                 now: routing.now, wallSeconds: routing.wallSeconds), merchant: merchant)
+        publication.counters.countAuthorization(loop: routing.loopIndex, merchant: merchant, reason: verdict.reason)
         return AuthorizeReply(
             allowed: verdict.allowed, reason: verdict.reason.rawValue, limit: UInt32(clamping: verdict.limit),
             remaining: UInt32(clamping: verdict.remaining),

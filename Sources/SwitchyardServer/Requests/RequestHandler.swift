@@ -12,10 +12,13 @@ struct RequestHandler {
     let settings: ServerSettings
     /// The loop's routing context.
     let routing: LoopRouting
+    /// The loop's request counters and latency histograms.
+    let metrics: LoopMetrics
 
-    init(settings: ServerSettings, routing: LoopRouting) {
+    init(settings: ServerSettings, routing: LoopRouting, metrics: LoopMetrics = LoopMetrics()) {
         self.settings = settings
         self.routing = routing
+        self.metrics = metrics
     }
 
     enum Stop: Equatable {
@@ -55,8 +58,10 @@ struct RequestHandler {
                     return progress
                 }
                 let echo = header ?? FrameHeader(opcode: .none, requestID: 0)
+                let start = progress.produced
                 progress.produced += writeError(
                     status, for: echo, close: true, into: slice(output, from: progress.produced))
+                metrics.count(echo.opcode, reply: output.baseAddress! + start)
                 progress.consumed = input.count
                 progress.stop = .close
                 return progress
@@ -75,12 +80,15 @@ struct RequestHandler {
                         progress.stop = .admin
                         return progress
                     }
+                    metrics.count(header.opcode, reply: output.baseAddress! + progress.produced)
                     progress.produced += refusal
                     progress.consumed += header.frameLength
                     continue
                 }
+                let start = progress.produced
                 progress.produced += answer(
                     header, body: body, into: slice(output, from: progress.produced), publication)
+                metrics.count(header.opcode, reply: output.baseAddress! + start)
                 progress.consumed += header.frameLength
             }
         }

@@ -120,6 +120,8 @@ extension RequestHandler {
         {
             return failure
         }
+        publication.counters.countDecision(
+            loop: routing.loopIndex, gateway: routing.decision.entries[0].gateway, method: query.method)
         if let probe = routing.decision.probe {
             routing.ring.push(
                 .probe(

@@ -23,6 +23,7 @@ final class RoutingService: Sendable {
     let ledgerSettings: (capacity: Int, windowSeconds: Int)
     /// Distinguishes this process's decision ids from other instances' and earlier runs'.
     let instanceTag: UInt16
+    let loops: Int
     private let logger: Logger
     private let merger: Mutex<Merger>
     private let publication: Mutex<Publication>
@@ -37,13 +38,19 @@ final class RoutingService: Sendable {
         let snapshot: RoutingSnapshot
         let tableGeneration: UInt32
         let authorization: AuthorizationTable
+        /// Decisions and authorizations by configured names, for metrics.
+        let counters: TableCounters
         /// The longest ROUTE reply the table can produce (DECIDE adds its AUTHORIZE fields).
         let routeReplyBound: Int
 
-        init(snapshot: RoutingSnapshot, tableGeneration: UInt32, authorization: AuthorizationTable) {
+        init(
+            snapshot: RoutingSnapshot, tableGeneration: UInt32, authorization: AuthorizationTable,
+            counters: TableCounters
+        ) {
             self.snapshot = snapshot
             self.tableGeneration = tableGeneration
             self.authorization = authorization
+            self.counters = counters
             routeReplyBound = RequestHandler.routeReplyBound(snapshot.table)
         }
     }
@@ -60,6 +67,10 @@ final class RoutingService: Sendable {
         /// What this instance shares with its fleet; nil when standalone.
         var fleet: FleetHealth?
         var fleetBreakers: FleetBreakers?
+        var counters: TableCounters
+        /// What the counters of earlier table generations had counted, by label values.
+        var retiredDecisions: [[String]: UInt64] = [:]
+        var retiredAuthorizations: [[String]: UInt64] = [:]
     }
 
     static let ringCapacity = 1 << 16
@@ -90,13 +101,16 @@ final class RoutingService: Sendable {
         self.keyHasher = keyHasher
         self.leaseDoorbell = leaseDoorbell
         let authorization = AuthorizationTable(configuration, hasher: keyHasher, doorbell: leaseDoorbell)
+        self.loops = loops
+        let counters = TableCounters(configuration: configuration, table: table, loops: loops)
         merger = Mutex(
             Merger(
                 state: state, authorization: authorization, random: SplitMix64(seed: seed), lastPublished: now,
                 fleet: configuration.redis.isEnabled
                     ? FleetHealth(maxPendingCounters: configuration.redis.maxPendingCounters) : nil,
-                fleetBreakers: configuration.redis.isEnabled ? FleetBreakers() : nil))
-        publication = Mutex(Publication(snapshot: snapshot, tableGeneration: 1, authorization: authorization))
+                fleetBreakers: configuration.redis.isEnabled ? FleetBreakers() : nil, counters: counters))
+        publication = Mutex(
+            Publication(snapshot: snapshot, tableGeneration: 1, authorization: authorization, counters: counters))
     }
 
     /// Starts the merger thread.
@@ -255,6 +269,11 @@ final class RoutingService: Sendable {
             merger.state = RoutingState(table: table, carryingOver: merger.state)
             merger.authorization = AuthorizationTable(
                 configuration, hasher: keyHasher, carryingOver: merger.authorization, doorbell: leaseDoorbell)
+            // Loops may count into the old generation until their next batch: those few are lost.
+            let (decisions, authorizations) = merger.counters.totals()
+            merger.retiredDecisions.merge(decisions, uniquingKeysWith: &+)
+            merger.retiredAuthorizations.merge(authorizations, uniquingKeysWith: &+)
+            merger.counters = TableCounters(configuration: configuration, table: table, loops: loops)
             merger.tableGeneration &+= 1
             publish(&merger, at: MonotonicClock.nanoseconds())
         }
@@ -276,6 +295,24 @@ final class RoutingService: Sendable {
         }
     }
 
+    /// Decisions by (gateway, method) and authorizations by (tier, reason)
+    /// since the start, across reloads.
+    func labelledTotals() -> (decisions: [[String]: UInt64], authorizations: [[String]: UInt64]) {
+        merger.withLock { merger in
+            let (decisions, authorizations) = merger.counters.totals()
+            return (
+                decisions.merging(merger.retiredDecisions, uniquingKeysWith: &+),
+                authorizations.merging(merger.retiredAuthorizations, uniquingKeysWith: &+)
+            )
+        }
+    }
+
+    /// Per breaker slot: its (gateway, method), reports by outcome,
+    /// transitions, breaker state; and the method-level success estimates.
+    func slotMetrics() -> (table: RoutingTable, counts: [RoutingState.SlotCounts], states: [CircuitBreaker.State]) {
+        merger.withLock { ($0.state.table, $0.state.slotCounts, $0.state.breakers.map(\.state)) }
+    }
+
     /// The health table (`ADMIN_HEALTH`): scores of the newest snapshot,
     /// traffic and breakers as the merger holds them now, and the table they index.
     func health() -> (rows: [SegmentHealth], breakers: [CircuitBreaker], table: RoutingTable) {
@@ -290,8 +327,10 @@ final class RoutingService: Sendable {
         let snapshot = merger.state.snapshot(at: now)
         let generation = merger.tableGeneration
         let authorization = merger.authorization
+        let counters = merger.counters
         publication.withLock {
-            $0 = Publication(snapshot: snapshot, tableGeneration: generation, authorization: authorization)
+            $0 = Publication(
+                snapshot: snapshot, tableGeneration: generation, authorization: authorization, counters: counters)
         }
         publications.add(1, ordering: .releasing)
         merger.lastPublished = now
