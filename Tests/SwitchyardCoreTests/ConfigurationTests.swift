@@ -15,6 +15,31 @@ import Testing
         #expect(try Configuration.load(path: path) == Configuration())
     }
 
+    /// config/switchyard.example.yaml is valid and shows every field the
+    /// reference in docs/configuration.md documents.
+    @Test func theExampleFileIsValidAndShowsEveryDocumentedField() throws {
+        let example = Self.repository.appendingPathComponent("config/switchyard.example.yaml").path
+        let configuration = try Configuration.load(path: example)
+        #expect(configuration.redis.isEnabled && configuration.server.adminTokenHash != nil)
+        #expect(configuration.logging.format == .json)
+        let text = try String(contentsOfFile: example, encoding: .utf8)
+        let reference = try String(
+            contentsOf: Self.repository.appendingPathComponent("docs/configuration.md"), encoding: .utf8)
+        var fields: [String] = []
+        for line in reference.split(separator: "\n") where line.hasPrefix("| `") {
+            let names = line.dropFirst(2).prefix { $0 != "|" }
+            for name in names.split(separator: ",") {
+                let field = name.trimmingCharacters(in: .whitespaces).trimmingCharacters(
+                    in: CharacterSet(charactersIn: "`"))
+                fields.append(String(field.split(separator: ".").last ?? ""))
+            }
+        }
+        #expect(fields.count > 50)
+        for field in fields where !text.contains("\(field):") && !text.contains("\(field): ") {
+            Issue.record("config/switchyard.example.yaml does not show \(field)")
+        }
+    }
+
     @Test func builtInDefaults() {
         let server = Configuration().server
         #expect(server.listen == "127.0.0.1:7400")

@@ -125,6 +125,53 @@ import Testing
         #expect(missing.output.contains("no key secret"))
     }
 
+    @Test func hashTokenMakesATokenFileAndPrintsOnlyItsHash() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path + "/admin-token"
+        let (status, output) = try ChildProcess.run(Self.binary, ["hash-token", "--generate", path])
+        #expect(status == 0)
+        let token = try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(token.count == 64)
+        #expect(output.trimmingCharacters(in: .whitespacesAndNewlines) == AdminTokenDigest(token: token).storedForm)
+        #expect(!output.contains(token))
+        let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+
+        let (again, refusal) = try ChildProcess.run(Self.binary, ["hash-token", "--generate", path])
+        #expect(again == 1)
+        #expect(refusal.contains("never overwritten"))
+
+        let piped = try ChildProcess(
+            executable: "/bin/sh", arguments: ["-c", "'\(Self.binary)' hash-token < '\(path)'"],
+            environment: ["PATH": "/usr/bin:/bin"])
+        #expect(piped.waitForExit() == 0)
+        #expect(
+            piped.output.trimmingCharacters(in: .whitespacesAndNewlines) == AdminTokenDigest(token: token).storedForm)
+    }
+
+    @Test(arguments: ["json", "logfmt"])
+    func logsOneStructuredLinePerEventWhenAsked(format: String) throws {
+        let directory = try TemporaryDirectory()
+        let file = try directory.write(
+            "switchyard.yaml", config(instance: "logs", extra: "logging:\n  format: \(format)"))
+        let daemon = try ChildProcess.switchyard(config: file)
+        daemon.signal(SIGTERM)
+        #expect(daemon.waitForExit() == 0)
+        let lines = daemon.output.split(separator: "\n").map(String.init)
+        #expect(lines.count >= 4, "\(daemon.output)")
+        for line in lines {
+            if format == "json" {
+                let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+                #expect(object?["ts"] is String && object?["level"] is String && object?["msg"] is String, "\(line)")
+            } else {
+                #expect(line.hasPrefix("ts=") && line.contains(" level=") && line.contains(" msg="), "\(line)")
+            }
+        }
+        let listening = try #require(lines.first { $0.contains("listening") })
+        #expect(listening.contains(format == "json" ? #""loops":"2""# : "loops=2"), "\(listening)")
+        #expect(lines.contains { $0.contains(format == "json" ? #""msg":"stopped""# : "msg=stopped") })
+    }
+
     @Test func keysWithoutASecretStopTheStart() throws {
         let directory = try TemporaryDirectory()
         let file = try directory.write(

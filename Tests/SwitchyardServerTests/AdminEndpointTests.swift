@@ -69,9 +69,11 @@ import Testing
     }
 
     /// Every line is a comment (`# HELP` or `# TYPE`) or a sample
-    /// `name{labels} value`, and every sample's metric has a TYPE line.
+    /// `name{labels} value`, and every sample's metric has a TYPE line (a
+    /// histogram's `_bucket`, `_sum` and `_count` samples that of the histogram).
     static func problems(_ exposition: String) -> [String] {
         var typed: Set<Substring> = []
+        var histograms: Set<Substring> = []
         var problems: [String] = []
         for line in exposition.split(separator: "\n") {
             if line.hasPrefix("# TYPE ") {
@@ -81,13 +83,18 @@ import Testing
                     continue
                 }
                 typed.insert(parts[2])
+                if parts[3] == "histogram" { histograms.insert(parts[2]) }
             } else if line.hasPrefix("# HELP ") {
                 continue
             } else {
                 let parts = line.split(separator: " ")
                 let name = parts.first?.split(separator: "{").first ?? ""
                 let validName = name.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == ":" }
-                guard parts.count == 2, validName, Double(parts[1]) != nil, typed.contains(name) else {
+                let family = ["_bucket", "_sum", "_count"].first { name.hasSuffix($0) }.map {
+                    name.dropLast($0.count)
+                }
+                let isTyped = typed.contains(name) || family.map { histograms.contains($0) } == true
+                guard parts.count == 2, validName, Double(parts[1]) != nil, isTyped else {
                     problems.append("bad sample: \(line)")
                     continue
                 }
@@ -114,6 +121,61 @@ import Testing
                 return Self.value(after, #"switchyard_reports_total{outcome="success"}"#) == 20
                     && Self.value(after, "switchyard_connections") == 1
             })
+    }
+
+    /// Requests by operation and status, the latency histogram, decisions
+    /// by gateway, authorizations by tier and per-gateway reports, all
+    /// moving with the traffic that makes them.
+    @Test func requestAndGatewayMetricsMoveWithTraffic() throws {
+        var configuration = TestServer.routingConfiguration()
+        configuration.merchants[0].tier = "gold"
+        let server = try TestServer(configuration: configuration)
+        let port = try #require(server.server.adminPort)
+        let client = try Client(address: server.address)
+        var payment = RoutingServerTests.payment
+        for number in 0..<30 {
+            payment.paymentID = "m-\(number)"
+            _ = try client.route(payment)
+        }
+        for number in 0..<10 {
+            _ = try client.report(RoutingServerTests.report("m-\(number)", gateway: "payu", outcome: 3))
+        }
+        payment.merchantID = "m_9"
+        #expect(RoutingServerTests.status { _ = try client.route(payment) } == .unknownMerchant)
+        _ = try client.authorize(
+            AuthorizeRequest(merchantID: "m_1", credential: "sk_nope"))
+        RoutingServerTests.waitForReports(server, 10)
+
+        let scraped = try httpGet(port: port, "/metrics").body
+        #expect(Self.problems(scraped).isEmpty, "\(Self.problems(scraped))")
+        #expect(Self.value(scraped, #"switchyard_requests_total{operation="route",status="OK"}"#) == 30)
+        #expect(Self.value(scraped, #"switchyard_requests_total{operation="route",status="UNKNOWN_MERCHANT"}"#) == 1)
+        #expect(Self.value(scraped, #"switchyard_requests_total{operation="report",status="OK"}"#) == 10)
+        // One wake-up in four is timed: each of these requests had one to itself.
+        let timed = try #require(Self.value(scraped, #"switchyard_request_duration_seconds_count{operation="route"}"#))
+        #expect(timed >= 4 && timed <= 31, "\(timed)")
+        #expect(
+            Self.value(scraped, #"switchyard_request_duration_seconds_bucket{operation="route",le="+Inf"}"#) == timed)
+        let buckets = scraped.split(separator: "\n").filter {
+            $0.hasPrefix(#"switchyard_request_duration_seconds_bucket{operation="route""#)
+        }.compactMap { Double($0.split(separator: " ").last ?? "") }
+        #expect(buckets.count == 16 && buckets == buckets.sorted(), "cumulative, 1 µs to 100 ms and +Inf")
+        let decided = ["razorpay", "payu", "cashfree"].compactMap {
+            Self.value(scraped, #"switchyard_decisions_total{gateway="\#($0)",method="card"}"#)
+        }
+        #expect(decided.reduce(0, +) == 30)
+        #expect(
+            Self.value(
+                scraped, #"switchyard_gateway_reports_total{gateway="payu",method="card",outcome="gateway_error"}"#)
+                == 10)
+        // Ten gateway errors in a row trip payu's card breaker (state 2, open).
+        #expect(Self.value(scraped, #"switchyard_gateway_breaker_state{gateway="payu",method="card"}"#) == 2)
+        #expect(
+            Self.value(scraped, #"switchyard_gateway_breaker_transitions_total{gateway="payu",method="card"}"#) == 1)
+        #expect(Self.value(scraped, #"switchyard_gateway_breaker_state{gateway="razorpay",method="card"}"#) == 0)
+        #expect(Self.value(scraped, #"switchyard_authorizations_total{tier="gold",reason="bad_key"}"#) == 1)
+        let rate = try #require(Self.value(scraped, #"switchyard_gateway_success_rate{gateway="payu",method="card"}"#))
+        #expect(rate < 0.85, "ten gateway errors pull payu below the prior")
     }
 
     @Test func fleetMetricsAppearWithRedisConfigured() throws {

@@ -1,10 +1,10 @@
-import Synchronization
+public import Synchronization
 
 /// A fixed array of 64-bit atomics, shared by threads without a lock: the
 /// probe tickets of half-open breakers and the report ledger are made of it.
 public final class AtomicSlots: @unchecked Sendable {
     // Unchecked: every access goes through an Atomic.
-    private let base: UnsafeMutablePointer<Atomic<UInt64>>
+    @usableFromInline let base: UnsafeMutablePointer<Atomic<UInt64>>
     public let count: Int
 
     public init(count: Int) {
@@ -32,7 +32,7 @@ public final class AtomicSlots: @unchecked Sendable {
     /// counter of one event loop): a load and a store, no locked
     /// read-modify-write, so readers on other threads see a total that is
     /// at most one write behind.
-    @inline(__always)
+    @inlinable
     public func add(_ index: Int, _ amount: UInt64 = 1) {
         precondition(index >= 0 && index < count)
         base[index].store(base[index].load(ordering: .relaxed) &+ amount, ordering: .relaxed)

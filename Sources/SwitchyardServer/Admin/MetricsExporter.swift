@@ -216,8 +216,8 @@ final class MetricsExporter {
                     ? "\(Double(LoopMetrics.bucketBounds[bucket]) / 1e9)" : "+Inf"
                 text += "\(name)_bucket{operation=\"\(label)\",le=\"\(bound)\"} \(cumulative)\n"
             }
-            let sum = loops.reduce(UInt64(0)) { $0 &+ $1.latencySum.value(operation) }
-            text += "\(name)_sum{operation=\"\(label)\"} \(Double(sum) / 1e9)\n"
+            let sum = loops.reduce(0.0) { $0 + Double($1.latencySum.value(operation)) * $1.nanosecondsPerTick }
+            text += "\(name)_sum{operation=\"\(label)\"} \(sum / 1e9)\n"
             text += "\(name)_count{operation=\"\(label)\"} \(count)\n"
         }
         return text

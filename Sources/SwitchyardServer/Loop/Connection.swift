@@ -19,7 +19,7 @@ struct Connection {
     /// An admin request of this connection is being answered off the loop:
     /// its later frames wait (replies keep their order) and reading pauses.
     var awaitingAdmin = false
-    /// When the admin request was handed over (the loop's clock).
+    /// When the admin request was handed over (``TickClock``).
     var adminSince: UInt64 = 0
     /// Reply bytes that did not fit the output buffer (a long admin reply),
     /// moved in as it drains. Empty on the request path.

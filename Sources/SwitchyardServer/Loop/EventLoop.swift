@@ -33,6 +33,10 @@ struct EventLoop: ~Copyable {
     private var pool: BufferPool
     private var logger: Logger
     private var now: UInt64 = MonotonicClock.nanoseconds()
+    /// ``TickClock`` at the same wake-up, for the latency histograms; nil
+    /// when this wake-up is not timed (see ``LoopMetrics``).
+    private var wakeTicks: UInt64? = nil
+    private var wakeups: UInt64 = 0
     private var nextSweep: UInt64 = 0
     private var drainDeadline: UInt64? = nil
     /// The HTTP admin endpoints, on loop 0 only.
@@ -75,6 +79,8 @@ struct EventLoop: ~Copyable {
                 break
             }
             now = MonotonicClock.nanoseconds()
+            wakeups &+= 1
+            wakeTicks = wakeups & (LoopMetrics.timedWakeupInterval - 1) == 0 ? TickClock.now() : nil
             handle.countWakeup()
             routing.now = now
             routing.wallSeconds = WallClock.seconds()
@@ -198,12 +204,12 @@ struct EventLoop: ~Copyable {
             if progress.stop == .admin {
                 handOverAdminRequest(slot)
                 _ = flush(slot)
-                handler.metrics.closeBatch(elapsed: MonotonicClock.nanoseconds() &- now)
+                handler.metrics.closeBatch(elapsed: wakeTicks.map { TickClock.now() &- $0 })
                 return
             }
 
             let written = flush(slot)
-            handler.metrics.closeBatch(elapsed: MonotonicClock.nanoseconds() &- now)
+            handler.metrics.closeBatch(elapsed: wakeTicks.map { TickClock.now() &- $0 })
             guard written else { return }  // closed, or waiting for the peer to read
             if progress.stop != .needOutputSpace { break }
         }
@@ -220,7 +226,7 @@ struct EventLoop: ~Copyable {
         let frame = Array(input[..<header.frameLength])
         consumeInput(slot, header.frameLength)
         connections.slots[slot].awaitingAdmin = true
-        connections.slots[slot].adminSince = now
+        connections.slots[slot].adminSince = TickClock.now()
         do {
             try epoll.modify(conn.fd, interest: EventLoop.paused, token: token(slot))
         } catch {
@@ -245,7 +251,7 @@ struct EventLoop: ~Copyable {
         connections.slots[slot].awaitingAdmin = false
         frame.withUnsafeBytes {
             handler.metrics.countAnsweredElsewhere(
-                Opcode(rawValue: $0[3]), reply: $0.baseAddress!, elapsed: now &- conn.adminSince)
+                Opcode(rawValue: $0[3]), reply: $0.baseAddress!, elapsed: TickClock.now() &- conn.adminSince)
         }
         // A write-blocked connection resumes when the peer reads (onWritable).
         guard !conn.writeBlocked, flush(slot) else { return }

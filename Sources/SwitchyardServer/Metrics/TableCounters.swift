@@ -6,12 +6,15 @@ public import SwitchyardCore
 /// gateways and tiers), so each generation gets its own, labelled by name;
 /// at a reload the merger folds the old totals into name-keyed totals. Each
 /// loop writes its own stripe (a load and a store, no lock, no allocation).
-public final class TableCounters: Sendable {
+public final class TableCounters: @unchecked Sendable {
+    // Unchecked: `tiers` is written in init only.
     /// Label values per slot: (gateway, method) for decisions, then (tier, reason) for authorizations.
     let decisionLabels: [[String]]
     let authorizationLabels: [[String]]
-    /// Per merchant (in table order): its tier's slot; unknown merchants use `unknownTier`.
-    let tierOfMerchant: [Int]
+    /// Per merchant (in table order): its tier's slot; unknown merchants use
+    /// `unknownTier`. Raw memory: an array read on the request path would be
+    /// checked and retained.
+    private let tiers: UnsafeMutablePointer<Int32>
     let unknownTier: Int
     let methodCount: Int
     /// `AuthorizationReason.allCases.count`, kept here: `allCases` builds an array at each use.
@@ -22,20 +25,24 @@ public final class TableCounters: Sendable {
     public init(configuration: Configuration, table: RoutingTable, loops: Int) {
         methodCount = table.methodCount
         decisionLabels = table.gateways.flatMap { gateway in table.methods.names.map { [gateway.id, $0] } }
-        var tiers: [String] = []
-        tierOfMerchant = configuration.merchants.map { merchant in
-            if let known = tiers.firstIndex(of: merchant.tier) { return known }
-            tiers.append(merchant.tier)
-            return tiers.count - 1
+        var names: [String] = []
+        let tierOfMerchant = configuration.merchants.map { merchant in
+            if let known = names.firstIndex(of: merchant.tier) { return Int32(known) }
+            names.append(merchant.tier)
+            return Int32(names.count - 1)
         }
-        unknownTier = tiers.count
-        tiers.append("unknown_merchant")
-        authorizationLabels = tiers.flatMap { tier in
+        tiers = .allocate(capacity: max(1, tierOfMerchant.count))
+        tiers.initialize(from: tierOfMerchant, count: tierOfMerchant.count)
+        unknownTier = names.count
+        names.append("unknown_merchant")
+        authorizationLabels = names.flatMap { tier in
             AuthorizationReason.allCases.map { [tier, $0.name] }
         }
         stride = decisionLabels.count + authorizationLabels.count
         slots = AtomicSlots(count: max(1, loops) * stride)
     }
+
+    deinit { tiers.deallocate() }
 
     @inline(__always)
     public func countDecision(loop: Int, gateway: Int, method: Int) {
@@ -44,7 +51,7 @@ public final class TableCounters: Sendable {
 
     @inline(__always)
     public func countAuthorization(loop: Int, merchant: Int?, reason: AuthorizationReason) {
-        let tier = merchant.map { tierOfMerchant[$0] } ?? unknownTier
+        let tier = merchant.map { Int(tiers[$0]) } ?? unknownTier
         slots.add(
             loop * stride + decisionLabels.count + tier * reasonCount + Int(reason.rawValue))
     }
