@@ -171,7 +171,8 @@ public final class Server: Sendable {
             let thread = try Thread(name: "sy-loop-\(handle.index)") {
                 do {
                     var seed = SystemRandomNumberGenerator()
-                    let loopRouting = LoopRouting(service: routing, loopIndex: handle.index, seed: seed.next())
+                    let loopRouting = LoopRouting(
+                        service: routing, loopIndex: handle.index, seed: seed.next(), decisionLog: handle.decisions)
                     var admin: AdminServer?
                     if handle.index == 0 && adminListener >= 0 {
                         let metrics = MetricsExporter(fleet: self.fleet != nil)

@@ -27,15 +27,16 @@ public struct Opcode: RawRepresentable, Hashable, Sendable, CustomStringConverti
     public static let adminReload = Opcode(rawValue: 0x45)
     public static let adminMerchant = Opcode(rawValue: 0x46)
     public static let adminExplain = Opcode(rawValue: 0x47)
+    public static let adminMerchantStatus = Opcode(rawValue: 0x48)
 
     /// The admin operations: answered off the event loop, behind the admin token.
-    @inlinable public var isAdmin: Bool { rawValue >= 0x40 && rawValue <= 0x47 }
+    @inlinable public var isAdmin: Bool { rawValue >= 0x40 && rawValue <= 0x48 }
 
     /// Every opcode protocol v1 defines, implemented or reserved.
     public static let allDefined: [Opcode] = [
         .hello, .ping, .authorize, .route, .decide, .report,
         .adminStats, .adminHealth, .adminSetWeight, .adminBreaker,
-        .adminGatewayState, .adminReload, .adminMerchant, .adminExplain,
+        .adminGatewayState, .adminReload, .adminMerchant, .adminExplain, .adminMerchantStatus,
     ]
 
     public var name: StaticString {
@@ -55,6 +56,7 @@ public struct Opcode: RawRepresentable, Hashable, Sendable, CustomStringConverti
         case .adminReload: "ADMIN_RELOAD"
         case .adminMerchant: "ADMIN_MERCHANT"
         case .adminExplain: "ADMIN_EXPLAIN"
+        case .adminMerchantStatus: "ADMIN_MERCHANT_STATUS"
         default: "UNKNOWN"
         }
     }

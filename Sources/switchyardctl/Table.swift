@@ -56,6 +56,32 @@ enum Table {
         (["reloaded \(reload.config)"] + reload.notes.map { "note: \($0)" }).joined(separator: "\n")
     }
 
+    static func explain(_ explain: AdminExplain) -> String {
+        var lines = [
+            "decision \(explain.decisionId) by \(explain.instance) loop \(explain.loop), "
+                + String(format: "%.0f ms ago", explain.ageMs) + ", snapshot \(explain.snapshotVersion)",
+            "payment  merchant \(explain.merchant), \(explain.method) \(explain.currency ?? "?") \(explain.amount), "
+                + "segment \(explain.segment)"
+                + (explain.tried.isEmpty ? "" : ", tried \(explain.tried.joined(separator: ", "))"),
+            "draw     \(explain.draw)",
+            render(
+                ["#", "GATEWAY", "REASON", "SUCCESS", "SCORE"],
+                explain.entries.enumerated().map {
+                    [
+                        "\($0.offset + 1)", $0.element.gateway, $0.element.reason, percent($0.element.successRate),
+                        String(format: "%.4f", $0.element.score),
+                    ]
+                }),
+        ]
+        if explain.listLength > explain.entries.count {
+            lines.append("... and \(explain.listLength - explain.entries.count) more")
+        }
+        if !explain.excluded.isEmpty {
+            lines.append(render(["LEFT OUT", "WHY"], explain.excluded.map { [$0.gateway, $0.reason] }))
+        }
+        return lines.joined(separator: "\n")
+    }
+
     static func merchant(_ merchant: AdminMerchant) -> String {
         var lines = [
             "merchant \(merchant.merchant)",

@@ -17,7 +17,7 @@ struct SwitchyardCtl: ParsableCommand {
             """,
         subcommands: [
             Stats.self, Health.self, Top.self, SetWeight.self, Breaker.self, Gateway.self, Reload.self,
-            Merchant.self, Explain.self,
+            Merchant.self, MerchantStatus.self, Explain.self,
         ]
     )
 }
@@ -178,6 +178,34 @@ struct Merchant: ParsableCommand {
     }
 }
 
+struct MerchantStatus: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "merchant-status",
+        abstract: "Set a merchant's status (active, suspended, disabled), or `configured` to lift the override.")
+
+    enum Status: String, ExpressibleByArgument, CaseIterable {
+        case active, suspended, disabled, configured
+    }
+
+    @OptionGroup var options: AdminOptions
+    @Argument(help: "The merchant id.") var merchant: String
+    @Argument(help: "active, suspended, disabled or configured.") var status: Status
+
+    func run() throws {
+        let wire: AdminRequest.MerchantStatus =
+            switch status {
+            case .active: .active
+            case .suspended: .suspended
+            case .disabled: .disabled
+            case .configured: .configured
+            }
+        try reporting {
+            try options.show(
+                try options.call(.merchantStatus(id: merchant, status: wire)), as: AdminChange.self, Table.change)
+        }
+    }
+}
+
 struct Explain: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Explain a decision by its id (hex or decimal).")
     @OptionGroup var options: AdminOptions
@@ -189,8 +217,7 @@ struct Explain: ParsableCommand {
             let id = text.hasPrefix("0x") ? UInt64(text.dropFirst(2), radix: 16) : UInt64(text)
         else { throw ValidationError("'\(decision)' is not a decision id (decimal, or hex with 0x)") }
         try reporting {
-            let reply = try options.call(.explain(decisionID: id))
-            print(String(decoding: reply, as: UTF8.self))
+            try options.show(try options.call(.explain(decisionID: id)), as: AdminExplain.self, Table.explain)
         }
     }
 }

@@ -256,3 +256,38 @@ import Testing
         #expect(cache.misses == 5)
     }
 }
+
+/// What explains a decision's left-out gateways: each gets the first rule
+/// the router applies to it, and a gateway every rule lets through but the
+/// decision did not list was left out for its breaker.
+@Suite struct RouteExclusionTests {
+    @Test func eachGatewayGetsTheFirstRuleThatExcludedIt() {
+        var configuration = Configuration()
+        configuration.gateways = [
+            GatewayConfiguration(id: "listed", methods: ["card"], currencies: ["INR"]),
+            GatewayConfiguration(id: "off", methods: ["card"], currencies: ["INR"]),
+            GatewayConfiguration(id: "upi_only", methods: ["upi"], currencies: ["INR"]),
+            GatewayConfiguration(id: "usd_only", methods: ["card"], currencies: ["USD"]),
+            GatewayConfiguration(id: "big_only", methods: ["card"], currencies: ["INR"]),
+            GatewayConfiguration(id: "denied", methods: ["card"], currencies: ["INR"]),
+            GatewayConfiguration(id: "zero", methods: ["card"], currencies: ["INR"]),
+            GatewayConfiguration(id: "tried", methods: ["card"], currencies: ["INR"]),
+            GatewayConfiguration(id: "forced_open", methods: ["card"], currencies: ["INR"]),
+        ]
+        configuration.gateways[1].enabled = false
+        configuration.gateways[4].minAmount = 1_000_000
+        var merchant = MerchantConfiguration(id: "m")
+        merchant.deniedGateways = ["denied"]
+        merchant.weights = ["zero": 0]
+        configuration.merchants = [merchant]
+        let table = RoutingTable(configuration)
+        let excluded = table.exclusions(
+            merchant: 0, method: table.methods.index(of: "card")!, currency: table.currencies.index(of: "INR"),
+            amount: 49_900, tried: 1 << 7, listed: 1 << 0)
+        #expect(excluded.map { table.gateways[$0.gateway].id } == configuration.gateways.dropFirst().map(\.id))
+        #expect(
+            excluded.map(\.reason) == [
+                .disabled, .method, .currency, .amount, .merchantRules, .zeroWeight, .tried, .breaker,
+            ])
+    }
+}

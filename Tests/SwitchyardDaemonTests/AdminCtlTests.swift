@@ -169,6 +169,51 @@ import Testing
         #expect(try setup.firstChoices(20).allSatisfy { $0 == "payu" }, "the running configuration stays")
     }
 
+    @Test func explainShowsTheListTheDrawAndWhatWasLeftOut() throws {
+        let setup = try Setup()
+        let client = try Client(address: "127.0.0.1:\(setup.port)")
+        var payment = RouteRequest(
+            merchantID: "m_1", paymentID: "p-explain", method: "card", currency: "INR", amount: 49_900)
+        let first = try client.route(payment)
+        payment.attempt = 2
+        payment.tried = ["razorpay"]
+        let second = try client.route(payment)
+
+        let explained = try setup.json("explain", "0x" + String(first.decisionID, radix: 16))
+        #expect(explained["decision_id"] as? String == "0x" + String(first.decisionID, radix: 16))
+        let entries = try #require(explained["entries"] as? [[String: Any]])
+        #expect(entries.map { $0["gateway"] as? String } == first.entries.map(\.gateway))
+        #expect(entries.first?["reason"] as? String == "best_score")
+        #expect((explained["draw"] as? String)?.contains("razorpay has the best score") == true)
+        #expect(explained["merchant"] as? String == "m_1" && explained["segment"] as? String == "card")
+        #expect((explained["excluded"] as? [Any])?.isEmpty == true)
+
+        let retried = try setup.json("explain", String(second.decisionID))
+        let excluded = try #require(retried["excluded"] as? [[String: String]])
+        #expect(excluded == [["gateway": "razorpay", "reason": "already tried for this payment"]])
+        #expect(retried["tried"] as? [String] == ["razorpay"])
+
+        let (status, table) = try setup.ctl("explain", String(second.decisionID))
+        #expect(status == 0)
+        #expect(table.contains("LEFT OUT") && table.contains("already tried"), "\(table)")
+    }
+
+    @Test func aMerchantStatusOverrideAppliesAndLifts() throws {
+        let setup = try Setup()
+        let change = try setup.json("merchant-status", "m_1", "suspended")
+        #expect(change["change"] as? String == "merchant:m_1 = suspended")
+        let suspended = try setup.json("merchant", "m_1")
+        #expect(suspended["status"] as? String == "suspended")
+        #expect(suspended["configured_status"] as? String == "active")
+        _ = try setup.json("merchant-status", "m_1", "configured")
+        let lifted = try setup.json("merchant", "m_1")
+        #expect(lifted["status"] as? String == "active")
+        #expect(lifted["configured_status"] == nil || lifted["configured_status"] is NSNull)
+        let (status, output) = try setup.ctl("merchant-status", "m_404", "disabled")
+        #expect(status == 65)
+        #expect(output.contains("UNKNOWN_MERCHANT"), "\(output)")
+    }
+
     @Test func badRequestsGetClearAnswersAndExitCodes() throws {
         let setup = try Setup()
         var (status, output) = try setup.ctl("stats", token: "not the token")
@@ -188,7 +233,7 @@ import Testing
         #expect(output.contains("unknown merchant 'm_404'"), "\(output)")
         (status, output) = try setup.ctl("explain", "0x1")
         #expect(status == 65)
-        #expect(output.contains("NOT_IMPLEMENTED"), "\(output)")
+        #expect(output.contains("UNKNOWN_DECISION") && output.contains("not made by this instance"), "\(output)")
         (status, _) = try setup.ctl("breaker", "sideways", "razorpay")
         #expect(status == 64, "bad usage")
 
@@ -269,6 +314,9 @@ struct FleetAdminCtlTests {
         _ = try a.json("breaker", "reset", "payu")
         #expect(try eventually(seconds: 5) { try Self.row(b, "payu")?["breaker"] as? String == "closed" })
         #expect(try a.json("stats")["overrides"] as? Int == 1, "the weight stays")
+
+        _ = try a.json("merchant-status", "m_1", "disabled")
+        #expect(try eventually(seconds: 5) { try b.json("merchant", "m_1")["status"] as? String == "disabled" })
     }
 
     @Test func aChangeRedisCannotTakeIsRefusedAndChangesNothing() throws {

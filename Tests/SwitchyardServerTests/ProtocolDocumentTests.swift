@@ -131,6 +131,7 @@ import Testing
         "admin-breaker": .breaker(gateway: "razorpay", method: "upi", action: .forceOpen),
         "admin-gateway-state": .gatewayState(gateway: "payu", state: .draining), "admin-reload": .reload,
         "admin-merchant": .merchant(id: "m_123"), "admin-explain": .explain(decisionID: 0x1D2C_3B4A),
+        "admin-merchant-status": .merchantStatus(id: "m_123", status: .suspended),
     ]
 
     @Test func theClientEncodesDocumentedAdminRequestsByteForByte() throws {
@@ -170,7 +171,8 @@ import Testing
         }
         _ = try decoder.decode(AdminStats.self, from: body("admin-stats"))
         #expect(try decoder.decode(AdminHealth.self, from: body("admin-health")).rows.count == 2)
-        for name in ["admin-set-weight", "admin-breaker", "admin-gateway-state"] {
+        #expect(try decoder.decode(AdminExplain.self, from: body("admin-explain")).excluded.count == 1)
+        for name in ["admin-set-weight", "admin-breaker", "admin-gateway-state", "admin-merchant-status"] {
             _ = try decoder.decode(AdminChange.self, from: body(name))
         }
         _ = try decoder.decode(AdminReload.self, from: body("admin-reload"))

@@ -38,6 +38,14 @@ public final class AtomicSlots: @unchecked Sendable {
         base[index].store(base[index].load(ordering: .relaxed) &+ amount, ordering: .relaxed)
     }
 
+    /// Stores into a slot with no ordering against other memory (fields of a
+    /// record whose publication is ordered by another slot).
+    @inlinable
+    public func set(_ index: Int, _ value: UInt64) {
+        precondition(index >= 0 && index < count)
+        base[index].store(value, ordering: .relaxed)
+    }
+
     /// A slot's value, with no ordering against other memory (for metrics).
     public func value(_ index: Int) -> UInt64 {
         precondition(index >= 0 && index < count)

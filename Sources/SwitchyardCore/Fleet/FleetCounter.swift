@@ -8,6 +8,12 @@ public enum FleetCounter {
         table.gateways[gateway].id + "|" + segmentName(segment, in: table)
     }
 
+    /// A segment for people: the method alone when nothing finer is
+    /// segmented (`card`), else ``segmentName(_:in:)``.
+    public static func segmentLabel(_ segment: Segment, in table: RoutingTable) -> String {
+        segment == segment.methodOnly ? table.methods.names[Int(segment.method)] : segmentName(segment, in: table)
+    }
+
     /// A segment by name: `card|visa|INR|2`, the counter name without its gateway.
     public static func segmentName(_ segment: Segment, in table: RoutingTable) -> String {
         func part(_ index: UInt8, _ names: NameTable) -> String {

@@ -15,6 +15,19 @@ public enum RouteReason: UInt16, Sendable, CaseIterable {
     case halfOpen = 6
     /// Its breaker is open; `least_bad` lists open gateways last, by score.
     case leastBad = 7
+
+    /// The reason in snake case, as explanations show it.
+    public var name: String {
+        switch self {
+        case .bestScore: "best_score"
+        case .exploration: "exploration"
+        case .pinned: "pinned"
+        case .probe: "probe"
+        case .failover: "failover"
+        case .halfOpen: "half_open"
+        case .leastBad: "least_bad"
+        }
+    }
 }
 
 /// Why ROUTE found no gateway at all.

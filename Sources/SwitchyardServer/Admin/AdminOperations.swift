@@ -93,10 +93,19 @@ extension Server {
             case .failure(let failure): throw AdminFailure(status: .changeRefused, message: failure.description)
             }
         case .merchant(let id): return try Server.json(merchant(id))
-        case .explain:
-            throw AdminFailure(
-                status: .notImplemented,
-                message: "ADMIN_EXPLAIN is not served by this version: decisions are not remembered yet")
+        case .merchantStatus(let id, let status):
+            guard state.withLock({ $0.base.merchants.contains { $0.id == id } }) else {
+                throw AdminFailure(status: .unknownMerchant, message: "unknown merchant '\(id)'")
+            }
+            let value: String? =
+                switch status {
+                case .configured: nil
+                case .active: "active"
+                case .suspended: "suspended"
+                case .disabled: "disabled"
+                }
+            return try Server.json(change([("merchant:\(id)", value)]))
+        case .explain(let id): return try Server.json(explain(id))
         }
     }
 
@@ -125,9 +134,7 @@ extension Server {
                 let gateway = table.gateways[row.gateway]
                 return AdminHealth.Row(
                     gateway: gateway.id,
-                    segment: row.segment == row.segment.methodOnly
-                        ? table.methods.names[Int(row.segment.method)]
-                        : FleetCounter.segmentName(row.segment, in: table),
+                    segment: FleetCounter.segmentLabel(row.segment, in: table),
                     successRate: row.posterior.mean, uncertainty: row.posterior.variance.squareRoot(),
                     evidence: row.posterior.alpha + row.posterior.beta, reportsLastMinute: row.reportsLastMinute,
                     shareLastMinute: row.segmentReportsLastMinute == 0
@@ -155,6 +162,70 @@ extension Server {
                     whenRedisDown: limit.sharing.whenRedisDown.name)
             },
             allowedMethods: configured.allowedMethods, allowedGateways: configured.allowedGateways)
+    }
+
+    /// A remembered decision, with the rules that left gateways out and how its first place was drawn.
+    private func explain(_ id: UInt64) throws -> AdminExplain {
+        let hex = "0x" + String(id, radix: 16)
+        guard UInt16(truncatingIfNeeded: id >> 48) == routing.instanceTag else {
+            throw AdminFailure(
+                status: .unknownDecision,
+                message: "decision \(hex) was not made by this instance: ask the one that made it")
+        }
+        let loop = Int((id >> 18) & 0x3F)
+        guard loop < handles.count, let record = handles[loop].decisions.lookup(id) else {
+            throw AdminFailure(
+                status: .unknownDecision,
+                message: "decision \(hex) is no longer remembered (each loop keeps its last \(DecisionLog.capacity))")
+        }
+        let publication = routing.current
+        let table = publication.snapshot.table
+        guard record.tableGeneration == publication.tableGeneration else {
+            throw AdminFailure(
+                status: .unknownDecision,
+                message: "decision \(hex) was made before the last reload: its gateways and rules are gone")
+        }
+        let names = table.gateways.map(\.id)
+        // Recorded as 32-bit floats: six decimals is what they hold.
+        func rounded(_ value: Double) -> Double { (value * 1e6).rounded() / 1e6 }
+        let entries = record.entries.map {
+            AdminExplain.Entry(
+                gateway: names[$0.gateway], reason: $0.reason.name, successRate: rounded($0.successRate),
+                score: rounded($0.score))
+        }
+        var listed: UInt64 = 0
+        for entry in record.entries { listed |= 1 << UInt64(entry.gateway) }
+        // Entries past the kept ones were listed too: only rules and breakers exclude.
+        let excluded = table.exclusions(
+            merchant: record.merchant, method: record.method, currency: record.currency, amount: record.amount,
+            tried: record.tried, listed: listed
+        ).filter { record.listLength <= DecisionLog.maxEntries || $0.reason != .breaker }
+        let first = entries.first
+        let probability = String(format: "%.3f", record.firstProbability)
+        let draw =
+            switch record.entries.first?.reason {
+            case .bestScore?:
+                "\(first!.gateway) has the best score and went first, as it does with probability \(probability); "
+                    + "exploration puts another first otherwise"
+            case .exploration?:
+                "exploration: \(first!.gateway) was drawn to go first with probability \(probability), "
+                    + "its score being close enough to the best that the evidence does not rule it out"
+            case .probe?: "\(first!.gateway)'s breaker is half-open: this payment was its recovery probe"
+            case .pinned?: "the merchant's pinned priority puts \(first!.gateway) first; nothing is explored"
+            case .halfOpen?, .leastBad?: "no healthy gateway was left: the least bad went first"
+            case .failover?, nil: "ranked by score"
+            }
+        return AdminExplain(
+            decisionId: hex, instance: state.withLock { $0.settings.instanceID }, loop: loop,
+            ageMs: rounded(Double(MonotonicClock.nanoseconds() &- record.at) / 1e6),
+            merchant: table.merchants.names[record.merchant],
+            method: table.methods.names[record.method], currency: record.currency.map { table.currencies.names[$0] },
+            amount: record.amount,
+            segment: FleetCounter.segmentLabel(record.segment, in: table),
+            tried: (0..<table.gatewayCount).filter { record.tried & 1 << UInt64($0) != 0 }.map { names[$0] },
+            snapshotVersion: record.snapshotVersion, draw: draw, firstProbability: rounded(record.firstProbability),
+            entries: entries, listLength: record.listLength,
+            excluded: excluded.map { AdminExplain.Exclusion(gateway: names[$0.gateway], reason: $0.reason.rawValue) })
     }
 
     var redisStatus: String {

@@ -9,6 +9,8 @@ final class LoopHandle: Sendable {
     let wake: EventFD
     /// The loop's request metrics: written by the loop, read by `/metrics`.
     let metrics = LoopMetrics()
+    /// The loop's last decisions: written by the loop, read by `ADMIN_EXPLAIN`.
+    let decisions = DecisionLog()
     private let mailbox = Mutex(Mail())
     /// Bytes the loop thread has allocated since it started, as of its last
     /// report, and how many reports it has made. A loop reports at every idle

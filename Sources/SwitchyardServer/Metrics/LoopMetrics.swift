@@ -82,7 +82,7 @@ public final class LoopMetrics: @unchecked Sendable {
         case 0x11: 3
         case 0x12: 4
         case 0x13: 5
-        case 0x40...0x47: 6
+        case 0x40...0x48: 6
         default: 7
         }
     }

@@ -68,7 +68,7 @@ extension RequestHandler {
             }
             var writer = FrameEncoder.bodyWriter(in: output)
             reply.write(to: &writer)
-            writeRoute(snapshot, routing, to: &writer)
+            writeRoute(publication, query, routing, to: &writer)
             return FrameEncoder.finish(writer, header: replyHeader(for: request), in: output)
                 ?? writeError(.internalError, for: request, close: false, into: output, "DECIDE reply did not fit")
         }

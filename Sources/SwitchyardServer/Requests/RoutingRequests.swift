@@ -71,7 +71,7 @@ extension RequestHandler {
                 return writeError(status, for: request, close: false, into: output, message)
             }
             var writer = FrameEncoder.bodyWriter(in: output)
-            writeRoute(snapshot, routing, to: &writer)
+            writeRoute(publication, query, routing, to: &writer)
             return FrameEncoder.finish(writer, header: replyHeader(for: request), in: output)
                 ?? writeError(.internalError, for: request, close: false, into: output, "ROUTE reply did not fit")
         }
@@ -130,10 +130,19 @@ extension RequestHandler {
         return nil
     }
 
-    /// The ROUTE reply fields of `routing.decision` (made on `snapshot`), under a new decision id.
-    func writeRoute(_ snapshot: RoutingSnapshot, _ routing: LoopRouting, to writer: inout BodyWriter) {
+    /// The ROUTE reply fields of `routing.decision` (made for `query` on the
+    /// publication's snapshot), under a new decision id, which the loop's
+    /// decision log remembers for `ADMIN_EXPLAIN`.
+    func writeRoute(
+        _ publication: RoutingService.Publication, _ query: RouteQuery, _ routing: LoopRouting,
+        to writer: inout BodyWriter
+    ) {
+        let snapshot = publication.snapshot
         let table = snapshot.table
         let decisionID = routing.nextDecisionID(on: snapshot)
+        routing.decisionLog.record(
+            id: decisionID, query: query, decision: routing.decision, snapshotVersion: snapshot.version,
+            tableGeneration: publication.tableGeneration, at: routing.now)
         // Read in place: a copy of the decision would retain its arrays.
         RouteReply.writeHead(
             decisionID: decisionID, firstProbabilityPPM: RequestHandler.ppm(routing.decision.firstProbability),

@@ -17,13 +17,16 @@ final class LoopRouting {
     @exclusivity(unchecked) var cache = DecisionCache(size: 128)
     @exclusivity(unchecked) var random: SplitMix64
     @exclusivity(unchecked) private var sequence: UInt32 = 0
+    /// The loop's last decisions, for `ADMIN_EXPLAIN`.
+    let decisionLog: DecisionLog
     /// The loop's clock readings for this batch of events.
     var now: UInt64 = 0
     var wallSeconds: Int64 = 0
 
-    init(service: RoutingService, loopIndex: Int, seed: UInt64) {
+    init(service: RoutingService, loopIndex: Int, seed: UInt64, decisionLog: DecisionLog = DecisionLog()) {
         self.service = service
         self.loopIndex = loopIndex
+        self.decisionLog = decisionLog
         ring = service.rings[loopIndex]
         publication = service.current
         seenPublications = service.publicationCount

@@ -9,6 +9,15 @@ public struct AdminRequest: Equatable, Sendable {
         case reset = 3
     }
 
+    /// A merchant's status as an override sets it; `configured` lifts the
+    /// override (the configuration file's status applies again).
+    public enum MerchantStatus: UInt8, Sendable, CaseIterable {
+        case configured = 0
+        case active = 1
+        case suspended = 2
+        case disabled = 3
+    }
+
     public enum GatewayState: UInt8, Sendable, CaseIterable {
         case enabled = 1
         /// No new traffic; outcomes of payments already routed are still taken.
@@ -26,6 +35,7 @@ public struct AdminRequest: Equatable, Sendable {
         case reload
         case merchant(id: String)
         case explain(decisionID: UInt64)
+        case merchantStatus(id: String, status: MerchantStatus)
     }
 
     public var token: String
@@ -46,6 +56,7 @@ public struct AdminRequest: Equatable, Sendable {
         case .reload: .adminReload
         case .merchant: .adminMerchant
         case .explain: .adminExplain
+        case .merchantStatus: .adminMerchantStatus
         }
     }
 
@@ -67,6 +78,9 @@ public struct AdminRequest: Equatable, Sendable {
             writer.str8(id)
         case .explain(let decisionID):
             writer.u64(decisionID)
+        case .merchantStatus(let id, let status):
+            writer.str8(id)
+            writer.u8(status.rawValue)
         }
     }
 
@@ -125,6 +139,16 @@ public struct AdminRequest: Equatable, Sendable {
             operation = .merchant(id: try text(reader.str8(), "merchant_id"))
         case .adminExplain:
             operation = .explain(decisionID: reader.u64())
+        case .adminMerchantStatus:
+            let id = try text(reader.str8(), "merchant_id")
+            let status = reader.u8()
+            guard reader.failed || MerchantStatus(rawValue: status) != nil else {
+                throw Problem(
+                    status: .invalidArgument,
+                    message:
+                        "merchant status \(status) is not 0 (as configured), 1 (active), 2 (suspended) or 3 (disabled)")
+            }
+            operation = .merchantStatus(id: id, status: MerchantStatus(rawValue: status) ?? .configured)
         default:
             throw Problem(status: .unknownOpcode, message: "\(opcode.name) is not an admin operation")
         }
@@ -144,6 +168,7 @@ public struct AdminRequest: Equatable, Sendable {
             case .adminGatewayState: ", str8 gateway, u8 state"
             case .adminMerchant: ", str8 merchant_id"
             case .adminExplain: ", u64 decision_id"
+            case .adminMerchantStatus: ", str8 merchant_id, u8 status"
             default: ""
             }
         return "\(opcode.name) body is str16 admin_token\(fields)"

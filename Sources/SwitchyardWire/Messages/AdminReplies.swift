@@ -171,3 +171,78 @@ public struct AdminMerchant: Codable, Equatable, Sendable {
         self.allowedGateways = allowedGateways
     }
 }
+
+/// `ADMIN_EXPLAIN`: a decision this instance made and still remembers.
+public struct AdminExplain: Codable, Equatable, Sendable {
+    public struct Entry: Codable, Equatable, Sendable {
+        public var gateway: String
+        /// `best_score`, `exploration`, `pinned`, `probe`, `failover`, `half_open` or `least_bad`.
+        public var reason: String
+        public var successRate: Double
+        /// What gateways are ranked by: success rate × weight × latency factor.
+        public var score: Double
+
+        public init(gateway: String, reason: String, successRate: Double, score: Double) {
+            self.gateway = gateway
+            self.reason = reason
+            self.successRate = successRate
+            self.score = score
+        }
+    }
+
+    public struct Exclusion: Codable, Equatable, Sendable {
+        public var gateway: String
+        public var reason: String
+
+        public init(gateway: String, reason: String) {
+            self.gateway = gateway
+            self.reason = reason
+        }
+    }
+
+    /// In hex, as logs and clients usually print it.
+    public var decisionId: String
+    public var instance: String
+    public var loop: Int
+    public var ageMs: Double
+    public var merchant: String
+    public var method: String
+    public var currency: String?
+    public var amount: UInt64
+    /// `method|network|currency|band`, as the health table names segments.
+    public var segment: String
+    public var tried: [String]
+    public var snapshotVersion: UInt32
+    /// How the first place was decided, in words.
+    public var draw: String
+    /// The chance the first entry had of going first.
+    public var firstProbability: Double
+    /// The failover list as answered (its first entries when long).
+    public var entries: [Entry]
+    public var listLength: Int
+    /// The gateways left out, each with the first rule that excluded it.
+    public var excluded: [Exclusion]
+
+    public init(
+        decisionId: String, instance: String, loop: Int, ageMs: Double, merchant: String, method: String,
+        currency: String?, amount: UInt64, segment: String, tried: [String], snapshotVersion: UInt32, draw: String,
+        firstProbability: Double, entries: [Entry], listLength: Int, excluded: [Exclusion]
+    ) {
+        self.decisionId = decisionId
+        self.instance = instance
+        self.loop = loop
+        self.ageMs = ageMs
+        self.merchant = merchant
+        self.method = method
+        self.currency = currency
+        self.amount = amount
+        self.segment = segment
+        self.tried = tried
+        self.snapshotVersion = snapshotVersion
+        self.draw = draw
+        self.firstProbability = firstProbability
+        self.entries = entries
+        self.listLength = listLength
+        self.excluded = excluded
+    }
+}
