@@ -17,18 +17,26 @@ import Testing
           admin_listen: "127.0.0.1:0"
           loops: 1
         \(tokenHash.map { "  admin_token_hash: \"\($0)\"" } ?? "")
+        \(routing(payuWeight: weight))
+        """
+    }
+
+    /// Two card gateways, razorpay first by weight, no exploration (the
+    /// first choice is always the best score), and merchant m_1.
+    static func routing(payuWeight: Double = 1) -> String {
+        """
         routing:
           exploration_floor_percent: 0
           exploration_ceiling_percent: 0
           snapshot_interval_ms: 2
         gateways:
           - {id: razorpay, methods: [card, upi], currencies: [INR], weight: 2}
-          - {id: payu, methods: [card], currencies: [INR], weight: \(weight)}
+          - {id: payu, methods: [card], currencies: [INR], weight: \(payuWeight)}
         merchants:
           - id: m_1
             status: active
             limits:
-              - {rate: 100, period_ms: 1000, burst: 20}
+              - {rate: 100, period_ms: 1000, burst: 20, scope: instance}
         """
     }
 
@@ -269,17 +277,7 @@ struct FleetAdminCtlTests {
         fleetDaemonConfig(
             redis: port, fleet: "admin-test",
             serverFields: ["admin_token_hash: \"\(AdminTokenDigest(token: AdminCtlTests.token).storedForm)\""],
-            rest: """
-                routing:
-                  exploration_floor_percent: 0
-                  exploration_ceiling_percent: 0
-                  snapshot_interval_ms: 2
-                gateways:
-                  - {id: razorpay, methods: [card, upi], currencies: [INR], weight: 2}
-                  - {id: payu, methods: [card], currencies: [INR]}
-                merchants:
-                  - id: m_1
-                """)
+            rest: AdminCtlTests.routing())
     }
 
     static func row(_ setup: AdminCtlTests.Setup, _ gateway: String) throws -> [String: Any]? {
