@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 import SwitchyardClient
 import SwitchyardCore
@@ -34,6 +35,34 @@ import Testing
             try connection.call(Opcode(rawValue: 0x7F))
         }
         #expect(try connection.ping(payload: [1]) == [1])
+    }
+
+    /// An admin reply longer than a connection's output buffer (the health
+    /// table of 60 gateways × 4 methods, about 60 KB against 20 KB) goes out
+    /// whole, and the frames pipelined behind the admin request are
+    /// answered after it, in order.
+    @Test func aLongAdminReplyGoesOutWholeAndPipelinedFramesWaitForIt() throws {
+        var configuration = TestServer.routingConfiguration()
+        configuration.server.adminTokenHash = AdminTokenDigest(token: "t0ken")
+        configuration.gateways = (0..<60).map {
+            GatewayConfiguration(
+                id: "gateway_\($0)", methods: ["card", "upi", "wallet", "netbanking"], currencies: ["INR"])
+        }
+        let server = try TestServer(configuration: configuration)
+        let connection = try Connection(to: server.address)
+        let ping = connection.send(.ping, bytes: [1])
+        let health = connection.send(.adminHealth) { AdminRequest(token: "t0ken", operation: .health).write(to: &$0) }
+        let after = connection.send(.ping, bytes: [2])
+        try connection.flush()
+        let replies = try (0..<3).map { _ in try connection.receive() }
+        #expect(replies.map(\.header.requestID) == [ping, health, after])
+        #expect(replies[1].header.status == .ok)
+        #expect(replies[1].body.count > 40_960, "over twice the 20 KiB buffer: \(replies[1].body.count) bytes")
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        let table = try decoder.decode(AdminHealth.self, from: Data(replies[1].body))
+        #expect(table.rows.count == 240)
+        #expect(replies[2].body == [2])
     }
 
     @Test func pipelinedRequestsAreAnsweredInOrder() throws {

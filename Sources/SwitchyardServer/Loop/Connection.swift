@@ -21,9 +21,11 @@ struct Connection {
     var awaitingAdmin = false
     /// When the admin request was handed over (``TickClock``).
     var adminSince: UInt64 = 0
-    /// Reply bytes that did not fit the output buffer (a long admin reply),
-    /// moved in as it drains. Empty on the request path.
-    var overflow: [UInt8] = []
+    /// Reply bytes wait in the loop's overflow for this connection (a long
+    /// admin reply that did not fit the output buffer). A flag, not the
+    /// bytes: the struct stays free of reference-counted fields, so the
+    /// copies the loop makes of it cost no retain or release.
+    var hasOverflow = false
 
     var isOpen: Bool { fd >= 0 }
     var pendingOutput: Int { outputEnd - outputStart }

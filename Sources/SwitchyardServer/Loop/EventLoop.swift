@@ -43,6 +43,8 @@ struct EventLoop: ~Copyable {
     private let admin: AdminServer?
     /// Answers admin protocol requests off the loop.
     private let adminWorker: AdminWorker
+    /// Long admin replies not yet moved into their connection's output buffer, by slot.
+    private var overflows: [Int: [UInt8]] = [:]
 
     init(
         handle: LoopHandle, listener: Int32, settings: ServerSettings, routing: LoopRouting, budget: ConnectionBudget,
@@ -241,13 +243,15 @@ struct EventLoop: ~Copyable {
     private mutating func deliverAdminReply(_ frame: [UInt8], to slot: Int) {
         if connections.slots[slot].output == nil { connections.slots[slot].output = pool.take() }
         let conn = connections.slots[slot]
-        let room = pool.bufferBytes - conn.outputEnd
-        let direct = conn.overflow.isEmpty ? min(room, frame.count) : 0
+        let direct = min(pool.bufferBytes - conn.outputEnd, frame.count)
         frame.withUnsafeBytes { bytes in
             (conn.output! + conn.outputEnd).copyMemory(from: bytes.baseAddress!, byteCount: direct)
         }
         connections.slots[slot].outputEnd += direct
-        connections.slots[slot].overflow += frame[direct...]
+        if direct < frame.count {
+            overflows[slot] = Array(frame[direct...])
+            connections.slots[slot].hasOverflow = true
+        }
         connections.slots[slot].awaitingAdmin = false
         frame.withUnsafeBytes {
             handler.metrics.countAnsweredElsewhere(
@@ -289,7 +293,7 @@ struct EventLoop: ~Copyable {
     private mutating func flush(_ slot: Int) -> Bool {
         while true {
             guard flushOnce(slot) else { return false }
-            guard !connections.slots[slot].overflow.isEmpty else { return true }
+            guard connections.slots[slot].hasOverflow else { return true }
             refillFromOverflow(slot)
         }
     }
@@ -297,10 +301,16 @@ struct EventLoop: ~Copyable {
     /// Moves as much of a long reply as fits into the (empty) output buffer.
     private mutating func refillFromOverflow(_ slot: Int) {
         if connections.slots[slot].output == nil { connections.slots[slot].output = pool.take() }
-        let count = min(pool.bufferBytes, connections.slots[slot].overflow.count)
+        let pending = overflows[slot] ?? []
+        let count = min(pool.bufferBytes, pending.count)
         let output = connections.slots[slot].output!
-        connections.slots[slot].overflow.withUnsafeBytes { output.copyMemory(from: $0.baseAddress!, byteCount: count) }
-        connections.slots[slot].overflow.removeFirst(count)
+        pending.withUnsafeBytes { output.copyMemory(from: $0.baseAddress!, byteCount: count) }
+        if count < pending.count {
+            overflows[slot] = Array(pending[count...])
+        } else {
+            overflows[slot] = nil
+            connections.slots[slot].hasOverflow = false
+        }
         connections.slots[slot].outputStart = 0
         connections.slots[slot].outputEnd = count
     }
@@ -327,7 +337,7 @@ struct EventLoop: ~Copyable {
             connections.slots[slot].outputStart = 0
             connections.slots[slot].outputEnd = 0
         }
-        if connections.slots[slot].closing && connections.slots[slot].overflow.isEmpty {
+        if connections.slots[slot].closing && !connections.slots[slot].hasOverflow {
             close(slot)
             return false
         }
@@ -378,6 +388,7 @@ struct EventLoop: ~Copyable {
         Descriptor.close(conn.fd)
         if let input = conn.input { pool.give(input) }
         if let output = conn.output { pool.give(output) }
+        if conn.hasOverflow { overflows[slot] = nil }
         connections.release(slot)
         budget.release()
     }
