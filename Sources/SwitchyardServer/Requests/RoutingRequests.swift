@@ -140,8 +140,10 @@ extension RequestHandler {
         let snapshot = publication.snapshot
         let table = snapshot.table
         let decisionID = routing.nextDecisionID(on: snapshot)
-        routing.decisionLog.record(
-            id: decisionID, query: query, decision: routing.decision, snapshotVersion: snapshot.version,
+        let log = routing.decisionLog
+        log.begin(
+            decisionID, query: query, firstProbability: routing.decision.firstProbability,
+            listLength: routing.decision.entries.count, snapshotVersion: snapshot.version,
             tableGeneration: publication.tableGeneration, at: routing.now)
         // Read in place: a copy of the decision would retain its arrays.
         RouteReply.writeHead(
@@ -154,7 +156,9 @@ extension RequestHandler {
                 successRatePPM: RequestHandler.ppm(entry.successRate),
                 latencyMilliseconds: RequestHandler.roundedUInt32(entry.latencyMilliseconds),
                 scorePPM: RequestHandler.ppm(entry.score), to: &writer)
+            log.entry(i, of: decisionID, entry)
         }
+        log.finish(decisionID)
     }
 
     func report(

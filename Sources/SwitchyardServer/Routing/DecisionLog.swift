@@ -35,35 +35,42 @@ final class DecisionLog: Sendable {
         var entries: [(gateway: Int, reason: RouteReason, successRate: Double, score: Double)]
     }
 
-    /// Records `decision`, made for `query` on the snapshot of `snapshotVersion`, under `id`.
-    func record(
-        id: UInt64, query: RouteQuery, decision: RouteDecision, snapshotVersion: UInt32, tableGeneration: UInt32,
-        at now: UInt64
+    /// Starts the record of decision `id`, made for `query` on the snapshot
+    /// of `snapshotVersion`, with a failover list of `listLength` entries;
+    /// ``entry(_:of:_:)`` adds them and ``finish(_:)`` publishes it. In three
+    /// calls because the caller reads the decision in place: a copy of it
+    /// would retain its arrays.
+    func begin(
+        _ id: UInt64, query: RouteQuery, firstProbability: Double, listLength: Int, snapshotVersion: UInt32,
+        tableGeneration: UInt32, at now: UInt64
     ) {
         let base = Int(id & UInt64(DecisionLog.capacity - 1)) &* DecisionLog.words
         slots.set(base, 0)
         atomicMemoryFence(ordering: .releasing)
-        let kept = min(decision.entries.count, DecisionLog.maxEntries)
         slots.set(base + 1, UInt64(snapshotVersion) << 32 | UInt64(tableGeneration))
         slots.set(
             base + 2,
             UInt64(UInt32(truncatingIfNeeded: query.merchant)) << 32 | UInt64(UInt8(truncatingIfNeeded: query.method))
                 << 16 | UInt64(query.currency.map { UInt16(truncatingIfNeeded: $0) } ?? UInt16.max))
-        slots.set(base + 3, UInt64(query.segment.key) << 32 | UInt64(Float(decision.firstProbability).bitPattern))
+        slots.set(base + 3, UInt64(query.segment.key) << 32 | UInt64(Float(firstProbability).bitPattern))
         slots.set(base + 4, query.amount)
         slots.set(base + 5, query.tried)
         slots.set(base + 6, now)
-        slots.set(base + 7, UInt64(decision.entries.count))
-        for i in 0..<kept {
-            let entry = decision.entries[i]
-            slots.set(
-                base + 8 + 2 * i,
-                UInt64(UInt32(truncatingIfNeeded: entry.gateway)) << 16 | UInt64(entry.reason.rawValue))
-            slots.set(
-                base + 9 + 2 * i,
-                UInt64(Float(entry.successRate).bitPattern) << 32 | UInt64(Float(entry.score).bitPattern))
-        }
-        slots.store(base, id)
+        slots.set(base + 7, UInt64(listLength))
+    }
+
+    /// Entry `index` of decision `id`'s list (those past ``maxEntries`` are not kept).
+    @inline(__always)
+    func entry(_ index: Int, of id: UInt64, _ entry: RouteEntry) {
+        guard index < DecisionLog.maxEntries else { return }
+        let base = Int(id & UInt64(DecisionLog.capacity - 1)) &* DecisionLog.words + 8 + 2 * index
+        slots.set(base, UInt64(UInt32(truncatingIfNeeded: entry.gateway)) << 16 | UInt64(entry.reason.rawValue))
+        slots.set(base + 1, UInt64(Float(entry.successRate).bitPattern) << 32 | UInt64(Float(entry.score).bitPattern))
+    }
+
+    /// Publishes decision `id`'s record to readers.
+    func finish(_ id: UInt64) {
+        slots.store(Int(id & UInt64(DecisionLog.capacity - 1)) &* DecisionLog.words, id)
     }
 
     /// The record of decision `id`, or nil when it was overwritten by a
