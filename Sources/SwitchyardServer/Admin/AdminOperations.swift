@@ -8,7 +8,7 @@ import Synchronization
 
 /// The admin operations of the protocol (docs/protocol.md section 4.7),
 /// run on the admin worker's thread: the event loop has already checked the
-/// token. Changes (weights, breakers, gateway states) are SRE overrides:
+/// token. Changes (weights, breakers, gateway states, merchant statuses) are SRE overrides:
 /// with Redis they are written to the fleet's override hash, which every
 /// instance applies within a sync period and which outlives restarts;
 /// standalone they apply to this process until it restarts.
@@ -79,9 +79,8 @@ extension Server {
                 let lifted = orders.filter {
                     method.isEmpty ? ($0 == gateway || $0.hasPrefix(gateway + ":")) : $0 == "\(gateway):\(method)"
                 }
-                var result = try change(lifted.map { ("breaker:\($0)", nil) }, describing: "\(field) reset")
+                let result = try change(lifted.map { ("breaker:\($0)", nil) }, describing: "\(field) reset")
                 routing.force(.closed, gateway: gateway, method: method.isEmpty ? nil : method)
-                result.change = "\(field) reset"
                 return try Server.json(result)
             }
         case .gatewayState(let gateway, let state):
