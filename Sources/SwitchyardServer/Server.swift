@@ -394,7 +394,7 @@ public final class Server: Sendable {
         }
         return MetricsExporter.Sample(
             connections: connectionCount, loops: loopCount, routing: routing.counters,
-            redisConnected: fleet?.isConnected ?? false, dropped: routing.fleetDropped,
+            redisConnected: fleet?.isConnected ?? false, syncAge: fleet?.syncAgeSeconds, dropped: routing.fleetDropped,
             limitsDegraded: (routing.current.authorization.leases?.degradedSince ?? 0) != 0,
             leases: fleet?.leaseCounters, loopMetrics: handles.map(\.metrics), decisions: decisions,
             authorizations: authorizations, gateways: gateways)

@@ -178,6 +178,21 @@ import Testing
         #expect(rate < 0.85, "ten gateway errors pull payu below the prior")
     }
 
+    @Test(.enabled(if: RedisServer.isAvailable, "redis-server is not installed"))
+    func theFleetSyncAgeStaysUnderASyncPeriodOrTwoWithRedisUp() throws {
+        let redis = try RedisServer()
+        let server = try TestServer {
+            $0.redis.address = "127.0.0.1:\(redis.port)"
+            $0.redis.syncIntervalMilliseconds = 50
+        }
+        let port = try #require(server.server.adminPort)
+        #expect(
+            try eventually {
+                let age = Self.value(try httpGet(port: port, "/metrics").body, "switchyard_fleet_sync_age_seconds")
+                return age.map { $0 >= 0 && $0 < 5 } ?? false
+            })
+    }
+
     @Test func fleetMetricsAppearWithRedisConfigured() throws {
         let closed = try RedisServer.freePort()
         let server = try TestServer { $0.redis.address = "127.0.0.1:\(closed)" }
@@ -186,6 +201,7 @@ import Testing
         let scraped = try httpGet(port: port, "/metrics").body
         #expect(Self.problems(scraped).isEmpty, "\(Self.problems(scraped))")
         #expect(Self.value(scraped, "switchyard_redis_connected") == 0)
+        #expect(Self.value(scraped, "switchyard_fleet_sync_age_seconds") == -1, "never synced")
         #expect(Self.value(scraped, "switchyard_fleet_outcomes_dropped_total") == 0)
         #expect(Self.value(scraped, "switchyard_fleet_limit_tokens_expired_total") == 0)
     }

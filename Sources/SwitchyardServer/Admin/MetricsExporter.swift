@@ -23,6 +23,7 @@ final class MetricsExporter {
     /// Only with Redis configured.
     private struct FleetMetrics {
         let connected: Gauge
+        let syncAge: Gauge
         let outcomes: Counter
         let dropped: Counter
         let limitsDegraded: Gauge
@@ -51,6 +52,9 @@ final class MetricsExporter {
             fleet
             ? FleetMetrics(
                 connected: Self.gauge(registry, "redis_connected", "1 while the last exchange with Redis succeeded."),
+                syncAge: Self.gauge(
+                    registry, "fleet_sync_age_seconds",
+                    "Seconds since the last completed sync with Redis: how stale the fleet's state here is."),
                 outcomes: Self.counter(
                     registry, "fleet_outcomes", "Outcomes other instances saw, folded in from Redis."),
                 dropped: Self.counter(
@@ -94,6 +98,8 @@ final class MetricsExporter {
         var loops = 0
         var routing = RoutingCounters()
         var redisConnected = false
+        /// Seconds since the fleet sync last completed a cycle; nil before the first (or standalone).
+        var syncAge: Double?
         var dropped: Int64 = 0
         var limitsDegraded = false
         var leases: LeaseCounters?
@@ -135,6 +141,7 @@ final class MetricsExporter {
         if let fleet {
             advance(fleet.outcomes, to: sample.routing.fleetOutcomes)
             fleet.connected.set(Int64(sample.redisConnected ? 1 : 0))
+            fleet.syncAge.set(sample.syncAge ?? -1)
             fleet.limitsDegraded.set(Int64(sample.limitsDegraded ? 1 : 0))
             advance(fleet.dropped, to: sample.dropped)
             if let leases = sample.leases {

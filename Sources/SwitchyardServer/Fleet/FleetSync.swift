@@ -37,6 +37,16 @@ final class FleetSync: Sendable {
     /// False while Redis is unreachable (or not yet reached): health says `degraded`.
     var isConnected: Bool { connected.load(ordering: .relaxed) }
 
+    /// When a sync cycle last completed with Redis (the monotonic clock; 0: never).
+    private let lastSynced = Atomic<UInt64>(0)
+
+    /// How old the fleet's state this instance holds is: seconds since the
+    /// last completed sync cycle; nil before the first.
+    var syncAgeSeconds: Double? {
+        let last = lastSynced.load(ordering: .relaxed)
+        return last == 0 ? nil : Double(MonotonicClock.nanoseconds() &- last) / 1e9
+    }
+
     /// Applies a flush's increments once per flush id, to the bucket and to
     /// this process's mirror of its own part (`<process>|<counter>` fields),
     /// skipping (and counting) counters whose value is not an integer.
@@ -315,6 +325,7 @@ final class FleetSync: Sendable {
             try absorb(replies, layout, sent, claims, buckets, &session, at: now)
             note(session.breaker.record(.success, generation: generation, at: now, random: &session.random))
             setConnected(true)
+            lastSynced.store(MonotonicClock.nanoseconds(), ordering: .relaxed)
         } catch {
             note(session.breaker.record(.failure, generation: generation, at: now, random: &session.random), error)
             setConnected(false)
