@@ -425,7 +425,13 @@ struct EventLoop: ~Copyable {
         }
         if mail.drain && drainDeadline == nil { beginDrain() }
         if mail.report { handle.report(allocatedBytes: Allocator.threadAllocatedBytes) }
-        for (connection, frame) in mail.adminReplies {
+        // By index, not `for in`: in a debug build, the first iteration of a
+        // new iterator type instantiates its metadata, an allocation on the
+        // loop that the allocation tests would see.
+        var index = 0
+        while index < mail.adminReplies.count {
+            let (connection, frame) = mail.adminReplies[index]
+            index += 1
             guard let slot = connections.slot(for: connection), connections.slots[slot].awaitingAdmin else { continue }
             deliverAdminReply(frame, to: slot)
         }
