@@ -90,7 +90,7 @@ var package = Package(
         .executableTarget(
             name: "switchyard-bench",
             dependencies: [
-                "SwitchyardClient", "SwitchyardWire", "SwitchyardPosix",
+                "SwitchyardClient", "SwitchyardCore", "SwitchyardWire", "SwitchyardPosix",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],

@@ -1,4 +1,5 @@
 import Foundation
+import SwitchyardCore
 import SwitchyardTesting
 import Testing
 
@@ -50,5 +51,79 @@ import Testing
         let (unreachable, message) = try ChildProcess.run(Self.binary, ["--address", "127.0.0.1:1", "--duration", "1"])
         #expect(unreachable != 0)
         #expect(message.contains("cannot connect"))
+    }
+}
+
+/// The payments mix and the open loop, against an in-process server with
+/// merchants that hold the key the generator presents.
+@Suite struct LoadGeneratorWorkloadTests {
+    static func server() throws -> TestServer {
+        let hasher = try KeyHasher(secret: [UInt8](repeating: 0x5A, count: 32))
+        var configuration = TestServer.routingConfiguration()
+        configuration.merchants = (1...20).map { index in
+            var merchant = MerchantConfiguration(id: "m_\(index)")
+            merchant.keys = [.init(digest: hasher.digest(of: "sk_live_bench"))]
+            return merchant
+        }
+        return try TestServer(configuration: configuration, keyHasher: hasher)
+    }
+
+    func run(_ arguments: [String]) throws -> [String: Any] {
+        let (status, output) = try ChildProcess.run(LoadGeneratorTests.binary, arguments + ["--json"])
+        #expect(status == 0, "\(output)")
+        let line = try #require(output.split(separator: "\n").last { $0.hasPrefix("{") })
+        return try #require(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+    }
+
+    @Test func aMixReportsEveryRoutedPaymentsOutcomeAgainstItsDecision() throws {
+        let server = try Self.server()
+        let json = try run([
+            "--address", server.address, "--mix", "decide=60,report=30,authorize=10", "--merchants", "20",
+            "--methods", "card=70,upi=30", "-c", "4", "-p", "4", "--requests", "4000", "--duration", "30",
+            "--warmup", "0",
+        ])
+        #expect(json["operation"] as? String == "mix")
+        #expect(json["errors"] as? Int == 0)
+        #expect(json["refused"] as? Int == 0)
+        let operations = try #require(json["operations"] as? [String: [String: Any]])
+        for operation in ["decide", "report", "authorize"] {
+            #expect((operations[operation]?["requests"] as? Int ?? 0) > 0, "\(operation) in \(operations)")
+        }
+        // Every REPORT carried the decision id and gateway of a DECIDE of this run.
+        let results = try #require(json["report_results"] as? [String: Int])
+        #expect(results["recorded"] ?? 0 > 0)
+        #expect(results["duplicate"] == 0)
+        #expect(results["unknown_decision"] == 0)
+    }
+
+    @Test func theOpenLoopSendsTheScheduleAndCountsFromIntendedTimes() throws {
+        let server = try Self.server()
+        let json = try run([
+            "--address", server.address, "--op", "decide", "--merchants", "20", "-c", "4", "--rate", "2000",
+            "--duration", "1", "--warmup", "0.2",
+        ])
+        #expect(json["mode"] as? String == "open")
+        #expect(json["offered_rps"] as? Int == 2_000)
+        // Arrivals follow the clock, not the replies: 2,000 a second for one measured second.
+        let requests = try #require(json["requests"] as? Int)
+        #expect((1_999...2_001).contains(requests))
+        #expect(json["unanswered"] as? Int == 0)
+        #expect(json["errors"] as? Int == 0)
+        #expect(json["send_lag_us"] is [String: Double])
+    }
+
+    @Test func refusesAMixOrALoadItCannotRun() throws {
+        for (arguments, message) in [
+            (["--rate", "1000", "-p", "4"], "--pipeline is for the closed loop"),
+            (["--mix", "decide=x"], "--mix: \"decide=x\" is not name=weight"),
+            (["--mix", "decide=1,teleport=1"], "--mix: teleport is not one of"),
+            (["--mix", "decide=0"], "--mix: no weight above 0"),
+            (["--mix", "decide=1", "--target", "redis"], "--mix is for --target switchyard"),
+            (["--mix", "decide=1", "--gateway-success", "payu=1.5"], "payu's rate must be 0 to 1"),
+        ] {
+            let (status, output) = try ChildProcess.run(LoadGeneratorTests.binary, arguments + ["--duration", "1"])
+            #expect(status != 0)
+            #expect(output.contains(message), "\(arguments): \(output)")
+        }
     }
 }

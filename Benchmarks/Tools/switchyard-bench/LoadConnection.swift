@@ -1,91 +1,195 @@
 import SwitchyardClient
+import SwitchyardCore
 import SwitchyardPosix
 import SwitchyardWire
 
-/// One connection of the load generator: it writes a batch of `depth`
-/// requests at once and counts replies, in either protocol, so Switchyard and
-/// Redis are driven by exactly the same loop.
-enum LoadConnection {
-    case switchyard(Connection, SwitchyardRequest)
-    case redis(RawStream)
+/// A first-in first-out queue on a ring that grows by doubling: the requests
+/// a connection awaits replies for (both servers answer in order), and the
+/// outcomes it still has to report.
+struct Ring<Element> {
+    private var slots: [Element?] = Array(repeating: nil, count: 64)
+    private var head = 0
+    private(set) var count = 0
+
+    var isEmpty: Bool { count == 0 }
+
+    mutating func push(_ element: Element) {
+        if count == slots.count {
+            let old = (0..<count).map { slots[(head + $0) & (slots.count - 1)] }
+            slots = old + Array(repeating: nil, count: old.count)
+            head = 0
+        }
+        slots[(head + count) & (slots.count - 1)] = element
+        count += 1
+    }
+
+    mutating func pop() -> Element? {
+        guard count > 0 else { return nil }
+        let element = slots[head]
+        slots[head] = nil
+        head = (head + 1) & (slots.count - 1)
+        count -= 1
+        return element
+    }
+}
+
+/// How a reply went, for the counts of a run.
+enum Verdict {
+    case answered
+    /// An AUTHORIZE or DECIDE reply that refused (a rate limit, say: a load
+    /// test of limits needs the admitted count).
+    case refused
+    case error
+}
+
+/// One connection of the load generator, in either protocol, so Switchyard
+/// and Redis are driven by exactly the same loop. It remembers when each
+/// request in flight was meant to be sent, and which payments were routed,
+/// to report their outcomes back as an API server would.
+final class LoadConnection {
+    enum Transport {
+        case switchyard(Connection)
+        case redis(RawStream)
+    }
+
+    struct InFlight {
+        var operation: Operation
+        var payment: Int32
+        var paymentNumber: UInt64
+        /// When the request was meant to go out: latency counts from here,
+        /// so a request held back by a slow server is charged for the wait.
+        var intended: UInt64
+    }
+
+    struct PendingReport {
+        var payment: Int32
+        var paymentNumber: UInt64
+        var decisionID: UInt64
+        var gateway: Int
+    }
+
+    /// Outcomes waiting beyond this are dropped (counted): a server that
+    /// routes faster than it takes reports must not grow the generator.
+    static let pendingLimit = 100_000
+
+    let transport: Transport
+    let number: UInt64
+    private(set) var inFlight = Ring<InFlight>()
+    private var pendingReports = Ring<PendingReport>()
+    private(set) var droppedReports = 0
+    /// REPORT replies by ``ReportResult`` raw value: recorded, duplicate,
+    /// recorded for a decision the server does not know.
+    private(set) var reportResults = [0, 0, 0]
+    private var sequence: UInt64 = 0
+    var blockedOnWrite = false
+
+    init(_ transport: Transport, number: Int) {
+        self.transport = transport
+        self.number = UInt64(number)
+    }
 
     var fd: Int32 {
-        switch self {
-        case .switchyard(let connection, _): connection.fd
+        switch transport {
+        case .switchyard(let connection): connection.fd
         case .redis(let stream): stream.fd
         }
     }
 
-    /// Queues `count` requests and writes as much as the socket takes.
-    /// Returns true when everything was written.
-    func sendBatch(_ count: Int) throws -> Bool {
-        switch self {
-        case .switchyard(let connection, let request):
-            for _ in 0..<count { request.send(on: connection) }
-            return try connection.writeQueued()
+    /// Queues one request of the workload's next operation (or `fixed`),
+    /// meant to go out at `intended`. Nothing is written before ``writeQueued()``.
+    func queue(_ workload: Workload, intended: UInt64, random: inout SplitMix64) {
+        switch transport {
         case .redis(let stream):
-            for _ in 0..<count { stream.queue(stream.request) }
-            return try stream.writeQueued()
+            stream.queue(stream.request)
+            inFlight.push(InFlight(operation: .get, payment: 0, paymentNumber: 0, intended: intended))
+        case .switchyard(let connection):
+            var operation = workload.nextOperation(&random)
+            var report: PendingReport?
+            if operation == .report && workload.reportsOutcomes {
+                report = pendingReports.pop()
+                if report == nil { operation = workload.routedOperation }
+            }
+            let payment: Int32
+            let paymentNumber: UInt64
+            if let report {
+                (payment, paymentNumber) = (report.payment, report.paymentNumber)
+            } else {
+                payment = workload.paymentIndex(connection: number, &random)
+                sequence += 1
+                paymentNumber = number << 40 | sequence
+            }
+            workload.encode(
+                operation, payment: Int(payment), paymentNumber: paymentNumber, report: report, random: &random,
+                on: connection)
+            inFlight.push(
+                InFlight(operation: operation, payment: payment, paymentNumber: paymentNumber, intended: intended))
         }
     }
 
+    /// Writes as much of the queue as the socket takes; true when all is written.
     func writeQueued() throws -> Bool {
-        switch self {
-        case .switchyard(let connection, _): try connection.writeQueued()
+        switch transport {
+        case .switchyard(let connection): try connection.writeQueued()
         case .redis(let stream): try stream.writeQueued()
         }
     }
 
-    /// Reads what arrived and returns the replies completed by it, how many
-    /// were errors, and how many AUTHORIZE or DECIDE answers refused (a
-    /// rate limit, say: a load test of limits needs the admitted count).
-    func readReplies() throws -> (replies: Int, errors: Int, refused: Int) {
-        switch self {
-        case .switchyard(let connection, _):
+    /// Reads what arrived and hands each completed reply to `handle` with
+    /// the request it answers.
+    func readReplies(_ workload: Workload, _ handle: (InFlight, Verdict) -> Void) throws {
+        switch transport {
+        case .switchyard(let connection):
             try connection.readAvailable()
-            var replies = 0
-            var errors = 0
-            var refused = 0
             while try connection.nextReply({ header, body in
-                replies += 1
+                guard let request = inFlight.pop() else { return }
+                let verdict: Verdict
                 if header.status != .ok {
-                    errors += 1
+                    verdict = .error
                 } else if header.opcode == .authorize || header.opcode == .decide, body.first == 0 {
                     // Both replies open with AUTHORIZE's `allowed` byte.
-                    refused += 1
+                    verdict = .refused
+                } else {
+                    verdict = .answered
+                    if header.opcode == .report, let result = body.first, result < 3 { reportResults[Int(result)] += 1 }
+                    if workload.reportsOutcomes { rememberOutcome(of: request, header.opcode, body, workload) }
                 }
+                handle(request, verdict)
             }) {}
-            return (replies, errors, refused)
         case .redis(let stream):
             let (replies, errors) = try stream.readRedisReplies()
-            return (replies, errors, 0)
+            for index in 0..<replies {
+                guard let request = inFlight.pop() else { break }
+                handle(request, index < errors ? .error : .answered)
+            }
         }
     }
-}
 
-/// What a Switchyard connection sends: the same PING or ROUTE body every
-/// time, or a REPORT with a new payment id each time (a repeated one would
-/// only measure the duplicate check).
-final class SwitchyardRequest {
-    enum Kind {
-        case fixed(Opcode, [UInt8])
-        case report(ReportRequest)
-    }
-
-    let kind: Kind
-    private var sequence = 0
-
-    init(_ kind: Kind) { self.kind = kind }
-
-    func send(on connection: Connection) {
-        switch kind {
-        case .fixed(let opcode, let body):
-            _ = connection.send(opcode, bytes: body)
-        case .report(var report):
-            sequence += 1
-            report.paymentID = "bench-\(ObjectIdentifier(self).hashValue & 0xFFFF)-\(sequence)"
-            _ = connection.send(.report) { report.write(to: &$0) }
+    /// Keeps a routed payment's decision id and first gateway, to report
+    /// the attempt's outcome in a later REPORT slot.
+    private func rememberOutcome(
+        of request: InFlight, _ opcode: Opcode, _ body: UnsafeRawBufferPointer, _ workload: Workload
+    ) {
+        let route: UnsafeRawBufferPointer
+        switch opcode {
+        case .route: route = body
+        case .decide where body.count > AuthorizeReply.size:
+            route = UnsafeRawBufferPointer(rebasing: body[AuthorizeReply.size...])
+        default: return
         }
+        var reader = BodyReader(route)
+        let decisionID = reader.u64()
+        _ = reader.u32()
+        guard reader.u8() > 0 else { return }
+        let gateway = reader.str8()
+        guard !reader.failed else { return }
+        guard pendingReports.count < LoadConnection.pendingLimit else {
+            droppedReports += 1
+            return
+        }
+        pendingReports.push(
+            PendingReport(
+                payment: request.payment, paymentNumber: request.paymentNumber, decisionID: decisionID,
+                gateway: workload.gatewayIndex(gateway)))
     }
 }
 
@@ -130,6 +234,9 @@ final class RawStream {
         return true
     }
 
+    /// The replies completed by what arrived, and how many of them were
+    /// errors (errors are counted, not placed: a GET or PING never fails
+    /// in these runs unless the server does).
     func readRedisReplies() throws -> (replies: Int, errors: Int) {
         let result = try input.withUnsafeMutableBytes {
             try Descriptor.read(fd, into: $0.baseAddress!, count: $0.count)

@@ -7,15 +7,25 @@ import SwitchyardWire
 
 /// switchyard-bench: load generator for Switchyard (and, for side-by-side
 /// comparisons, Redis, driven by the very same loop).
+extension Operation: ExpressibleByArgument {}
+
 @main
 struct SwitchyardBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switchyard-bench",
-        abstract: "Closed-loop load against a Switchyard daemon (PING, ROUTE, REPORT) or a Redis server (PING, GET).",
+        abstract: "Load against a Switchyard daemon (one operation or a payments mix) or a Redis server (PING, GET).",
         discussion: """
-            Every connection sends a batch of --pipeline requests in one write and sends the next \
-            batch when all replies are in (redis-benchmark's -P). Latency is measured per request, \
-            from the batch's write to the reply's arrival. The first --warmup seconds are not counted.
+            Closed loop (the default): every connection sends a batch of --pipeline requests in one \
+            write and the next batch when all replies are in (redis-benchmark's -P); latency runs from \
+            the batch's write to each reply. Open loop (--rate): requests arrive at a fixed rate over the \
+            connections in turn, and latency runs from each request's intended send time, so stalls are \
+            not hidden (coordinated omission corrected). The first --warmup seconds are not counted.
+
+            --op sends one operation with fixed payment fields, connection i speaking for merchant \
+            m_(i mod --merchants + 1). --mix draws every request: the operation by the mix's weights, the \
+            merchant by Zipf's law over m_1 ... m_N (--merchant-skew), the method, card network and amount \
+            by their distributions; every payment routed by DECIDE or ROUTE has its outcome reported in a \
+            later REPORT slot (decision id, first gateway, an outcome drawn from the gateway's success rate).
             """
     )
 
@@ -23,21 +33,23 @@ struct SwitchyardBench: ParsableCommand {
         case switchyard, redis
     }
 
-    enum Operation: String, ExpressibleByArgument, CaseIterable {
-        case ping, authorize, route, decide, report, get
-    }
-
     @Option(help: "Server address, host:port.")
     var address = "127.0.0.1:7400"
 
-    @Option(help: "Protocol of the server: switchyard (PING frames) or redis (RESP PING).")
+    @Option(help: "Protocol of the server: switchyard or redis (RESP).")
     var target: Target = .switchyard
 
     @Option(name: [.short, .customLong("connections")], help: "Concurrent connections.")
     var connections = 1
 
-    @Option(name: [.short, .customLong("pipeline")], help: "Requests per batch on each connection.")
+    @Option(name: [.short, .customLong("pipeline")], help: "Closed loop: requests per batch on each connection.")
     var pipeline = 1
+
+    @Option(help: "Open loop: requests a second over all connections (0: closed loop).")
+    var rate = 0.0
+
+    @Flag(help: "Open loop: exponential gaps between arrivals (Poisson) instead of even ones.")
+    var poisson = false
 
     @Option(name: [.short, .customLong("duration")], help: "Measured seconds.")
     var duration = 10.0
@@ -48,28 +60,49 @@ struct SwitchyardBench: ParsableCommand {
     @Option(help: "Stop after this many measured requests (0: no limit).")
     var requests = 0
 
-    @Option(help: "What to send: ping; authorize, route, decide or report (Switchyard); get (Redis GET of --key).")
+    @Option(help: "One operation: ping; authorize, route, decide or report (Switchyard); get (Redis GET of --key).")
     var op: Operation = .ping
+
+    @Option(help: "A mix, name=weight,...: of decide, route, authorize, report, ping (Switchyard; draws payments).")
+    var mix: String?
 
     @Option(help: "PING payload bytes (Switchyard only).")
     var payload = 0
 
-    @Option(help: "AUTHORIZE, ROUTE, DECIDE and REPORT: the merchant.")
+    @Option(help: "The merchant when --merchants is 0.")
     var merchant = "m_1"
 
-    @Option(help: "AUTHORIZE and DECIDE: the API key.")
-    var apiKey = "sk_live_bench"
-
-    @Option(help: "AUTHORIZE and DECIDE: spread requests over merchants m_1 ... m_N (0: just --merchant).")
+    @Option(help: "Merchants m_1 ... m_N (0: just --merchant).")
     var merchants = 0
 
-    @Option(help: "ROUTE and REPORT: payment method, currency, amount (minor units) and card network.")
+    @Option(help: "AUTHORIZE and DECIDE: the API key every merchant is asked with.")
+    var apiKey = "sk_live_bench"
+
+    @Option(help: "--mix: Zipf exponent of the merchants' shares (0: all alike; 1: m_1 twice m_2's traffic).")
+    var merchantSkew = 1.0
+
+    @Option(help: "--mix: payment methods and their weights.")
+    var methods = "card=60,upi=30,netbanking=10"
+
+    @Option(help: "--mix: card networks of card payments and their weights.")
+    var networks = "visa=50,mastercard=35,rupay=15"
+
+    @Option(help: "--mix: median amount in minor units (amounts are log-normal around it).")
+    var medianAmount: UInt64 = 150_000
+
+    @Option(help: "--mix: true success rates, gateway=rate,... (others: 0.80-0.95, fixed by the name).")
+    var gatewaySuccess = ""
+
+    @Option(help: "Seed of every random draw.")
+    var seed: UInt64 = 1
+
+    @Option(help: "--op: payment method, currency, amount (minor units) and card network.")
     var method = "card"
     @Option var currency = "INR"
     @Option var amount: UInt64 = 49_900
     @Option var network = ""
 
-    @Option(help: "REPORT: the gateway reported on.")
+    @Option(help: "--op report: the gateway reported on.")
     var gateway = "razorpay"
 
     @Option(help: "GET: the Redis key.")
@@ -81,63 +114,67 @@ struct SwitchyardBench: ParsableCommand {
     @Flag(help: "No progress line.")
     var quiet = false
 
-    @Option(help: "Also write the latency distribution (HdrHistogram percentile format) to this file.")
+    @Option(
+        help: """
+            Write the latency distribution (HdrHistogram percentile format) to this file, and with \
+            --mix each operation's to FILE.OPERATION.
+            """)
     var histogram: String?
 
     func validate() throws {
         guard (1...10_000).contains(connections) else { throw ValidationError("--connections must be 1 to 10000") }
         guard (1...4_096).contains(pipeline) else { throw ValidationError("--pipeline must be 1 to 4096") }
+        guard rate >= 0 && rate <= 20_000_000 else { throw ValidationError("--rate must be 0 to 20000000") }
+        guard rate == 0 || pipeline == 1 else {
+            throw ValidationError("--pipeline is for the closed loop; with --rate, requests go out as they arrive")
+        }
         guard duration > 0 && duration <= 3_600 else {
             throw ValidationError("--duration must be above 0 and at most 3600")
         }
         guard warmup >= 0 && warmup <= 600 else { throw ValidationError("--warmup must be 0 to 600") }
         guard payload >= 0 && payload <= 16_000 else { throw ValidationError("--payload must be 0 to 16000") }
+        guard (0...10_000_000).contains(merchants) else { throw ValidationError("--merchants must be 0 to 10000000") }
+        guard merchantSkew >= 0 && merchantSkew <= 10 else { throw ValidationError("--merchant-skew must be 0 to 10") }
         switch (target, op) {
         case (.switchyard, .get): throw ValidationError("--op get is for --target redis")
-        case (.redis, .route), (.redis, .report):
+        case (.redis, .route), (.redis, .report), (.redis, .authorize), (.redis, .decide):
             throw ValidationError("--op \(op.rawValue) is for --target switchyard")
         default: break
         }
+        if mix != nil && target == .redis { throw ValidationError("--mix is for --target switchyard") }
     }
 
-    private func switchyardRequest(connection index: Int) -> SwitchyardRequest {
-        // With --merchants N, connection i speaks for merchant m_(i mod N + 1).
-        let merchant = merchants > 0 ? "m_\(index % merchants + 1)" : self.merchant
-        let authorize = AuthorizeRequest(merchantID: merchant, credential: apiKey, clientAddress: [10, 0, 0, 1])
-        let route = RouteRequest(
-            merchantID: merchant, paymentID: "bench", method: method, currency: currency, amount: amount,
-            cardNetwork: network)
-        switch op {
-        case .authorize:
-            return SwitchyardRequest(.fixed(.authorize, Self.encode { authorize.write(to: &$0) }))
-        case .decide:
-            let decide = DecideRequest(authorize: authorize, route: route)
-            return SwitchyardRequest(.fixed(.decide, Self.encode { decide.write(to: &$0) }))
-        case .route:
-            return SwitchyardRequest(.fixed(.route, Self.encode { route.write(to: &$0) }))
-        case .report:
-            return SwitchyardRequest(
-                .report(
-                    ReportRequest(
-                        merchantID: merchant, decisionID: 0, paymentID: "", gateway: gateway, outcome: 1,
-                        latencyMilliseconds: 900, method: method, currency: currency, amount: amount,
-                        cardNetwork: network)))
-        case .ping, .get:
-            return SwitchyardRequest(.fixed(.ping, [UInt8](repeating: 0x78, count: payload)))
+    private func workload() throws -> Workload {
+        let mixList = try mix.map { try WeightList(parsing: $0, option: "--mix") }
+        var success: [String: Double] = [:]
+        if !gatewaySuccess.isEmpty {
+            let rates = try WeightList(parsing: gatewaySuccess, option: "--gateway-success")
+            for (name, rate) in zip(rates.names, rates.weights) {
+                guard rate <= 1 else { throw ValidationError("--gateway-success: \(name)'s rate must be 0 to 1") }
+                success[name] = rate
+            }
         }
-    }
-
-    private static func encode(_ write: (inout BodyWriter) -> Void) -> [UInt8] {
-        var body = [UInt8](repeating: 0, count: 4_096)
-        let count = body.withUnsafeMutableBytes { raw in
-            var writer = BodyWriter(raw)
-            write(&writer)
-            return writer.count
-        }
-        return Array(body[..<count])
+        let payments: Workload.Payments =
+            mixList == nil
+            ? .perConnection(method: method, currency: currency, amount: amount, network: network)
+            : .drawn(
+                skew: merchantSkew, methods: try WeightList(parsing: methods, option: "--methods"),
+                networks: try WeightList(parsing: networks, option: "--networks"), currency: currency,
+                medianAmount: medianAmount)
+        return try Workload(
+            Workload.Settings(
+                mix: mixList ?? WeightList(only: op.rawValue), payments: payments, merchants: merchants,
+                merchant: merchant, apiKey: apiKey, gatewaySuccess: success, reportGateway: gateway,
+                pingPayload: payload, seed: seed))
     }
 
     func run() throws {
+        let workload: Workload
+        do {
+            workload = try self.workload()
+        } catch let error as WorkloadError {
+            throw ValidationError(error.description)
+        }
         let address = try SocketAddress(parsing: self.address)
         var open: [LoadConnection] = []
         for index in 0..<connections {
@@ -145,33 +182,37 @@ struct SwitchyardBench: ParsableCommand {
             case .switchyard:
                 let connection = try Connection(to: address)
                 connection.isNonBlocking = true
-                open.append(.switchyard(connection, switchyardRequest(connection: index)))
+                open.append(LoadConnection(.switchyard(connection), number: index))
             case .redis:
-                open.append(
-                    .redis(try RawStream(address: address, request: op == .get ? RawStream.get(key) : RawStream.ping)))
+                let request = op == .get ? RawStream.get(key) : RawStream.ping
+                open.append(LoadConnection(.redis(try RawStream(address: address, request: request)), number: index))
             }
         }
+        let mode: LoadRun.Mode = rate > 0 ? .open(rate: rate, poisson: poisson) : .closed(depth: pipeline)
         let settings = LoadRun.Settings(
-            connections: connections, depth: pipeline, seconds: duration, warmupSeconds: warmup,
-            maxRequests: requests, progress: !quiet && !json)
-        let result = try LoadRun(settings: settings).run(open)
-        if let histogram { try writeHistogram(result, to: histogram) }
+            mode: mode, seconds: duration, warmupSeconds: warmup, maxRequests: requests, progress: !quiet && !json,
+            seed: seed)
+        let result = try LoadRun(settings: settings).run(open, workload)
+        if let histogram {
+            try write(Report.percentileDistribution(result.all), to: histogram)
+            if mix != nil {
+                for operation in Operation.allCases where result.byOperation[operation.index].requests > 0 {
+                    try write(
+                        Report.percentileDistribution(result.byOperation[operation.index]),
+                        to: "\(histogram).\(operation.rawValue)")
+                }
+            }
+        }
+        let settingsMix =
+            mix == nil ? [(op.rawValue, 1.0)] : Array(zip(workload.settings.mix.names, workload.settings.mix.weights))
         let report = Report(
-            target: target.rawValue, operation: op.rawValue, address: self.address, connections: connections,
-            pipeline: pipeline,
-            payload: payload, result: result)
+            target: target.rawValue, operation: mix == nil ? op.rawValue : "mix", mix: settingsMix,
+            address: self.address, connections: connections, mode: mode, payload: payload, result: result)
         print(json ? report.json : report.text)
-        if result.requests == 0 { throw ExitCode(1) }
+        if result.all.requests == 0 { throw ExitCode(1) }
     }
 
-    private func writeHistogram(_ result: LoadRun.Result, to path: String) throws {
-        var text = "Value(us) Percentile TotalCount 1/(1-Percentile)\n"
-        for step in result.histogram.percentiles(ticksPerHalfDistance: 5) {
-            let inverse =
-                step.percentileLevelIteratedTo >= 100 ? "inf" : String(1 / (1 - step.percentileLevelIteratedTo / 100))
-            text +=
-                "\(Double(step.value) / 1_000) \(step.percentileLevelIteratedTo / 100) \(step.totalCountToThisValue) \(inverse)\n"
-        }
+    private func write(_ text: String, to path: String) throws {
         guard let file = fopen(path, "w") else { throw ValidationError("cannot write \(path)") }
         fputs(text, file)
         fclose(file)
