@@ -6,16 +6,27 @@ import SwitchyardServer
 import SwitchyardWire
 
 /// Micro benchmarks of the request path. Their allocation counts are the
-/// point: every one of these must stay at 0 mallocs (the thresholds in
-/// Benchmarks/Thresholds hold malloc counts only; timing on a shared 2-vCPU
-/// machine is reported, never gated).
+/// point: each has a committed threshold of 0 mallocs in
+/// Benchmarks/Thresholds, which scripts/test checks on every CI run
+/// (`swift package benchmark thresholds check`). The thresholds hold malloc
+/// counts only: timing on a shared 2-vCPU machine is printed, never gated.
+///
+/// A sample is 1,000 iterations, and package-benchmark counts every malloc
+/// of the process during it, so the harness's own bookkeeping and a live
+/// server's background threads (the merger publishing a snapshot every
+/// 10 ms) land in some samples. The check compares each benchmark's p90
+/// per sample with its threshold and tolerates up to 250: an allocation on
+/// the request path costs at least 1,000 per sample (one per iteration), and
+/// an allocation in one request of four, 250.
+let allowedBackgroundMallocsPerSample = 250
+
 let benchmarks: @Sendable () -> Void = {
     // Must be set before any benchmark is registered: registration copies it.
     Benchmark.defaultConfiguration = .init(
         metrics: [.wallClock, .mallocCountTotal, .throughput],
         scalingFactor: .kilo,
         maxDuration: .seconds(2),
-        thresholds: [.mallocCountTotal: .init(absolute: [.p100: 0])]
+        thresholds: [.mallocCountTotal: .init(absolute: [.p90: allowedBackgroundMallocsPerSample])]
     )
 
     Benchmark("Parse a frame header (x1000)") { benchmark in
@@ -34,6 +45,44 @@ let benchmarks: @Sendable () -> Void = {
                 var reader = BodyReader(bytes)
                 blackHole((reader.u8(), reader.u8(), reader.u32(), reader.str8().count, reader.isComplete))
             }
+        }
+    }
+
+    Benchmark("Read a DECIDE body: AUTHORIZE and payment fields (x1000)") { benchmark in
+        let frame = DecisionFixture.decideFrame
+        frame.withUnsafeBytes { bytes in
+            let body = UnsafeRawBufferPointer(rebasing: bytes[FrameHeader.size...])
+            for _ in benchmark.scaledIterations { blackHole(DecideRequestView(body: body)?.route.payment.amount) }
+        }
+    }
+
+    Benchmark("Write a ROUTE reply with 4 entries (x1000)") { benchmark in
+        let output = UnsafeMutableRawBufferPointer.allocate(byteCount: 1_024, alignment: 16)
+        defer { output.deallocate() }
+        let gateways: [StaticString] = ["razorpay", "payu", "cashfree", "ccavenue"]
+        for _ in benchmark.scaledIterations {
+            let count = FrameEncoder.encode(into: output, header: FrameHeader(opcode: .route, requestID: 7)) {
+                writer in
+                RouteReply.writeHead(decisionID: 42, firstProbabilityPPM: 970_000, count: 4, to: &writer)
+                for index in 0..<4 {
+                    let gateway = UnsafeRawBufferPointer(
+                        start: gateways[index].utf8Start, count: gateways[index].utf8CodeUnitCount)
+                    RouteReply.writeEntry(
+                        gateway: gateway, reason: 1, successRatePPM: 912_000, latencyMilliseconds: 850,
+                        scorePPM: 880_000, to: &writer)
+                }
+            }
+            blackHole(count)
+        }
+    }
+
+    Benchmark("Check a rate limit (GCRA, one compare-and-swap) (x1000)") { benchmark in
+        let limits = RateLimiterTable(limits: 1)
+        let limit = RateLimit(rate: 1_000_000_000, periodNanoseconds: 1_000_000_000, burst: 1_000)
+        var now: UInt64 = 1_000_000_000
+        for _ in benchmark.scaledIterations {
+            now &+= 1_000
+            blackHole(limits.spend(0, limit: limit, now: now, cost: 1).allowed)
         }
     }
 
