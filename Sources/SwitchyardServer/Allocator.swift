@@ -27,6 +27,18 @@ public enum Allocator {
         return status == 0 ? value : 0
     }
 
+    /// Hands the pages jemalloc holds free back to the kernel at once, in
+    /// every arena. Parsing a large configuration (a million merchants is
+    /// gigabytes of YAML nodes) leaves its garbage as free pages that
+    /// jemalloc would return only after its decay time, and partly as lazily
+    /// freed pages the kernel keeps counting in the resident size until it
+    /// needs memory: the daemon calls this after loading a configuration, so
+    /// its RSS shows what it keeps.
+    public static func returnFreePages() {
+        // "arena.<MALLCTL_ARENAS_ALL>.purge", MALLCTL_ARENAS_ALL being 4096.
+        _ = mallctl("arena.4096.purge", nil, nil, nil, 0)
+    }
+
     /// True when a plain malloc call is served by jemalloc: jemalloc's own
     /// per-thread counter moves by the allocation.
     public static var mallocIsJemalloc: Bool {

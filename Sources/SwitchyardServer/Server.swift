@@ -268,6 +268,7 @@ public final class Server: Sendable {
         let notes = reload(updated)
         for note in notes { logger.warning("reload: \(note)") }
         source.applied(updated)
+        Allocator.returnFreePages()
         logger.info("configuration reloaded", metadata: ["config": "\(source.name)", "cause": "\(cause)"])
         return .success(AdminReload(config: source.name, notes: notes))
     }

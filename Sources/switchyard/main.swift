@@ -119,6 +119,7 @@ struct Serve: ParsableCommand {
             server = try Server(
                 configuration: configuration, logger: logger, keyHasher: try keyHasher(configuration), source: source)
             try server.start()
+            Allocator.returnFreePages()
         } catch {
             logger.critical("cannot start", metadata: ["error": "\(error)"])
             throw ExitCode(1)

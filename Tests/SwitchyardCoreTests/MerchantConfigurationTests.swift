@@ -143,6 +143,34 @@ import Testing
         }
     }
 
+    @Test func keysLimitsAndAllowlistsAreBoundedPerMerchant() {
+        // The compiled table keeps counts in a byte or two per merchant: a
+        // list past its bound is a configuration error, never truncated.
+        let keys = (0..<65).map { index in
+            "      - {hash: \"hmac-sha256:\(String(repeating: "0", count: 62))\(String(format: "%02x", index))\"}"
+        }
+        let limits = (0..<17).map { _ in "      - {rate: 10, period_ms: 1000}" }
+        let blocks = (0..<1_025).map { "10.\($0 / 256).\($0 % 256).0/24" }
+        let found = configurationProblems(
+            """
+            merchants:
+              - id: m_1
+                keys:
+            \(keys.joined(separator: "\n"))
+                limits:
+            \(limits.joined(separator: "\n"))
+                client_allowlist: [\(blocks.joined(separator: ", "))]
+            """, file: "big.yaml"
+        ).map(\.description)
+        for expected in [
+            "merchants[0].keys: at most 64 keys per merchant",
+            "merchants[0].limits: at most 16 limits per merchant",
+            "merchants[0].client_allowlist: at most 1024 address blocks per merchant",
+        ] {
+            #expect(found.contains { $0.contains(expected) }, "missing: \(expected)\nin: \(found)")
+        }
+    }
+
     @Test func addressBlocksMatchTheirAddressesOnly() throws {
         let v4 = try #require(CIDR(parsing: "203.0.113.0/25"))
         #expect(([203, 0, 113, 127] as [UInt8]).withUnsafeBytes { v4.contains($0) } as Bool)

@@ -73,6 +73,9 @@ public struct AuthorizationVerdict: Equatable, Sendable {
 /// arrays, and an ``Entry`` holds only positions in them: reading a plain
 /// struct out of an array costs no reference counting, where an entry
 /// holding arrays of its own would retain and release each on every request.
+/// The arrays are sized for a million merchants: an entry is 24 bytes, a
+/// limit 4 (an index into the few distinct limits merchants have), and the
+/// fleet's sharing of limits is kept only when a fleet shares them.
 public final class AuthorizationTable: Sendable {
     public let merchants: NameTable
     let entries: [Entry]
@@ -80,18 +83,20 @@ public final class AuthorizationTable: Sendable {
     let keys: [KeyDigest]
     /// The Unix second each key stops working (`Int64.max`: never).
     let expiries: [Int64]
-    /// Limit `i` is guarded by slot `i` of `limiter`.
-    let limits: [RateLimit]
+    /// Limit `i` is `shapes[shapeOf[i]]`, guarded by slot `i` of `limiter`.
+    let shapeOf: [UInt32]
+    /// The distinct limits, each once.
+    let shapes: [RateLimit]
     /// Limit `i`'s fleet sharing, when the fleet shares it (Redis configured,
     /// scope `fleet`); its tokens are then in slot `i` of `leases`, and slot
-    /// `i` of `limiter` serves its `local_fallback`.
+    /// `i` of `limiter` serves its `local_fallback`. Empty without Redis.
     let sharing: [FleetLimit?]
     /// The tokens leased for fleet-scoped limits; nil without Redis.
     public let leases: LeasePools?
     /// The fleet-scoped limits, for the sync thread that leases their tokens.
     public let leased: [LeasedLimit]
     /// Whether limit `i` is fleet-scoped: read per request instead of the
-    /// whole ``FleetLimit``, which only a refusal needs.
+    /// whole ``FleetLimit``, which only a refusal needs. Empty without Redis.
     let isLeased: [Bool]
     let allowlists: [CIDR]
     let limiter: RateLimiterTable
@@ -115,13 +120,23 @@ public final class AuthorizationTable: Sendable {
         public let limit: FleetLimit
     }
 
+    /// One merchant: positions of its keys, limits and allowlist blocks in
+    /// the flat arrays (the configuration bounds the counts: 64 keys, 16
+    /// limits, 1,024 blocks).
     struct Entry: Sendable {
+        let keyStart: UInt32
+        let limitStart: UInt32
+        let allowlistStart: UInt32
+        let allowlistCount: UInt16
+        let keyCount: UInt8
+        let limitCount: UInt8
         let status: MerchantConfiguration.Status
-        let keys: Range<Int>
-        let limits: Range<Int>
-        let allowlist: Range<Int>
-        /// The largest cost every limit can ever admit.
-        let maxCost: Int
+        /// The largest cost every limit can ever admit (the wire's cost is a u32).
+        let maxCost: UInt32
+
+        var keys: Range<Int> { Int(keyStart)..<Int(keyStart) + Int(keyCount) }
+        var limits: Range<Int> { Int(limitStart)..<Int(limitStart) + Int(limitCount) }
+        var allowlist: Range<Int> { Int(allowlistStart)..<Int(allowlistStart) + Int(allowlistCount) }
     }
 
     /// `hasher` is nil when no secret is configured: then no key matches.
@@ -131,52 +146,76 @@ public final class AuthorizationTable: Sendable {
         doorbell: (any LeasePools.Doorbell)? = nil
     ) {
         merchants = NameTable(configuration.merchants.map(\.id))
+        let redis = configuration.redis
+        let widest = max(configuration.merchants.map(\.keys.count).max() ?? 1, 1)
+        let keyCount = configuration.merchants.reduce(0) { $0 + $1.keys.count } + widest
+        let limitCount = configuration.merchants.reduce(0) { $0 + $1.limits.count }
         var entries: [Entry] = []
         var keys: [KeyDigest] = []
         var expiries: [Int64] = []
-        var limits: [RateLimit] = []
+        var shapeOf: [UInt32] = []
+        var shapes: [RateLimit] = []
+        var shapeIndex: [RateLimit: UInt32] = [:]
         var sharing: [FleetLimit?] = []
         var leased: [LeasedLimit] = []
         var allowlists: [CIDR] = []
-        let redis = configuration.redis
+        // Sized up front: grown by doubling, the arrays of a million
+        // merchants would carry a third of their size in spare capacity.
+        entries.reserveCapacity(configuration.merchants.count)
+        keys.reserveCapacity(keyCount)
+        expiries.reserveCapacity(keyCount)
+        shapeOf.reserveCapacity(limitCount)
+        if redis.isEnabled { sharing.reserveCapacity(limitCount) }
         for merchant in configuration.merchants {
+            let maxCost = merchant.limits.map { $0.limit.burst + 1 }.min() ?? Int(UInt32.max)
             entries.append(
                 Entry(
-                    status: merchant.status, keys: keys.count..<keys.count + merchant.keys.count,
-                    limits: limits.count..<limits.count + merchant.limits.count,
-                    allowlist: allowlists.count..<allowlists.count + merchant.clientAllowlist.count,
-                    maxCost: merchant.limits.map { $0.limit.burst + 1 }.min() ?? Int(UInt32.max)))
-            keys += merchant.keys.map(\.digest)
-            expiries += merchant.keys.map { $0.expiresAt ?? .max }
+                    keyStart: UInt32(keys.count), limitStart: UInt32(shapeOf.count),
+                    allowlistStart: UInt32(allowlists.count), allowlistCount: UInt16(merchant.clientAllowlist.count),
+                    keyCount: UInt8(merchant.keys.count), limitCount: UInt8(merchant.limits.count),
+                    status: merchant.status, maxCost: UInt32(min(maxCost, Int(UInt32.max)))))
+            for key in merchant.keys {
+                keys.append(key.digest)
+                expiries.append(key.expiresAt ?? .max)
+            }
             for (position, entry) in merchant.limits.enumerated() {
-                let shared =
-                    redis.isEnabled ? FleetLimit(entry.limit, sharing: entry.sharing, fleetSize: redis.fleetSize) : nil
-                if let shared {
-                    let numbers =
-                        "\(entry.limit.rate)/\(entry.limit.periodNanoseconds / 1_000_000)/\(entry.limit.burst)"
-                    leased.append(
-                        LeasedLimit(index: limits.count, key: "\(merchant.id):\(position):\(numbers)", limit: shared))
+                if redis.isEnabled {
+                    let shared = FleetLimit(entry.limit, sharing: entry.sharing, fleetSize: redis.fleetSize)
+                    if let shared {
+                        let numbers =
+                            "\(entry.limit.rate)/\(entry.limit.periodNanoseconds / 1_000_000)/\(entry.limit.burst)"
+                        leased.append(
+                            LeasedLimit(
+                                index: shapeOf.count, key: "\(merchant.id):\(position):\(numbers)", limit: shared))
+                    }
+                    sharing.append(shared)
                 }
-                limits.append(entry.limit)
-                sharing.append(shared)
+                let shape =
+                    shapeIndex[entry.limit]
+                    ?? {
+                        shapes.append(entry.limit)
+                        shapeIndex[entry.limit] = UInt32(shapes.count - 1)
+                        return UInt32(shapes.count - 1)
+                    }()
+                shapeOf.append(shape)
             }
             allowlists += merchant.clientAllowlist
         }
-        let widest = max(configuration.merchants.map(\.keys.count).max() ?? 1, 1)
         decoy = keys.count..<keys.count + widest
         keys += repeatElement(hasher?.digest(of: "switchyard-decoy") ?? KeyDigest(zero: ()), count: widest)
         expiries += repeatElement(Int64.max, count: widest)
         self.entries = entries
         self.keys = keys
         self.expiries = expiries
-        self.limits = limits
+        self.shapeOf = shapeOf
+        self.shapes = shapes
         self.sharing = sharing
         self.leased = leased
         isLeased = sharing.map { $0 != nil }
         leases = redis.isEnabled ? LeasePools(credits: sharing.map { $0?.credit ?? 0 }, doorbell: doorbell) : nil
         self.allowlists = allowlists
         settings = configuration.authorization
-        limiter = RateLimiterTable(limits: limits.count)
+        limiter = RateLimiterTable(limits: shapeOf.count)
         merchantFailures = RateLimiterTable(limits: entries.count + 1)
         addressFailures = RateLimiterTable(limits: settings.addressSlots)
         self.hasher = hasher
@@ -192,10 +231,10 @@ public final class AuthorizationTable: Sendable {
             let now = entries[index].limits
             let then = old.entries[before].limits
             for position in 0..<min(now.count, then.count)
-            where limits[now.lowerBound + position] == old.limits[then.lowerBound + position] {
+            where limit(now.lowerBound + position) == old.limit(then.lowerBound + position) {
                 let (to, from) = (now.lowerBound + position, then.lowerBound + position)
                 limiter.setTAT(to, old.limiter.tat(from))
-                if let leases, let previous = old.leases, sharing[to] != nil, sharing[to] == old.sharing[from] {
+                if let leases, let previous = old.leases, let shared = fleetLimit(to), shared == old.fleetLimit(from) {
                     leases.carry(to, from: previous, from)
                 }
             }
@@ -208,7 +247,14 @@ public final class AuthorizationTable: Sendable {
 
     /// The largest cost a merchant's limits can ever admit: a request asking
     /// for more is bad input, not a denial.
-    public func maxCost(merchant: Int) -> Int { entries[merchant].maxCost }
+    public func maxCost(merchant: Int) -> Int { Int(entries[merchant].maxCost) }
+
+    /// Limit `i`.
+    @inline(__always)
+    func limit(_ i: Int) -> RateLimit { shapes[Int(shapeOf[i])] }
+
+    /// Limit `i`'s fleet sharing, nil when it is not shared (or no fleet is).
+    func fleetLimit(_ i: Int) -> FleetLimit? { sharing.isEmpty ? nil : sharing[i] }
 
     public func authorize(_ query: AuthorizationQuery) -> AuthorizationVerdict {
         authorize(query, merchant: merchants.index(of: query.merchantID))
@@ -264,7 +310,7 @@ public final class AuthorizationTable: Sendable {
         let (position, verdict) = spendLimits(entry.limits, now: query.now, cost: query.cost)
         guard position >= 0 else { return AuthorizationVerdict(reason: .allowed) }
         return AuthorizationVerdict(
-            reason: verdict.allowed ? .allowed : .rateLimited, limit: limits[entry.limits.lowerBound + position].rate,
+            reason: verdict.allowed ? .allowed : .rateLimited, limit: limit(entry.limits.lowerBound + position).rate,
             remaining: verdict.remaining, retryAfter: verdict.retryAfter, resetAfter: verdict.resetAfter)
     }
 
@@ -312,9 +358,9 @@ public final class AuthorizationTable: Sendable {
 
     private func spend(_ i: Int, now: UInt64, cost: Int) -> (GCRA.Verdict, Source) {
         guard let leases, isLeased[i] else {
-            return (limiter.spend(i, limit: limits[i], now: now, cost: cost), .limiter)
+            return (limiter.spend(i, limit: limit(i), now: now, cost: cost), .limiter)
         }
-        let limit = limits[i]
+        let limit = limit(i)
         let left = leases.take(i, cost: cost, now: now)
         if left >= 0 {
             let slack = limit.emissionInterval &* UInt64(left)
@@ -330,7 +376,7 @@ public final class AuthorizationTable: Sendable {
             retryAfter: limit.emissionInterval &* UInt64(cost), resetAfter: limit.horizon)
         // Redis reachable: the fleet's budget is spent (or this instance's
         // next lease is on its way).
-        guard since != 0, let fleet = sharing[i] else { return (refused, .lease) }
+        guard since != 0, let fleet = fleetLimit(i) else { return (refused, .lease) }
         switch fleet.whenRedisDown {
         case .failOpen:
             let verdict = GCRA.Verdict(
@@ -350,9 +396,9 @@ public final class AuthorizationTable: Sendable {
 
     private func refund(_ i: Int, _ source: Source, cost: Int) {
         switch source {
-        case .limiter: limiter.refund(i, limit: limits[i], cost: cost)
-        case .fallback: limiter.refund(i, limit: sharing[i]?.fallback ?? limits[i], cost: cost)
-        case .lease: leases?.giveBack(i, cost: cost, creditCapacity: sharing[i]?.credit ?? 0)
+        case .limiter: limiter.refund(i, limit: limit(i), cost: cost)
+        case .fallback: limiter.refund(i, limit: fleetLimit(i)?.fallback ?? limit(i), cost: cost)
+        case .lease: leases?.giveBack(i, cost: cost, creditCapacity: fleetLimit(i)?.credit ?? 0)
         case .nothing: break
         }
     }

@@ -2,7 +2,7 @@
 /// at once. In any interval of length t it admits at most
 /// floor(t / T) + burst + 1 units, where T = period / rate (the emission
 /// interval) — the promise GCRA keeps exactly.
-public struct RateLimit: Equatable, Sendable {
+public struct RateLimit: Hashable, Sendable {
     public let rate: Int
     public let periodNanoseconds: UInt64
     public let burst: Int

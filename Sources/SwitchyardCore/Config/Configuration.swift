@@ -102,6 +102,7 @@ public struct Configuration: Equatable, Sendable {
     ) -> [T] {
         var seen: [String: (file: String, path: String)] = [:]
         var entries: [T] = []
+        entries.reserveCapacity(readers.count)
         for entryReader in readers {
             guard let entry = build(entryReader) else { continue }
             if let first = seen[id(entry)] {

@@ -49,6 +49,11 @@ public struct MerchantConfiguration: Equatable, Sendable {
     static let keyFields = ["hash", "mode", "expires"]
     /// Limits one merchant may have (the limiter tracks them in one word).
     public static let maxLimits = 16
+    /// Keys one merchant may hold at once: rotation needs two or three, and
+    /// every AUTHORIZE compares against all of them.
+    public static let maxKeys = 64
+    /// Address blocks in one merchant's allowlist.
+    public static let maxAllowlist = 1_024
     static let ruleFields = ["allow", "deny", "priority", "weights"]
 
     /// Reads one merchant; `gateways` (id → methods) checks every reference,
@@ -135,11 +140,18 @@ public struct MerchantConfiguration: Equatable, Sendable {
         if limits.count > MerchantConfiguration.maxLimits {
             reader.report(field: "limits", "at most \(MerchantConfiguration.maxLimits) limits per merchant")
         }
+        if keys.count > MerchantConfiguration.maxKeys {
+            reader.report(field: "keys", "at most \(MerchantConfiguration.maxKeys) keys per merchant")
+        }
         clientAllowlist = reader.strings("client_allowlist", default: []) { text in
             CIDR(parsing: text) == nil
                 ? "'\(text)' is not an address block such as 203.0.113.0/24 or 2001:db8::/32 (host bits must be 0)"
                 : nil
         }.compactMap(CIDR.init(parsing:))
+        if clientAllowlist.count > MerchantConfiguration.maxAllowlist {
+            reader.report(
+                field: "client_allowlist", "at most \(MerchantConfiguration.maxAllowlist) address blocks per merchant")
+        }
     }
 
     /// Unix seconds of an RFC 3339 UTC time (`2027-01-31T00:00:00Z`).

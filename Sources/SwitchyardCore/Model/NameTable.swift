@@ -9,8 +9,9 @@ public final class NameTable: @unchecked Sendable {
     /// Every name's bytes, back to back, in memory the table owns: a request
     /// reads them through a pointer, with no closure and no array access.
     private let storage: UnsafeMutableRawBufferPointer
-    /// Per name: where its bytes start in `storage`, and how many.
-    private let spans: [(start: Int, count: Int)]
+    /// Per name: where its bytes start in `storage`, and how many (32 bits
+    /// each: a million merchant ids cost 8 bytes apiece here, not 16).
+    private let spans: [(start: UInt32, count: UInt32)]
     /// Name index + 1, or 0 for an empty slot.
     private let slots: [Int32]
     private let mask: Int
@@ -18,9 +19,10 @@ public final class NameTable: @unchecked Sendable {
     public init(_ names: [String]) {
         self.names = names
         var bytes: [UInt8] = []
-        var spans: [(Int, Int)] = []
+        var spans: [(UInt32, UInt32)] = []
+        spans.reserveCapacity(names.count)
         for name in names {
-            spans.append((bytes.count, name.utf8.count))
+            spans.append((UInt32(bytes.count), UInt32(name.utf8.count)))
             bytes.append(contentsOf: name.utf8)
         }
         var size = 8
@@ -62,15 +64,15 @@ public final class NameTable: @unchecked Sendable {
     /// The bytes of name `index`, without building a String. Valid while the
     /// table lives.
     public func bytes(of index: Int) -> UnsafeRawBufferPointer {
-        let span = spans[index]
-        return UnsafeRawBufferPointer(rebasing: storage[span.start..<span.start + span.count])
+        let (start, count) = (Int(spans[index].start), Int(spans[index].count))
+        return UnsafeRawBufferPointer(rebasing: storage[start..<start + count])
     }
 
     private func matches(_ index: Int, _ key: UnsafeRawBufferPointer) -> Bool {
-        let span = spans[index]
-        guard span.count == key.count else { return false }
+        let (start, count) = (Int(spans[index].start), Int(spans[index].count))
+        guard count == key.count else { return false }
         guard let stored = storage.baseAddress, let presented = key.baseAddress else { return true }
-        return NameTable.equal(stored + span.start, presented, span.count)
+        return NameTable.equal(stored + start, presented, count)
     }
 
     /// Byte equality a word at a time (the last word overlapping), for the
