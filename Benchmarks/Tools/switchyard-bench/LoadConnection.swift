@@ -95,35 +95,43 @@ final class LoadConnection {
         }
     }
 
-    /// Queues one request of the workload's next operation (or `fixed`),
-    /// meant to go out at `intended`. Nothing is written before ``writeQueued()``.
-    func queue(_ workload: Workload, intended: UInt64, random: inout SplitMix64) {
+    /// Queues `count` requests of the workload, all meant to go out at
+    /// `intended`. Nothing is written before ``writeQueued()``. A batch per
+    /// call: the generator shares a core with the server it measures, and
+    /// what it spends per request is taken from the server.
+    func queue(_ count: Int, _ workload: Workload, intended: UInt64, random: inout SplitMix64) {
         switch transport {
         case .redis(let stream):
-            stream.queue(stream.request)
-            inFlight.push(InFlight(operation: .get, payment: 0, paymentNumber: 0, intended: intended))
+            for _ in 0..<count {
+                stream.queue(stream.request)
+                inFlight.push(InFlight(operation: .get, payment: 0, paymentNumber: 0, intended: intended))
+            }
         case .switchyard(let connection):
-            var operation = workload.nextOperation(&random)
-            var report: PendingReport?
-            if operation == .report && workload.reportsOutcomes {
-                report = pendingReports.pop()
-                if report == nil { operation = workload.routedOperation }
-            }
-            let payment: Int32
-            let paymentNumber: UInt64
-            if let report {
-                (payment, paymentNumber) = (report.payment, report.paymentNumber)
-            } else {
-                payment = workload.paymentIndex(connection: number, &random)
-                sequence += 1
-                paymentNumber = number << 40 | sequence
-            }
-            workload.encode(
-                operation, payment: Int(payment), paymentNumber: paymentNumber, report: report, random: &random,
-                on: connection)
-            inFlight.push(
-                InFlight(operation: operation, payment: payment, paymentNumber: paymentNumber, intended: intended))
+            for _ in 0..<count { queue(workload, intended: intended, random: &random, on: connection) }
         }
+    }
+
+    private func queue(_ workload: Workload, intended: UInt64, random: inout SplitMix64, on connection: Connection) {
+        var operation = workload.nextOperation(&random)
+        var report: PendingReport?
+        if operation == .report && workload.reportsOutcomes {
+            report = pendingReports.pop()
+            if report == nil { operation = workload.routedOperation }
+        }
+        let payment: Int32
+        let paymentNumber: UInt64
+        if let report {
+            (payment, paymentNumber) = (report.payment, report.paymentNumber)
+        } else {
+            payment = workload.paymentIndex(connection: number, &random)
+            sequence += 1
+            paymentNumber = number << 40 | sequence
+        }
+        workload.encode(
+            operation, payment: Int(payment), paymentNumber: paymentNumber, report: report, random: &random,
+            on: connection)
+        inFlight.push(
+            InFlight(operation: operation, payment: payment, paymentNumber: paymentNumber, intended: intended))
     }
 
     /// Writes as much of the queue as the socket takes; true when all is written.

@@ -41,14 +41,13 @@ struct LoadRun {
         var refused = 0
         var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
 
-        mutating func record(_ nanoseconds: UInt64, _ verdict: Verdict) {
+        mutating func count(_ verdict: Verdict) {
             requests += 1
             switch verdict {
             case .answered: break
             case .refused: refused += 1
             case .error: errors += 1
             }
-            _ = histogram.record(nanoseconds)
         }
     }
 
@@ -71,10 +70,30 @@ struct LoadRun {
         var elapsedSeconds = 0.0
         var throughput: Double { elapsedSeconds > 0 ? Double(all.requests) / elapsedSeconds : 0 }
 
+        /// Replies of one wake-up that share an operation and a latency (a
+        /// closed loop's batch: one intended time, one arrival time), waiting
+        /// to go into the histograms as one record with a count: the
+        /// generator shares a core with the server it measures, and a record
+        /// per reply would cost the server a visible share of it.
+        private var pending: (operation: Operation, latency: UInt64, count: UInt64)?
+
         mutating func record(_ request: LoadConnection.InFlight, at now: UInt64, _ verdict: Verdict) {
             let latency = now > request.intended ? now - request.intended : 0
-            all.record(latency, verdict)
-            byOperation[request.operation.index].record(latency, verdict)
+            all.count(verdict)
+            byOperation[request.operation.index].count(verdict)
+            if let run = pending, run.operation == request.operation, run.latency == latency {
+                pending = (run.operation, latency, run.count + 1)
+                return
+            }
+            flush()
+            pending = (request.operation, latency, 1)
+        }
+
+        mutating func flush() {
+            guard let run = pending else { return }
+            _ = all.histogram.record(run.latency, count: run.count)
+            _ = byOperation[run.operation.index].histogram.record(run.latency, count: run.count)
+            pending = nil
         }
     }
 
@@ -109,7 +128,7 @@ struct LoadRun {
             }
         }
         func sendBatch(_ index: Int, depth: Int, at now: UInt64) throws {
-            for _ in 0..<depth { connections[index].queue(workload, intended: now, random: &random) }
+            connections[index].queue(depth, workload, intended: now, random: &random)
             try flush(index)
         }
 
@@ -144,6 +163,7 @@ struct LoadRun {
                 try connection.readReplies(workload) { request, verdict in
                     if request.intended >= measureFrom { result.record(request, at: now, verdict) }
                 }
+                result.flush()
                 if case .closed(let depth) = settings.mode, connection.inFlight.isEmpty, !stopping {
                     try sendBatch(index, depth: depth, at: now)
                 }
@@ -155,7 +175,7 @@ struct LoadRun {
                 // seconds sends R x D measured requests.
                 while nextArrival <= min(now, end) {
                     let index = Int(arrivals % UInt64(connections.count))
-                    connections[index].queue(workload, intended: nextArrival, random: &random)
+                    connections[index].queue(1, workload, intended: nextArrival, random: &random)
                     if nextArrival >= measureFrom { _ = result.sendLag.record(now - nextArrival) }
                     if !isTouched[index] {
                         isTouched[index] = true
@@ -190,6 +210,7 @@ struct LoadRun {
                     result.record(request, at: now, .error)
                 }
             }
+            result.flush()
             break
         }
         result.droppedReports = connections.reduce(0) { $0 + $1.droppedReports }

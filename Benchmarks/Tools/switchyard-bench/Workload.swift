@@ -7,7 +7,18 @@ import SwitchyardWire
 enum Operation: String, CaseIterable {
     case ping, authorize, route, decide, report, get
 
-    var index: Int { Operation.allCases.firstIndex(of: self)! }
+    /// Its position in `allCases`, without building `allCases` (an array
+    /// allocated at every use) for each reply.
+    var index: Int {
+        switch self {
+        case .ping: 0
+        case .authorize: 1
+        case .route: 2
+        case .decide: 3
+        case .report: 4
+        case .get: 5
+        }
+    }
 }
 
 /// A choice among items in proportion to their weights, by inverse CDF.
@@ -114,7 +125,7 @@ final class Workload {
         var seed: UInt64
     }
 
-    /// Where a pool payment's encoded fields sit in ``arena``.
+    /// Where a pool payment's encoded fields sit in ``PaymentPool/arena``.
     struct EncodedPayment {
         /// str8 merchant_id.
         var merchant: Range<Int>
@@ -125,25 +136,128 @@ final class Workload {
         var segment: Range<Int>
     }
 
+    /// Every payment's fields, encoded once, back to back. Immutable, so
+    /// reading it per request costs no exclusivity check.
+    struct PaymentPool {
+        let arena: [UInt8]
+        let payments: [EncodedPayment]
+        let pingBody: Range<Int>
+        let reportGateway: [UInt8]
+        /// With one operation and payments per connection (`--op`, not
+        /// REPORT), each payment's whole request body, sent as it is: ROUTE
+        /// and DECIDE do not look at the payment id, so one per payment
+        /// does, and a request costs the generator one copy.
+        let wholeBodies: [Range<Int>]
+
+        init(_ settings: Settings) {
+            var arena = [UInt8](repeating: 0x78, count: settings.pingPayload)
+            var payments: [EncodedPayment] = []
+            var body = [UInt8](repeating: 0, count: 1_024)
+            func append(_ write: (inout BodyWriter) -> Void) -> Range<Int> {
+                let count = body.withUnsafeMutableBytes { raw in
+                    var writer = BodyWriter(raw)
+                    write(&writer)
+                    return writer.count
+                }
+                let start = arena.count
+                arena += body[..<count]
+                return start..<arena.count
+            }
+            func add(merchant: String, method: String, currency: String, amount: UInt64, network: String) {
+                let authorize = AuthorizeRequest(
+                    merchantID: merchant, credential: settings.apiKey, clientAddress: [10, 0, 0, 1])
+                payments.append(
+                    EncodedPayment(
+                        merchant: append { $0.str8(merchant) },
+                        authorize: append { authorize.write(to: &$0) },
+                        segment: append {
+                            $0.str8(method)
+                            $0.str8(currency)
+                            $0.u64(amount)
+                            $0.str8(network)
+                        }))
+            }
+            func merchantName(_ index: Int) -> String {
+                settings.merchants > 0 ? "m_\(index + 1)" : settings.merchant
+            }
+            let merchantCount = max(1, settings.merchants)
+            switch settings.payments {
+            case .perConnection(let method, let currency, let amount, let network):
+                for index in 0..<merchantCount {
+                    add(
+                        merchant: merchantName(index), method: method, currency: currency, amount: amount,
+                        network: network)
+                }
+            case .drawn(let skew, let methods, let networks, let currency, let medianAmount):
+                var random = SplitMix64(seed: settings.seed)
+                let merchants = WeightedChoice(zipfCount: merchantCount, exponent: skew)
+                let methodChoice = WeightedChoice(weights: methods.weights)
+                let networkChoice = WeightedChoice(weights: networks.weights)
+                for _ in 0..<Workload.drawnPoolSize {
+                    let merchant = merchantName(merchants.pick(&random))
+                    let method = methods.names[methodChoice.pick(&random)]
+                    let network = method == "card" ? networks.names[networkChoice.pick(&random)] : ""
+                    // Log-normal amounts (sigma 1): most payments small, some large.
+                    let normal = sqrt(-2 * log(1 - random.nextUnit())) * cos(2 * Double.pi * random.nextUnit())
+                    let amount = UInt64(max(100, (Double(medianAmount) * exp(normal)).rounded()))
+                    add(merchant: merchant, method: method, currency: currency, amount: amount, network: network)
+                }
+            }
+            var wholeBodies: [Range<Int>] = []
+            if case .perConnection = settings.payments, settings.mix.names.count == 1,
+                let operation = Operation(rawValue: settings.mix.names[0]),
+                operation == .route || operation == .decide || operation == .authorize
+            {
+                for (index, payment) in payments.enumerated() {
+                    func slice(_ range: Range<Int>) -> [UInt8] { Array(arena[range]) }
+                    var body: [UInt8]
+                    switch operation {
+                    case .authorize:
+                        body = slice(payment.authorize)
+                    default:
+                        body = slice(operation == .route ? payment.merchant : payment.authorize)
+                        let id = (
+                            Workload.hexDigits(UInt32(index)), UInt64(0x3030_3030_3030_3030),
+                            UInt64(0x3030_3030_3030_3030)
+                        )
+                        body.append(24)
+                        withUnsafeBytes(of: id) { body += $0 }
+                        body.append(1)  // attempt
+                        body += slice(payment.segment)
+                        body.append(0)  // nothing tried before
+                    }
+                    wholeBodies.append(arena.count..<arena.count + body.count)
+                    arena += body
+                }
+            }
+            self.arena = arena
+            self.payments = payments
+            self.wholeBodies = wholeBodies
+            pingBody = 0..<settings.pingPayload
+            reportGateway = Array(settings.reportGateway.utf8)
+        }
+    }
+
     /// Payments drawn up front when they are drawn at all (a power of two).
     static let drawnPoolSize = 1 << 16
 
     let settings: Settings
     /// Opens every payment id: the daemon remembers reported payments for a
     /// while, and a second run against it must not look like duplicates.
-    private let runID = UInt32.random(in: 0...UInt32.max)
+    private let runDigits = Workload.hexDigits(UInt32.random(in: 0...UInt32.max))
     private let mix: WeightedChoice
     private let mixOperations: [Operation]
     /// Whether REPORT slots report outcomes of this run's own routed payments.
     let reportsOutcomes: Bool
     /// What a REPORT slot sends when no outcome is waiting to be reported.
     let routedOperation: Operation
-    private var arena: [UInt8] = []
-    private var pool: [EncodedPayment] = []
-    private let pingBody: Range<Int>
-    private let reportGateway: Range<Int>
+    private let pool: PaymentPool
+    /// Read per request from plain stored values: matching on
+    /// `settings.payments` would copy the settings' strings and arrays.
+    private let paymentsDrawn: Bool
+    private let paymentCount: Int
     /// Gateway ids met in replies, interned so a pending report holds an index.
-    private var gateways: [Range<Int>] = []
+    private var gateways: [[UInt8]] = []
     private var gatewaySuccess: [Double] = []
 
     init(_ settings: Settings) throws(WorkloadError) {
@@ -163,75 +277,20 @@ final class Workload {
         }
         reportsOutcomes = weight(.report) > 0 && weight(.decide) + weight(.route) > 0
         routedOperation = weight(.decide) > 0 ? .decide : .route
-        pingBody = arena.count..<arena.count + settings.pingPayload
-        arena += [UInt8](repeating: 0x78, count: settings.pingPayload)
-        let gateway = Array(settings.reportGateway.utf8)
-        reportGateway = arena.count..<arena.count + gateway.count
-        arena += gateway
-        fillPool()
+        pool = PaymentPool(settings)
+        paymentCount = pool.payments.count
+        if case .drawn = settings.payments { paymentsDrawn = true } else { paymentsDrawn = false }
     }
 
-    private func merchantName(_ index: Int) -> String {
-        settings.merchants > 0 ? "m_\(index + 1)" : settings.merchant
+    func nextOperation(_ random: inout SplitMix64) -> Operation {
+        mixOperations.count == 1 ? mixOperations[0] : mixOperations[mix.pick(&random)]
     }
-
-    private func fillPool() {
-        var body = [UInt8](repeating: 0, count: 1_024)
-        func append(_ write: (inout BodyWriter) -> Void) -> Range<Int> {
-            let count = body.withUnsafeMutableBytes { raw in
-                var writer = BodyWriter(raw)
-                write(&writer)
-                return writer.count
-            }
-            let start = arena.count
-            arena += body[..<count]
-            return start..<arena.count
-        }
-        func add(merchant: String, method: String, currency: String, amount: UInt64, network: String) {
-            let authorize = AuthorizeRequest(
-                merchantID: merchant, credential: settings.apiKey, clientAddress: [10, 0, 0, 1])
-            pool.append(
-                EncodedPayment(
-                    merchant: append { $0.str8(merchant) },
-                    authorize: append { authorize.write(to: &$0) },
-                    segment: append {
-                        $0.str8(method)
-                        $0.str8(currency)
-                        $0.u64(amount)
-                        $0.str8(network)
-                    }))
-        }
-        let merchantCount = max(1, settings.merchants)
-        switch settings.payments {
-        case .perConnection(let method, let currency, let amount, let network):
-            for index in 0..<merchantCount {
-                add(merchant: merchantName(index), method: method, currency: currency, amount: amount, network: network)
-            }
-        case .drawn(let skew, let methods, let networks, let currency, let medianAmount):
-            var random = SplitMix64(seed: settings.seed)
-            let merchants = WeightedChoice(zipfCount: merchantCount, exponent: skew)
-            let methodChoice = WeightedChoice(weights: methods.weights)
-            let networkChoice = WeightedChoice(weights: networks.weights)
-            for _ in 0..<Workload.drawnPoolSize {
-                let merchant = merchantName(merchants.pick(&random))
-                let method = methods.names[methodChoice.pick(&random)]
-                let network = method == "card" ? networks.names[networkChoice.pick(&random)] : ""
-                // Log-normal amounts (sigma 1): most payments small, some large.
-                let normal = sqrt(-2 * log(1 - random.nextUnit())) * cos(2 * Double.pi * random.nextUnit())
-                let amount = UInt64(max(100, (Double(medianAmount) * exp(normal)).rounded()))
-                add(merchant: merchant, method: method, currency: currency, amount: amount, network: network)
-            }
-        }
-    }
-
-    func nextOperation(_ random: inout SplitMix64) -> Operation { mixOperations[mix.pick(&random)] }
 
     /// The pool payment a new request of `connection` pays.
     func paymentIndex(connection: UInt64, _ random: inout SplitMix64) -> Int32 {
-        switch settings.payments {
-        case .perConnection: Int32(connection % UInt64(pool.count))
-        case .drawn: Int32(truncatingIfNeeded: random.next() & UInt64(Workload.drawnPoolSize - 1))
-        }
+        paymentsDrawn
+            ? Int32(truncatingIfNeeded: random.next() & UInt64(Workload.drawnPoolSize - 1))
+            : Int32(connection % UInt64(paymentCount))
     }
 
     /// Queues one request on `connection`: the pool payment's fields as
@@ -242,24 +301,32 @@ final class Workload {
         _ operation: Operation, payment: Int, paymentNumber: UInt64, report: LoadConnection.PendingReport?,
         random: inout SplitMix64, on connection: Connection
     ) {
-        let fields = pool[payment]
-        var outcome: (outcome: UInt8, milliseconds: UInt32) = (1, 900)
-        if let report { outcome = self.outcome(gateway: report.gateway, &random) }
-        let gateway = report.map { gateways[$0.gateway] } ?? reportGateway
-        arena.withUnsafeBytes { arena in
-            func bytes(_ range: Range<Int>) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: arena[range]) }
-            func paymentID(_ writer: inout BodyWriter) {
-                writer.u8(24)
-                for (value, digits) in [(UInt64(runID), 8), (paymentNumber, 16)] {
-                    for shift in stride(from: (digits - 1) * 4, through: 0, by: -4) {
-                        let digit = UInt8(truncatingIfNeeded: value >> UInt64(shift)) & 0xF
-                        writer.u8(digit < 10 ? 0x30 + digit : 0x57 + digit)
-                    }
+        if !pool.wholeBodies.isEmpty {
+            let opcode: Opcode = operation == .authorize ? .authorize : operation == .route ? .route : .decide
+            pool.arena.withUnsafeBytes { arena in
+                _ = connection.send(opcode) {
+                    $0.raw(UnsafeRawBufferPointer(rebasing: arena[pool.wholeBodies[payment]]))
                 }
             }
+            return
+        }
+        let fields = pool.payments[payment]
+        var outcome: (outcome: UInt8, milliseconds: UInt32) = (1, 900)
+        if let report { outcome = self.outcome(gateway: report.gateway, &random) }
+        // The id's 24 hex digits, spelt in three words and written in one copy.
+        let id = (
+            runDigits, Workload.hexDigits(UInt32(paymentNumber >> 32)),
+            Workload.hexDigits(UInt32(truncatingIfNeeded: paymentNumber))
+        )
+        let paymentID = { (writer: inout BodyWriter) in
+            writer.u8(24)
+            withUnsafeBytes(of: id) { writer.raw($0) }
+        }
+        pool.arena.withUnsafeBytes { arena in
+            func bytes(_ range: Range<Int>) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: arena[range]) }
             switch operation {
             case .ping, .get:
-                connection.send(.ping) { $0.raw(bytes(pingBody)) }
+                connection.send(.ping) { $0.raw(bytes(pool.pingBody)) }
             case .authorize:
                 connection.send(.authorize) { $0.raw(bytes(fields.authorize)) }
             case .route, .decide:
@@ -271,31 +338,43 @@ final class Workload {
                     $0.u8(0)  // nothing tried before
                 }
             case .report:
-                connection.send(.report) {
-                    $0.raw(bytes(fields.merchant))
-                    $0.u64(report?.decisionID ?? 0)
-                    paymentID(&$0)
-                    $0.u8(1)
-                    $0.str8(bytes(gateway))
-                    $0.u8(outcome.outcome)
-                    $0.u32(outcome.milliseconds)
-                    $0.raw(bytes(fields.segment))
+                let gateway = report.map { gateways[$0.gateway] } ?? pool.reportGateway
+                _ = gateway.withUnsafeBytes { gateway in
+                    connection.send(.report) {
+                        $0.raw(bytes(fields.merchant))
+                        $0.u64(report?.decisionID ?? 0)
+                        paymentID(&$0)
+                        $0.u8(1)
+                        $0.str8(gateway)
+                        $0.u8(outcome.outcome)
+                        $0.u32(outcome.milliseconds)
+                        $0.raw(bytes(fields.segment))
+                    }
                 }
             }
         }
     }
 
     func gatewayIndex(_ name: UnsafeRawBufferPointer) -> Int {
-        let known = arena.withUnsafeBytes { arena in
-            gateways.firstIndex { UnsafeRawBufferPointer(rebasing: arena[$0]).elementsEqual(name) }
-        }
-        if let known { return known }
+        if let known = gateways.firstIndex(where: { $0.elementsEqual(name) }) { return known }
         let id = [UInt8](name)
-        gateways.append(arena.count..<arena.count + id.count)
-        arena += id
+        gateways.append(id)
         gatewaySuccess.append(
             settings.gatewaySuccess[String(decoding: id, as: UTF8.self)] ?? Workload.defaultSuccess(of: id))
         return gateways.count - 1
+    }
+
+    /// The 8 lower-case hex digits of `value`, most significant first, as the
+    /// 8 bytes of a word in memory order: each nibble spread to a byte,
+    /// then '0' or 'a' added, with no loop and no table.
+    static func hexDigits(_ value: UInt32) -> UInt64 {
+        var x = UInt64(value)
+        x = (x | x << 16) & 0x0000_FFFF_0000_FFFF
+        x = (x | x << 8) & 0x00FF_00FF_00FF_00FF
+        x = (x | x << 4) & 0x0F0F_0F0F_0F0F_0F0F
+        let letters = ((x &+ 0x0606_0606_0606_0606) >> 4) & 0x0101_0101_0101_0101
+        x = x &+ 0x3030_3030_3030_3030 &+ letters &* 0x27
+        return x.byteSwapped
     }
 
     /// A gateway without a rate on the command line succeeds 80 to 95 % of
