@@ -84,6 +84,20 @@ import Testing
         #expect(Self.ask(table, address: [10, 0, 0, 1], now: 100 * Self.second).reason == .authAttemptsLimited)
     }
 
+    @Test func merchantsWithTheSameLimitStillHaveABudgetEach() {
+        // The table stores each distinct limit once; the budgets stay per merchant.
+        var configuration = Self.configuration()
+        var twin = configuration.merchants[0]
+        twin.id = "m_2"
+        configuration.merchants.append(twin)
+        let table = AuthorizationTable(configuration, hasher: Self.hasher)
+        for _ in 0..<3 { #expect(Self.ask(table).allowed) }
+        #expect(Self.ask(table).reason == .rateLimited)
+        let other = Self.ask(table, merchant: "m_2")
+        #expect(other.allowed && other.limit == 10, "m_2's budget is its own")
+        #expect(table.maxCost(merchant: 1) == 3)
+    }
+
     @Test func aReloadKeepsLimiterStateAndRevokesRemovedKeys() {
         let before = AuthorizationTable(Self.configuration(), hasher: Self.hasher)
         for _ in 0..<3 { #expect(Self.ask(before).allowed) }
