@@ -55,7 +55,9 @@ public final class Server: Sendable {
     struct State {
         var settings: ServerSettings
         var configuration: ServerConfiguration
-        /// The configuration as loaded (file or caller), before fleet overrides.
+        /// The configuration as loaded (file or caller), before fleet
+        /// overrides, without the merchants' keys and limits: those live in
+        /// the authorization table, and re-applying overrides takes them from there.
         var base: Configuration
         /// The SRE overrides from Redis applied on top of `base`.
         var overrides = FleetOverrides()
@@ -151,7 +153,8 @@ public final class Server: Sendable {
         }
         state = Mutex(
             State(
-                settings: ServerSettings(configuration), configuration: configuration, base: whole,
+                settings: ServerSettings(configuration), configuration: configuration,
+                base: whole.credentialsMovedToTables(),
                 listeners: listeners, adminListener: admin?.fd ?? -1))
     }
 
@@ -215,7 +218,7 @@ public final class Server: Sendable {
         let configuration = whole.server
         let (settings, ignored, effective) = state.withLock {
             state -> (ServerSettings, [String], Configuration) in
-            state.base = whole
+            state.base = whole.credentialsMovedToTables()
             var ignored: [String] = []
             var applied = configuration
             let running = state.configuration
@@ -258,17 +261,20 @@ public final class Server: Sendable {
     /// (SIGHUP and `ADMIN_RELOAD`); a broken file changes nothing.
     public func reloadFromSource(cause: String) -> Result<AdminReload, ReloadFailure> {
         guard let source else { return .failure(.noSource) }
-        let updated: Configuration
-        do { updated = try source.load() } catch {
+        let notes: [String]
+        do {
+            let updated = try source.load()
+            notes = reload(updated)
+            source.applied(updated)
+        } catch {
             logger.error(
                 "reload refused, the running configuration stays",
                 metadata: ["problems": "\(error)", "cause": "\(cause)"])
             return .failure(.invalid(error))
         }
-        let notes = reload(updated)
-        for note in notes { logger.warning("reload: \(note)") }
-        source.applied(updated)
+        // Once the loaded copy is gone: the server keeps one without keys and limits.
         Allocator.returnFreePages()
+        for note in notes { logger.warning("reload: \(note)") }
         logger.info("configuration reloaded", metadata: ["config": "\(source.name)", "cause": "\(cause)"])
         return .success(AdminReload(config: source.name, notes: notes))
     }

@@ -67,7 +67,9 @@ struct Serve: ParsableCommand {
             print("\(config ?? "built-in defaults"): configuration is valid")
             return
         }
-        try serve(configuration)
+        // Handed over, not kept: the server keeps its own copy without the
+        // merchants' keys and limits, and this one can then be freed.
+        try serve(consume configuration)
     }
 
     private func loadConfiguration() throws(ConfigurationError) -> Configuration {
@@ -93,7 +95,7 @@ struct Serve: ParsableCommand {
         return configuration
     }
 
-    private func serve(_ configuration: Configuration) throws {
+    private func serve(_ configuration: consuming Configuration) throws {
         let level = LogLevelSwitch(Logger.Level(rawValue: configuration.logging.level) ?? .info)
         let format = configuration.logging.format
         LoggingSystem.bootstrap { label -> any LogHandler in

@@ -98,6 +98,31 @@ import Testing
         #expect(table.maxCost(merchant: 1) == 3)
     }
 
+    @Test func aTableBuiltFromTheKeptCopyTakesKeysAndLimitsFromTheOneItReplaces() {
+        // A server keeps its configuration without keys and limits and
+        // re-applies SRE overrides (a merchant status) from that copy.
+        let full = Self.configuration()
+        let before = AuthorizationTable(full, hasher: Self.hasher)
+        for _ in 0..<3 { #expect(Self.ask(before).allowed) }
+        var kept = full.credentialsMovedToTables()
+        #expect(kept.merchants[0].keys.isEmpty && kept.merchants[0].limits.isEmpty)
+        let after = AuthorizationTable(kept, hasher: Self.hasher, carryingOver: before)
+        #expect(Self.ask(after).reason == .rateLimited, "the limit and its state came across")
+        #expect(Self.ask(after, key: "sk_live_old", now: 10 * Self.second).allowed, "both keys came across")
+        #expect(after.maxCost(merchant: 0) == 3)
+        #expect(after.credentials(of: "m_1")?.keys == 2)
+        #expect(after.credentials(of: "m_1")?.limits.map(\.limit.rate) == [10])
+
+        kept.merchants[0].status = .suspended
+        let suspended = AuthorizationTable(kept, hasher: Self.hasher, carryingOver: after)
+        #expect(Self.ask(suspended, now: 20 * Self.second).reason == .merchantSuspended)
+        // A merchant the replaced table never knew gets no keys: it authorizes nothing.
+        kept.merchants.append(MerchantConfiguration(id: "m_new"))
+        let unknown = AuthorizationTable(kept, hasher: Self.hasher, carryingOver: after)
+        #expect(Self.ask(unknown, merchant: "m_new", now: 30 * Self.second).reason == .badKey)
+        #expect(unknown.credentials(of: "m_new")?.keys == 0)
+    }
+
     @Test func aReloadKeepsLimiterStateAndRevokesRemovedKeys() {
         let before = AuthorizationTable(Self.configuration(), hasher: Self.hasher)
         for _ in 0..<3 { #expect(Self.ask(before).allowed) }

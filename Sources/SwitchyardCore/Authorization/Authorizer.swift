@@ -147,9 +147,22 @@ public final class AuthorizationTable: Sendable {
     ) {
         merchants = NameTable(configuration.merchants.map(\.id))
         let redis = configuration.redis
-        let widest = max(configuration.merchants.map(\.keys.count).max() ?? 1, 1)
-        let keyCount = configuration.merchants.reduce(0) { $0 + $1.keys.count } + widest
-        let limitCount = configuration.merchants.reduce(0) { $0 + $1.limits.count }
+        // A server's kept configuration has no keys or limits: they are taken
+        // from the table this one replaces, merchant by merchant (by id). A
+        // merchant that table does not know gets none: it authorizes nothing.
+        let inherited = configuration.merchantCredentialsInTables ? old : nil
+        let before: [Entry?] =
+            inherited.map { old in
+                configuration.merchants.map { merchant in old.merchants.index(of: merchant.id).map { old.entries[$0] } }
+            } ?? []
+        let keyCounts =
+            inherited == nil ? configuration.merchants.map(\.keys.count) : before.map { $0?.keys.count ?? 0 }
+        let widest = max(keyCounts.max() ?? 1, 1)
+        let keyCount = keyCounts.reduce(0, +) + widest
+        let limitCount =
+            inherited == nil
+            ? configuration.merchants.reduce(0) { $0 + $1.limits.count }
+            : before.reduce(0) { $0 + ($1?.limits.count ?? 0) }
         var entries: [Entry] = []
         var keys: [KeyDigest] = []
         var expiries: [Int64] = []
@@ -166,39 +179,58 @@ public final class AuthorizationTable: Sendable {
         expiries.reserveCapacity(keyCount)
         shapeOf.reserveCapacity(limitCount)
         if redis.isEnabled { sharing.reserveCapacity(limitCount) }
-        for merchant in configuration.merchants {
-            let maxCost = merchant.limits.map { $0.limit.burst + 1 }.min() ?? Int(UInt32.max)
+        func addLimit(_ limit: RateLimit, shared: FleetLimit?, position: Int, merchant: String) {
+            if redis.isEnabled {
+                if let shared {
+                    let numbers = "\(limit.rate)/\(limit.periodNanoseconds / 1_000_000)/\(limit.burst)"
+                    leased.append(
+                        LeasedLimit(index: shapeOf.count, key: "\(merchant):\(position):\(numbers)", limit: shared))
+                }
+                sharing.append(shared)
+            }
+            let shape =
+                shapeIndex[limit]
+                ?? {
+                    shapes.append(limit)
+                    shapeIndex[limit] = UInt32(shapes.count - 1)
+                    return UInt32(shapes.count - 1)
+                }()
+            shapeOf.append(shape)
+        }
+        for (index, merchant) in configuration.merchants.enumerated() {
+            let keyStart = keys.count
+            let limitStart = shapeOf.count
+            var maxCost = Int(UInt32.max)
+            if let inherited {
+                if let entry = before[index] {
+                    keys += inherited.keys[entry.keys]
+                    expiries += inherited.expiries[entry.keys]
+                    for (position, limit) in entry.limits.enumerated() {
+                        addLimit(
+                            inherited.limit(limit), shared: inherited.fleetLimit(limit), position: position,
+                            merchant: merchant.id)
+                    }
+                    maxCost = Int(entry.maxCost)
+                }
+            } else {
+                for key in merchant.keys {
+                    keys.append(key.digest)
+                    expiries.append(key.expiresAt ?? .max)
+                }
+                for (position, entry) in merchant.limits.enumerated() {
+                    let shared =
+                        redis.isEnabled
+                        ? FleetLimit(entry.limit, sharing: entry.sharing, fleetSize: redis.fleetSize) : nil
+                    addLimit(entry.limit, shared: shared, position: position, merchant: merchant.id)
+                }
+                maxCost = merchant.limits.map { $0.limit.burst + 1 }.min() ?? maxCost
+            }
             entries.append(
                 Entry(
-                    keyStart: UInt32(keys.count), limitStart: UInt32(shapeOf.count),
+                    keyStart: UInt32(keyStart), limitStart: UInt32(limitStart),
                     allowlistStart: UInt32(allowlists.count), allowlistCount: UInt16(merchant.clientAllowlist.count),
-                    keyCount: UInt8(merchant.keys.count), limitCount: UInt8(merchant.limits.count),
+                    keyCount: UInt8(keys.count - keyStart), limitCount: UInt8(shapeOf.count - limitStart),
                     status: merchant.status, maxCost: UInt32(min(maxCost, Int(UInt32.max)))))
-            for key in merchant.keys {
-                keys.append(key.digest)
-                expiries.append(key.expiresAt ?? .max)
-            }
-            for (position, entry) in merchant.limits.enumerated() {
-                if redis.isEnabled {
-                    let shared = FleetLimit(entry.limit, sharing: entry.sharing, fleetSize: redis.fleetSize)
-                    if let shared {
-                        let numbers =
-                            "\(entry.limit.rate)/\(entry.limit.periodNanoseconds / 1_000_000)/\(entry.limit.burst)"
-                        leased.append(
-                            LeasedLimit(
-                                index: shapeOf.count, key: "\(merchant.id):\(position):\(numbers)", limit: shared))
-                    }
-                    sharing.append(shared)
-                }
-                let shape =
-                    shapeIndex[entry.limit]
-                    ?? {
-                        shapes.append(entry.limit)
-                        shapeIndex[entry.limit] = UInt32(shapes.count - 1)
-                        return UInt32(shapes.count - 1)
-                    }()
-                shapeOf.append(shape)
-            }
             allowlists += merchant.clientAllowlist
         }
         decoy = keys.count..<keys.count + widest
@@ -248,6 +280,16 @@ public final class AuthorizationTable: Sendable {
     /// The largest cost a merchant's limits can ever admit: a request asking
     /// for more is bad input, not a denial.
     public func maxCost(merchant: Int) -> Int { Int(entries[merchant].maxCost) }
+
+    /// What the table holds for merchant `id`: how many keys, and each limit
+    /// with its fleet sharing (nil: this instance enforces it alone); nil
+    /// for a merchant it does not know. For `switchyardctl merchant`, which
+    /// cannot read them from the kept configuration.
+    public func credentials(of id: String) -> (keys: Int, limits: [(limit: RateLimit, fleet: FleetLimit?)])? {
+        guard let index = merchants.index(of: id) else { return nil }
+        let entry = entries[index]
+        return (entry.keys.count, entry.limits.map { (limit($0), fleetLimit($0)) })
+    }
 
     /// Limit `i`.
     @inline(__always)

@@ -13,9 +13,28 @@ public struct Configuration: Equatable, Sendable {
     public var gateways: [GatewayConfiguration] = []
     /// The merchants ROUTE and REPORT accept, with their routing rules. None by default.
     public var merchants: [MerchantConfiguration] = []
+    /// True in the copy a running server keeps (``credentialsMovedToTables()``):
+    /// the merchants' keys and limits are then empty here, and an
+    /// ``AuthorizationTable`` built from this copy takes them from the table
+    /// it carries over from.
+    public private(set) var merchantCredentialsInTables = false
 
     /// The built-in defaults, which `config/switchyard.yaml` spells out.
     public init() {}
+
+    /// This configuration without its merchants' keys and limits, which the
+    /// compiled authorization table already holds: a server keeps this copy
+    /// to re-apply SRE overrides, and a million merchants' keys and limits
+    /// would otherwise be held twice (about 350 bytes a merchant).
+    public func credentialsMovedToTables() -> Configuration {
+        var copy = self
+        for index in copy.merchants.indices {
+            copy.merchants[index].keys = []
+            copy.merchants[index].limits = []
+        }
+        copy.merchantCredentialsInTables = true
+        return copy
+    }
 
     public static let sections = [
         "server", "logging", "routing", "authorization", "redis", "gateways", "merchants", "merchants_file",

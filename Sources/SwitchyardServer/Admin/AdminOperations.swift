@@ -149,16 +149,17 @@ extension Server {
             throw AdminFailure(status: .unknownMerchant, message: "unknown merchant '\(id)'")
         }
         let status = overrides.merchantStatus[id] ?? configured.status
+        // Keys and limits are read from the running table: the kept configuration has none.
+        let credentials = routing.current.authorization.credentials(of: id) ?? (0, [])
         return AdminMerchant(
             merchant: id, status: status.rawValue,
             configuredStatus: status == configured.status ? nil : configured.status.rawValue, tier: configured.tier,
-            keys: configured.keys.count,
-            limits: configured.limits.map { limit in
+            keys: credentials.keys,
+            limits: credentials.limits.map { limit, fleet in
                 AdminMerchant.Limit(
-                    rate: limit.limit.rate, periodMs: Int(limit.limit.periodNanoseconds / 1_000_000),
-                    burst: limit.limit.burst,
-                    scope: base.redis.isEnabled ? limit.sharing.scope.rawValue : "instance",
-                    whenRedisDown: limit.sharing.whenRedisDown.name)
+                    rate: limit.rate, periodMs: Int(limit.periodNanoseconds / 1_000_000), burst: limit.burst,
+                    scope: fleet == nil ? LimitSharing.Scope.instance.rawValue : LimitSharing.Scope.fleet.rawValue,
+                    whenRedisDown: (fleet?.whenRedisDown ?? LimitSharing().whenRedisDown).name)
             },
             allowedMethods: configured.allowedMethods, allowedGateways: configured.allowedGateways)
     }
