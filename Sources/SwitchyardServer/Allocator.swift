@@ -35,8 +35,7 @@ public enum Allocator {
     /// needs memory: the daemon calls this after loading a configuration, so
     /// its RSS shows what it keeps.
     public static func returnFreePages() {
-        // "arena.<MALLCTL_ARENAS_ALL>.purge", MALLCTL_ARENAS_ALL being 4096.
-        _ = mallctl("arena.4096.purge", nil, nil, nil, 0)
+        _ = mallctl("arena.\(MALLCTL_ARENAS_ALL).purge", nil, nil, nil, 0)
     }
 
     /// True when a plain malloc call is served by jemalloc: jemalloc's own

@@ -40,8 +40,6 @@ struct WeightedChoice {
         self.init(weights: (1...count).map { 1 / pow(Double($0), s) })
     }
 
-    var count: Int { cumulative.count }
-
     func pick(_ random: inout SplitMix64) -> Int {
         let target = random.nextUnit() * cumulative[cumulative.count - 1]
         var low = 0
@@ -209,25 +207,22 @@ final class Workload {
                 operation == .route || operation == .decide || operation == .authorize
             {
                 for (index, payment) in payments.enumerated() {
-                    func slice(_ range: Range<Int>) -> [UInt8] { Array(arena[range]) }
-                    var body: [UInt8]
-                    switch operation {
-                    case .authorize:
-                        body = slice(payment.authorize)
-                    default:
-                        body = slice(operation == .route ? payment.merchant : payment.authorize)
-                        let id = (
-                            Workload.hexDigits(UInt32(index)), UInt64(0x3030_3030_3030_3030),
-                            UInt64(0x3030_3030_3030_3030)
-                        )
-                        body.append(24)
-                        withUnsafeBytes(of: id) { body += $0 }
-                        body.append(1)  // attempt
-                        body += slice(payment.segment)
-                        body.append(0)  // nothing tried before
+                    guard operation != .authorize else {
+                        wholeBodies.append(payment.authorize)
+                        continue
                     }
-                    wholeBodies.append(arena.count..<arena.count + body.count)
-                    arena += body
+                    let opening = operation == .route ? payment.merchant : payment.authorize
+                    let id = (Workload.hexDigits(UInt32(index)), Workload.zeroDigits, Workload.zeroDigits)
+                    // Copied out first: `append` grows the arena they sit in.
+                    let (head, segment) = (Array(arena[opening]), Array(arena[payment.segment]))
+                    wholeBodies.append(
+                        append { writer in
+                            head.withUnsafeBytes { head in
+                                segment.withUnsafeBytes {
+                                    Workload.writeRouted(&writer, opening: head, id: id, segment: $0)
+                                }
+                            }
+                        })
                 }
             }
             self.arena = arena
@@ -318,10 +313,7 @@ final class Workload {
             runDigits, Workload.hexDigits(UInt32(paymentNumber >> 32)),
             Workload.hexDigits(UInt32(truncatingIfNeeded: paymentNumber))
         )
-        let paymentID = { (writer: inout BodyWriter) in
-            writer.u8(24)
-            withUnsafeBytes(of: id) { writer.raw($0) }
-        }
+        let paymentID = { (writer: inout BodyWriter) in Workload.writePaymentID(&writer, id) }
         pool.arena.withUnsafeBytes { arena in
             func bytes(_ range: Range<Int>) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: arena[range]) }
             switch operation {
@@ -331,11 +323,9 @@ final class Workload {
                 connection.send(.authorize) { $0.raw(bytes(fields.authorize)) }
             case .route, .decide:
                 connection.send(operation == .route ? .route : .decide) {
-                    $0.raw(bytes(operation == .route ? fields.merchant : fields.authorize))
-                    paymentID(&$0)
-                    $0.u8(1)  // attempt
-                    $0.raw(bytes(fields.segment))
-                    $0.u8(0)  // nothing tried before
+                    Workload.writeRouted(
+                        &$0, opening: bytes(operation == .route ? fields.merchant : fields.authorize), id: id,
+                        segment: bytes(fields.segment))
                 }
             case .report:
                 let gateway = report.map { gateways[$0.gateway] } ?? pool.reportGateway
@@ -363,6 +353,29 @@ final class Workload {
             settings.gatewaySuccess[String(decoding: id, as: UTF8.self)] ?? Workload.defaultSuccess(of: id))
         return gateways.count - 1
     }
+
+    /// A ROUTE or DECIDE body: the fields that open it (ROUTE's merchant_id,
+    /// DECIDE's AUTHORIZE fields), the payment id, attempt 1, the payment's
+    /// segment fields, and nothing tried before.
+    static func writeRouted(
+        _ writer: inout BodyWriter, opening: UnsafeRawBufferPointer, id: (UInt64, UInt64, UInt64),
+        segment: UnsafeRawBufferPointer
+    ) {
+        writer.raw(opening)
+        writePaymentID(&writer, id)
+        writer.u8(1)
+        writer.raw(segment)
+        writer.u8(0)
+    }
+
+    /// A payment id of 24 hex digits, given as three words of 8 (``hexDigits(_:)``).
+    static func writePaymentID(_ writer: inout BodyWriter, _ id: (UInt64, UInt64, UInt64)) {
+        writer.u8(24)
+        withUnsafeBytes(of: id) { writer.raw($0) }
+    }
+
+    /// "00000000", as ``hexDigits(_:)`` spells 0.
+    static let zeroDigits: UInt64 = 0x3030_3030_3030_3030
 
     /// The 8 lower-case hex digits of `value`, most significant first, as the
     /// 8 bytes of a word in memory order: each nibble spread to a byte,
