@@ -9,6 +9,8 @@ import Testing
     static func configuration(_ change: (inout BreakerConfiguration) -> Void = { _ in }) -> BreakerConfiguration {
         var configuration = BreakerConfiguration()
         configuration.openJitterPercent = 0
+        // Small windows keep the sequences short; the mechanism is the same at the default.
+        configuration.minimumNumberOfCalls = 20
         change(&configuration)
         return configuration
     }
@@ -30,8 +32,9 @@ import Testing
     }
 
     /// A breaker brought into `state` at time 10 s.
-    mutating func breaker(in state: State) -> CircuitBreaker {
-        var breaker = CircuitBreaker(configuration: Self.configuration())
+    mutating func breaker(in state: State, probes: Int = 5) -> CircuitBreaker {
+        var breaker = CircuitBreaker(
+            configuration: Self.configuration { $0.permittedNumberOfCallsInHalfOpenState = probes })
         let now = 10 * Self.second
         switch state {
         case .closed: break
@@ -121,36 +124,51 @@ import Testing
     @Test mutating func halfOpenGrantsABoundedNumberOfProbes() {
         var breaker = breaker(in: .halfOpen)
         let now = breaker.openUntil
-        let permits = (0..<5).map { _ in breaker.acquirePermit(at: now, random: &random) }
-        #expect(permits.compactMap { $0 }.count == 3)
-        #expect(permits[3] == nil && permits[4] == nil)
+        let permits = (0..<7).map { _ in breaker.acquirePermit(at: now, random: &random) }
+        #expect(permits.compactMap { $0 }.count == 5)
+        #expect(permits[5] == nil && permits[6] == nil)
     }
 
-    @Test mutating func allProbesSucceedingCloses() {
+    @Test mutating func probesCloseOnceTheFailedOnesCanNoLongerReachTheThreshold() {
         var breaker = breaker(in: .halfOpen)
         let now = breaker.openUntil
-        let permits = (0..<3).compactMap { _ in breaker.acquirePermit(at: now, random: &random) }
-        for (i, permit) in permits.enumerated() {
-            _ = breaker.record(.success, generation: permit.generation, at: now, random: &random)
-            #expect(breaker.state == (i < 2 ? .halfOpen : .closed), "closing needs every probe, not one")
+        let permits = (0..<5).compactMap { _ in breaker.acquirePermit(at: now, random: &random) }
+        let outcomes: [CircuitBreaker.Outcome] = [.success, .failure, .success, .success]
+        for (i, outcome) in outcomes.enumerated() {
+            _ = breaker.record(outcome, generation: permits[i].generation, at: now, random: &random)
+            #expect(breaker.state == (i < 3 ? .halfOpen : .closed), "three successes of five close, one failure or not")
         }
         #expect(breaker.lastTransition?.reason == .probesSucceeded)
     }
 
-    @Test mutating func aFailedProbeReopensForLonger() {
+    @Test mutating func probesFailingAtTheThresholdReopenForLonger() {
         var breaker = breaker(in: .halfOpen)
         let now = breaker.openUntil
-        let permit = breaker.acquirePermit(at: now, random: &random)!
-        _ = breaker.record(.failure, generation: permit.generation, at: now, random: &random)
-        #expect(breaker.state == .open)
+        let permits = (0..<5).compactMap { _ in breaker.acquirePermit(at: now, random: &random) }
+        let outcomes: [CircuitBreaker.Outcome] = [.failure, .success, .failure, .failure]
+        for (i, outcome) in outcomes.enumerated() {
+            _ = breaker.record(outcome, generation: permits[i].generation, at: now, random: &random)
+            #expect(breaker.state == (i < 3 ? .halfOpen : .open), "three failures of five (50 %) reopen")
+        }
         #expect(breaker.lastTransition?.reason == .probeFailed)
         #expect(breaker.openUntil == now + 10 * Self.second, "the second open period in a row is doubled")
     }
 
-    @Test mutating func anUnreportedProbeCountsAsAFailureAfterItsTimeout() {
+    @Test mutating func withOneProbeItDecidesAlone() {
+        var failing = breaker(in: .halfOpen, probes: 1)
+        let permit = failing.acquirePermit(at: failing.openUntil, random: &random)!
+        _ = failing.record(.failure, generation: permit.generation, at: failing.openUntil, random: &random)
+        #expect(failing.state == .open)
+        var succeeding = breaker(in: .halfOpen, probes: 1)
+        let probe = succeeding.acquirePermit(at: succeeding.openUntil, random: &random)!
+        _ = succeeding.record(.success, generation: probe.generation, at: succeeding.openUntil, random: &random)
+        #expect(succeeding.state == .closed)
+    }
+
+    @Test mutating func unreportedProbesCountAsFailuresAfterTheirTimeout() {
         var breaker = breaker(in: .halfOpen)
         let issued = breaker.openUntil
-        let permit = breaker.acquirePermit(at: issued, random: &random)!
+        let permit = (0..<3).compactMap { _ in breaker.acquirePermit(at: issued, random: &random) }[0]
         #expect(breaker.advance(to: issued + 15 * Self.second - 1, random: &random) == nil)
         let transition = breaker.advance(to: issued + 15 * Self.second, random: &random)
         #expect(transition?.reason == .probeTimedOut)
@@ -182,8 +200,10 @@ import Testing
             fail(&breaker, times: 10, at: now)
             periods.append((breaker.openUntil - now) / Self.second)
             now = breaker.openUntil
-            let probe = breaker.acquirePermit(at: now, random: &random)!
-            _ = breaker.record(.failure, generation: probe.generation, at: now, random: &random)
+            for _ in 0..<3 {
+                let probe = breaker.acquirePermit(at: now, random: &random)!
+                _ = breaker.record(.failure, generation: probe.generation, at: now, random: &random)
+            }
             periods.append((breaker.openUntil - now) / Self.second)
             now = breaker.openUntil
             for _ in 0..<3 {
@@ -243,7 +263,7 @@ import Testing
         (.open, .success, .open), (.open, .failure, .open), (.open, .timePasses, .halfOpen),
         (.open, .forceOpen, .forcedOpen), (.open, .forceClosed, .forcedClosed), (.open, .disable, .disabled),
         (.open, .reset, .closed),
-        (.halfOpen, .success, .halfOpen), (.halfOpen, .failure, .open), (.halfOpen, .timePasses, .open),
+        (.halfOpen, .success, .closed), (.halfOpen, .failure, .open), (.halfOpen, .timePasses, .open),
         (.halfOpen, .forceOpen, .forcedOpen), (.halfOpen, .forceClosed, .forcedClosed),
         (.halfOpen, .disable, .disabled), (.halfOpen, .reset, .closed),
         (.forcedOpen, .success, .forcedOpen), (.forcedOpen, .failure, .forcedOpen),
@@ -271,7 +291,8 @@ import Testing
     @Test(arguments: 0..<42)
     mutating func stateTable(row: Int) {
         let (from, event, expected) = Self.table[row]
-        var breaker = breaker(in: from)
+        // One probe: each outcome of it decides.
+        var breaker = breaker(in: from, probes: 1)
         let now = from == .halfOpen ? breaker.openUntil : 10 * Self.second
         // A half-open breaker has a probe out, so an outcome is that probe's
         // (and a minute later it has timed out).

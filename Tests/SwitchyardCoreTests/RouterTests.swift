@@ -15,6 +15,8 @@ import Testing
         configuration.gateways[3].maxAmount = 1_000
         configuration.merchants = [MerchantConfiguration(id: "m")]
         configuration.routing.breaker.openJitterPercent = 0
+        // Three probes keep the sequences short.
+        configuration.routing.breaker.permittedNumberOfCallsInHalfOpenState = 3
         change(&configuration)
         return configuration
     }
@@ -197,7 +199,8 @@ import Testing
     }
 
     @Test func anUnreportedProbeFailsAfterItsTimeout() {
-        var world = World(Self.configuration())
+        // One probe: its timeout alone reaches the failure threshold.
+        var world = World(Self.configuration { $0.routing.breaker.permittedNumberOfCallsInHalfOpenState = 1 })
         world.record(0, .gatewayError, times: 10)
         world.now += 6 * Self.second
         #expect(world.decide().1.first?.1 == .probe)

@@ -7,8 +7,10 @@
 ///   on a run of consecutive failures.
 /// - `open`: no traffic until the open period (backing off with jitter) ends;
 ///   then `halfOpen`.
-/// - `halfOpen`: a bounded number of probes; all succeed: `closed`; one fails
-///   or is not reported in time: `open` again, for longer.
+/// - `halfOpen`: a bounded number of probes; once the failed ones (a probe
+///   not reported in time has failed) reach the failure-rate threshold of
+///   those permitted: `open` again, for longer; once they no longer can:
+///   `closed`.
 /// - `forcedOpen`, `forcedClosed`, `disabled`: set by SREs, left only by
 ///   another order or a reset.
 ///
@@ -65,12 +67,19 @@ public struct CircuitBreaker: Equatable, Sendable {
     public private(set) var lastTransition: Transition?
 
     private var window: SlidingWindow
-    private var consecutiveFailures = 0
+    /// When the calls behind the current run of failures were made. Reports
+    /// arrive out of order (a success from before an outage can be reported
+    /// after the outage's first failures), so a run is counted in the order
+    /// the calls were made: the failures of calls made after the newest
+    /// successful call reported so far.
+    private var failedCalls: [UInt64] = []
+    private var newestSuccessfulCall: UInt64 = 0
     /// Trips in a row, minus decay: the exponent of the open period.
     private var backoffLevel = 0
     private var closedSince: UInt64 = 0
     private var probesGranted = 0
     private var probeSuccesses = 0
+    private var probeFailures = 0
     /// Issue times of the probes not yet reported, oldest first.
     private var outstandingProbes: [UInt64] = []
 
@@ -81,6 +90,7 @@ public struct CircuitBreaker: Equatable, Sendable {
         self.configuration = configuration
         window = SlidingWindow(seconds: configuration.slidingWindowSeconds)
         outstandingProbes.reserveCapacity(BreakerConfiguration.maxProbes)
+        failedCalls.reserveCapacity(min(configuration.consecutiveFailureThreshold, 1_024))
     }
 
     // MARK: - Traffic
@@ -93,8 +103,13 @@ public struct CircuitBreaker: Equatable, Sendable {
         case .open where now >= openUntil:
             return move(to: .halfOpen, .openPeriodOver, at: now)
         case .halfOpen:
-            guard let oldest = outstandingProbes.first, now >= oldest &+ configuration.probeTimeout else { return nil }
-            return trip(.probeTimedOut, at: now, random: &random)
+            var overdue = false
+            while let oldest = outstandingProbes.first, now >= oldest &+ configuration.probeTimeout {
+                outstandingProbes.removeFirst()
+                probeFailures += 1
+                overdue = true
+            }
+            return overdue ? judgeProbes(failing: .probeTimedOut, at: now, random: &random) : nil
         default:
             return nil
         }
@@ -117,9 +132,11 @@ public struct CircuitBreaker: Equatable, Sendable {
         }
     }
 
-    /// Records the outcome of a call made under a permit of `generation`.
+    /// Records the outcome of a call made under a permit of `generation`, at
+    /// `calledAt` (now, when unknown).
     public mutating func record(
-        _ outcome: Outcome, generation: UInt64, at now: UInt64, random: inout some RandomNumberGenerator
+        _ outcome: Outcome, generation: UInt64, at now: UInt64, calledAt: UInt64? = nil,
+        random: inout some RandomNumberGenerator
     ) -> RecordResult {
         // A probe overdue by now has already failed: its late report must not count.
         advance(to: now, random: &random)
@@ -128,11 +145,11 @@ public struct CircuitBreaker: Equatable, Sendable {
         case .open, .forcedOpen, .disabled:
             return .ignored
         case .forcedClosed:
-            count(outcome, at: now)
+            count(outcome, at: now, calledAt: calledAt ?? now)
             return .recorded(nil)
         case .closed:
-            count(outcome, at: now)
-            if consecutiveFailures >= configuration.consecutiveFailureThreshold {
+            count(outcome, at: now, calledAt: calledAt ?? now)
+            if failedCalls.count >= configuration.consecutiveFailureThreshold {
                 return .recorded(trip(.consecutiveFailures, at: now, random: &random))
             }
             if let rate = window.failureRate(at: now, minimumCalls: configuration.minimumNumberOfCalls),
@@ -146,10 +163,8 @@ public struct CircuitBreaker: Equatable, Sendable {
             // way when the breaker turned half-open: it proves nothing.
             guard !outstandingProbes.isEmpty else { return .ignored }
             outstandingProbes.removeFirst()
-            if outcome == .failure { return .recorded(trip(.probeFailed, at: now, random: &random)) }
-            probeSuccesses += 1
-            guard probeSuccesses >= permittedProbes else { return .recorded(nil) }
-            return .recorded(move(to: .closed, .probesSucceeded, at: now))
+            if outcome == .failure { probeFailures += 1 } else { probeSuccesses += 1 }
+            return .recorded(judgeProbes(failing: .probeFailed, at: now, random: &random))
         }
     }
 
@@ -197,9 +212,30 @@ public struct CircuitBreaker: Equatable, Sendable {
         min(max(1, configuration.permittedNumberOfCallsInHalfOpenState), BreakerConfiguration.maxProbes)
     }
 
-    private mutating func count(_ outcome: Outcome, at now: UInt64) {
+    /// The half-open verdict, as soon as the probes settle it (resilience4j's
+    /// rule, decided early): open again once the failed probes reach the
+    /// failure-rate threshold of those permitted; closed once they no longer
+    /// can. One failed probe in five is the noise of a healthy gateway, not
+    /// a reason to keep it out for another, longer, open period.
+    private mutating func judgeProbes(
+        failing reason: Transition.Reason, at now: UInt64, random: inout some RandomNumberGenerator
+    ) -> Transition? {
+        let threshold = configuration.failureRateThreshold * permittedProbes
+        if probeFailures * 100 >= threshold { return trip(reason, at: now, random: &random) }
+        if (permittedProbes - probeSuccesses) * 100 < threshold { return move(to: .closed, .probesSucceeded, at: now) }
+        return nil
+    }
+
+    private mutating func count(_ outcome: Outcome, at now: UInt64, calledAt: UInt64) {
         window.record(failure: outcome == .failure, at: now)
-        consecutiveFailures = outcome == .failure ? consecutiveFailures + 1 : 0
+        // Calls made at the same moment are taken as failure first, success after.
+        guard calledAt >= newestSuccessfulCall else { return }
+        if outcome == .failure {
+            failedCalls.append(calledAt)
+        } else {
+            newestSuccessfulCall = calledAt
+            failedCalls.removeAll { $0 <= calledAt }
+        }
     }
 
     /// Opens for `base × 2^level` (capped) times a jitter factor; the level
@@ -229,11 +265,12 @@ public struct CircuitBreaker: Equatable, Sendable {
         generation += 1
         probesGranted = 0
         probeSuccesses = 0
+        probeFailures = 0
         outstandingProbes.removeAll(keepingCapacity: true)
         if target == .closed {
             closedSince = now
             window.clear()
-            consecutiveFailures = 0
+            failedCalls.removeAll(keepingCapacity: true)
         }
         let transition = Transition(from: from, to: target, reason: reason, generation: generation)
         lastTransition = transition

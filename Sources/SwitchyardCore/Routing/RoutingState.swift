@@ -21,6 +21,13 @@ public struct RoutingState: Sendable {
     private var visibleSince: [UInt32]
     public let tickets: ProbeTickets
     public private(set) var version: UInt32 = 0
+    /// When recent snapshots were built, by version (a ring): the time a
+    /// reported decision was made, for breakers that count failures in call order.
+    private var builtAt = Array(
+        repeating: (version: UInt32.max, time: UInt64(0)), count: RoutingState.versionsRemembered)
+    /// Snapshots remembered: 164 s at the default 10 ms interval. A report
+    /// of an older decision counts as a call made long ago.
+    static let versionsRemembered = 16_384
     public private(set) var counters = RoutingCounters()
     /// Transitions since the last ``takeTransitions()``, for the log.
     private var transitions: [(breaker: Int, CircuitBreaker.Transition)] = []
@@ -36,6 +43,12 @@ public struct RoutingState: Sendable {
     /// Per breaker slot (gateway × method), for metrics: reports by outcome
     /// (indexed by `PaymentOutcome.rawValue`) and breaker transitions.
     public private(set) var slotCounts: [SlotCounts]
+    /// Per breaker slot that tripped: the gateway's scores for the method as
+    /// they stood then (score key → estimate). An outage is not the
+    /// gateway's normal: when it closes again, the scores resume from here,
+    /// without what they learned while it was failing (the failures of
+    /// payments still in flight at the trip, the failed probes).
+    private var scoresAtTrip: [Int: [UInt64: SuccessEstimate]] = [:]
 
     public struct SlotCounts: Equatable, Sendable {
         public var reports: [UInt64] = [0, 0, 0, 0, 0]
@@ -111,6 +124,7 @@ public struct RoutingState: Sendable {
             }
         }
         version = old.version
+        builtAt = old.builtAt
         counters = old.counters
         probesAwaitFleet = old.probesAwaitFleet
         for slot in breakers.indices
@@ -164,7 +178,12 @@ public struct RoutingState: Sendable {
             // such reports move a breaker only while it counts every call.
             guard state == .closed || state == .forcedClosed else { return }
         }
-        _ = breakers[slot].record(success ? .success : .failure, generation: generation, at: now, random: &random)
+        let calledAt = report.decisionVersion.map { decided in
+            let entry = builtAt[Int(decided) % RoutingState.versionsRemembered]
+            return entry.version == decided ? entry.time : 0
+        }
+        _ = breakers[slot].record(
+            success ? .success : .failure, generation: generation, at: now, calledAt: calledAt, random: &random)
         noteTransition(slot, from: generation)
     }
 
@@ -253,6 +272,7 @@ public struct RoutingState: Sendable {
         counters.breakerTransitions += 1
         slotCounts[slot].transitions += 1
         transitions.append((slot, transition))
+        keepScoresAcross(transition, slot: slot)
         visibleSince[slot] = version &+ 1
         awaitingProbes.removeAll { $0 == slot }
         if breaker.state == .halfOpen, probesAwaitFleet {
@@ -264,6 +284,30 @@ public struct RoutingState: Sendable {
                 probes: breaker.configuration.permittedNumberOfCallsInHalfOpenState)
         } else {
             tickets.close(slot)
+        }
+    }
+
+    private mutating func keepScoresAcross(_ transition: CircuitBreaker.Transition, slot: Int) {
+        let gateway = slot / table.methodCount
+        let method = UInt8(slot % table.methodCount)
+        switch (transition.from, transition.to) {
+        case (.closed, .open):
+            var kept: [UInt64: SuccessEstimate] = [:]
+            for (row, key) in rowKeys.enumerated() where ScoreKey.segment(key).method == method {
+                kept[key] = estimates[row * table.gatewayCount + gateway]
+            }
+            scoresAtTrip[slot] = kept
+        case (.halfOpen, .closed), (.open, .closed):
+            guard let kept = scoresAtTrip.removeValue(forKey: slot),
+                transition.reason == .probesSucceeded || transition.reason == .fleet
+            else { return }
+            for (row, key) in rowKeys.enumerated() where ScoreKey.segment(key).method == method {
+                estimates[row * table.gatewayCount + gateway] = kept[key] ?? SuccessEstimate()
+            }
+        case (_, .open), (_, .halfOpen):
+            return
+        default:
+            scoresAtTrip[slot] = nil
         }
     }
 
@@ -285,6 +329,7 @@ public struct RoutingState: Sendable {
     /// Builds the snapshot decisions read from now on.
     public mutating func snapshot(at now: UInt64) -> RoutingSnapshot {
         version &+= 1
+        builtAt[Int(version) % RoutingState.versionsRemembered] = (version, now)
         let gateways = table.gatewayCount
         let weight = table.routing.priorWeight
         var published: [UInt64: Int] = [:]
