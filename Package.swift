@@ -21,6 +21,7 @@ var package = Package(
         .executable(name: "switchyard", targets: ["switchyard"]),
         .executable(name: "switchyard-bench", targets: ["switchyard-bench"]),
         .executable(name: "switchyardctl", targets: ["switchyardctl"]),
+        .executable(name: "switchyard-sim", targets: ["switchyard-sim"]),
         .library(name: "SwitchyardClient", targets: ["SwitchyardClient"]),
     ],
     dependencies: [
@@ -57,6 +58,7 @@ var package = Package(
             swiftSettings: strict
         ),
         .target(name: "SwitchyardRedis", dependencies: ["CHiredis"], swiftSettings: strict),
+        .target(name: "SwitchyardSimulation", dependencies: ["SwitchyardCore"], swiftSettings: strict),
         .target(
             name: "SwitchyardClient",
             dependencies: ["SwitchyardWire", "SwitchyardPosix"],
@@ -101,10 +103,23 @@ var package = Package(
             // its one thread only, and the compile-time checks still apply.
             swiftSettings: strict + [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
         ),
+        .executableTarget(
+            name: "switchyard-sim",
+            dependencies: [
+                "SwitchyardSimulation", "SwitchyardCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/Tools/switchyard-sim",
+            swiftSettings: strict
+        ),
 
         .testTarget(name: "SwitchyardWireTests", dependencies: ["SwitchyardWire", "CRouting"], swiftSettings: strict),
         .testTarget(name: "CCryptoTests", dependencies: ["CCrypto"], swiftSettings: strict),
         .testTarget(name: "SwitchyardCoreTests", dependencies: ["SwitchyardCore"], swiftSettings: strict),
+        .testTarget(
+            name: "SwitchyardSimulationTests", dependencies: ["SwitchyardSimulation", "SwitchyardCore"],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "SwitchyardServerTests",
             dependencies: [

@@ -3,9 +3,9 @@ import Yams
 /// Walks one YAML mapping, reading typed fields and recording every mistake
 /// with its line and column. Keys nobody asked for are reported too, since a
 /// misspelt key silently falling back to a default is the worst config bug.
-final class ConfigReader {
-    let file: String
-    let path: String
+package final class ConfigReader {
+    package let file: String
+    package let path: String
     private let node: Node?
     private let pairs: [(key: String, value: Node)]
     private var used: Set<String> = []
@@ -45,13 +45,13 @@ final class ConfigReader {
         (self.node, self.pairs) = ConfigReader.entries(of: node)
     }
 
-    var collected: [ConfigurationError.Problem] { problems.items }
+    package var collected: [ConfigurationError.Problem] { problems.items }
 
     /// The keys of this mapping, in file order (for mappings keyed by name).
-    var keys: [String] { pairs.map(\.key) }
+    package var keys: [String] { pairs.map(\.key) }
 
     /// A nested section; absent or null sections read as empty (all defaults).
-    func section(_ key: String) -> ConfigReader {
+    package func section(_ key: String) -> ConfigReader {
         let value = take(key)
         if let value, value.mapping == nil, !ConfigReader.isNull(value) {
             report(at: value, field: field(key), "expected a mapping")
@@ -61,13 +61,13 @@ final class ConfigReader {
     }
 
     /// An integer; `_` may separate digits (`300_000`).
-    func integer(_ key: String, default fallback: Int, in range: ClosedRange<Int>, unit: String = "") -> Int {
+    package func integer(_ key: String, default fallback: Int, in range: ClosedRange<Int>, unit: String = "") -> Int {
         number(key, default: fallback, in: range, kind: "an integer", unit: unit) {
             Int(String($0.filter { $0 != "_" }))
         }
     }
 
-    func boolean(_ key: String, default fallback: Bool) -> Bool {
+    package func boolean(_ key: String, default fallback: Bool) -> Bool {
         guard let value = take(key) else { return fallback }
         switch value.scalar?.string {
         case "true": return true
@@ -78,7 +78,7 @@ final class ConfigReader {
         }
     }
 
-    func decimal(_ key: String, default fallback: Double, in range: ClosedRange<Double>) -> Double {
+    package func decimal(_ key: String, default fallback: Double, in range: ClosedRange<Double>) -> Double {
         number(key, default: fallback, in: range, kind: "a number") { Double($0).flatMap { $0.isFinite ? $0 : nil } }
     }
 
@@ -105,7 +105,9 @@ final class ConfigReader {
     }
 
     /// A list of strings, each checked by `accept` (which returns why a value is refused, or nil).
-    func strings(_ key: String, default fallback: [String], _ accept: (String) -> String? = { _ in nil }) -> [String] {
+    package func strings(_ key: String, default fallback: [String], _ accept: (String) -> String? = { _ in nil })
+        -> [String]
+    {
         guard let value = take(key) else { return fallback }
         guard case .sequence(let items) = value else {
             report(at: value, field: field(key), "expected a list, got \(describe(value))")
@@ -127,7 +129,7 @@ final class ConfigReader {
     }
 
     /// A list of mappings, one reader each (named `key[index]` in messages).
-    func list(_ key: String) -> [ConfigReader] {
+    package func list(_ key: String) -> [ConfigReader] {
         guard let value = take(key) else { return [] }
         guard case .sequence(let items) = value else {
             report(at: value, field: field(key), "expected a list, got \(describe(value))")
@@ -142,7 +144,7 @@ final class ConfigReader {
         }
     }
 
-    func string(_ key: String, default fallback: String) -> String {
+    package func string(_ key: String, default fallback: String) -> String {
         guard let value = take(key) else { return fallback }
         guard let scalar = value.scalar else {
             report(at: value, field: field(key), "expected a string, got \(describe(value))")
@@ -152,7 +154,7 @@ final class ConfigReader {
     }
 
     /// A string that must be one of `choices`.
-    func choice(_ key: String, default fallback: String, from choices: [String]) -> String {
+    package func choice(_ key: String, default fallback: String, from choices: [String]) -> String {
         guard let value = take(key) else { return fallback }
         guard let text = value.scalar?.string, choices.contains(text) else {
             report(
@@ -179,12 +181,12 @@ final class ConfigReader {
     }
 
     /// Reports a mistake found after reading, such as two fields that disagree.
-    func report(field key: String, _ message: String) {
+    package func report(field key: String, _ message: String) {
         report(at: pairs.first(where: { $0.key == key })?.value ?? node, field: field(key), message)
     }
 
     /// Reports every key of this mapping that no reader asked for. Call after reading.
-    func rejectUnknownKeys(known: [String]) {
+    package func rejectUnknownKeys(known: [String]) {
         for (key, value) in pairs where !used.contains(key) {
             let hint = known.isEmpty ? "" : " (known: \(known.joined(separator: ", ")))"
             report(at: value, field: field(key), "unknown field\(hint)")

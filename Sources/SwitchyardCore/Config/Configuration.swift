@@ -106,6 +106,12 @@ public struct Configuration: Equatable, Sendable {
         }
     }
 
+    /// A reader over a YAML document of another kind that shares the
+    /// configuration's rules and error messages (the simulator's scenarios).
+    package static func reader(yaml: String, file: String) throws(ConfigurationError) -> ConfigReader {
+        ConfigReader(root: try compose(yaml, file: file), file: file)
+    }
+
     /// The directory part of a path, with its slash ("" for a bare name).
     private static func directory(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "" }

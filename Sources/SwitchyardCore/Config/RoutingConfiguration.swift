@@ -51,7 +51,7 @@ public struct RoutingConfiguration: Equatable, Sendable {
         "backoff_decay_ms", "permitted_number_of_calls_in_half_open_state", "probe_timeout_ms",
     ]
 
-    init(reading reader: ConfigReader) {
+    package init(reading reader: ConfigReader) {
         halfLifeSeconds = reader.integer("half_life_s", default: halfLifeSeconds, in: 1...86_400, unit: "seconds")
         priorWeight = reader.decimal("prior_weight", default: priorWeight, in: 0.1...10_000)
         let policy = reader.choice(
