@@ -28,12 +28,18 @@ public struct BreakerOpening: Sendable, Equatable {
 /// Switchyard itself, or one of the field's approaches it is compared with.
 /// Time is the simulator's virtual clock, in nanoseconds.
 public protocol RoutingPolicy {
-    /// The first gateway for a payment, and a token its outcome will carry.
+    /// The first gateway for a payment (``RoutingPolicyRefusal/gateway`` to
+    /// refuse it), and a token its outcome will carry.
     mutating func choose(_ payment: SimulatedPayment, at now: UInt64) -> (gateway: Int, token: UInt32)
     /// An outcome has arrived (late, or never, as the scenario says).
     mutating func learn(_ outcome: SimulatedOutcome, at now: UInt64)
     /// Its breakers' trips so far; none for policies without breakers.
     var breakerOpenings: [BreakerOpening] { get }
+}
+
+/// A policy's answer when it routes a payment nowhere: the payment fails.
+public enum RoutingPolicyRefusal {
+    public static let gateway = -1
 }
 
 extension RoutingPolicy {
@@ -97,6 +103,16 @@ func argmax(_ candidates: [Int], random: inout SplitMix64, _ value: (Int) -> Dou
     }
     return best
 }
+
+/// A UCB index: the mean reward plus `scale` · √(ξ · `logTerm` / plays),
+/// infinite for a gateway not played (so it goes first).
+func upperConfidenceBound(wins: Double, plays: Double, logTerm: Double, scale: Double) -> Double {
+    guard plays > 0 else { return .infinity }
+    return wins / plays + scale * (upperConfidenceXi * logTerm / plays).squareRoot()
+}
+
+/// ξ of both UCB baselines: Garivier and Moulines require ξ > 1/2.
+let upperConfidenceXi = 0.6
 
 extension SplitMix64 {
     /// Uniform in 0..<n (the modulo bias is below 2^-50 for the n used here).

@@ -5,6 +5,8 @@ public struct RunResult: Sendable {
     public let gateways: Int
     public private(set) var payments = 0
     public private(set) var successes = 0
+    /// Payments the policy routed nowhere (they count as failed).
+    public private(set) var refused = 0
     /// Σ (best true rate − chosen gateway's true rate): the payments lost, in
     /// expectation, to not knowing what the oracle knows.
     public private(set) var regret = 0.0
@@ -40,6 +42,12 @@ public struct RunResult: Sendable {
         if let outage, gateway == outage.gateway, seconds >= outage.fromSeconds, seconds < outage.toSeconds {
             duringOutage.append((seconds, !success))
         }
+    }
+
+    mutating func refuse(regret: Double) {
+        payments += 1
+        refused += 1
+        self.regret += regret
     }
 
     public var successRate: Double { payments > 0 ? Double(successes) / Double(payments) : 0 }

@@ -9,6 +9,8 @@ public struct RunSummary: Codable, Equatable, Sendable {
     public var seed: UInt64
     public var rate: Double
     public var payments: Int
+    /// Payments the policy routed nowhere (Switchyard under `on_all_unhealthy: fail_closed`).
+    public var refused: Int
     public var successRate: Double
     /// Expected payments lost against the oracle.
     public var regret: Double
@@ -57,6 +59,7 @@ public struct RunSummary: Codable, Equatable, Sendable {
         seed = simulator.seed
         rate = simulator.rate
         payments = result.payments
+        refused = result.refused
         successRate = result.successRate
         regret = result.regret
         shares = result.chosen.map { result.payments > 0 ? Double($0) / Double(result.payments) : 0 }

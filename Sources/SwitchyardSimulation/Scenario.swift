@@ -119,13 +119,7 @@ extension Scenario {
 
     /// Reads and validates a scenario file; every mistake is reported with its line and field.
     public static func load(path: String) throws(ConfigurationError) -> Scenario {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw ConfigurationError(file: path, message: "cannot read the file: \(error.localizedDescription)")
-        }
-        return try parse(yaml: text, file: path)
+        try parse(yaml: Configuration.text(of: path), file: path)
     }
 
     public static func parse(yaml: String, file: String) throws(ConfigurationError) -> Scenario {

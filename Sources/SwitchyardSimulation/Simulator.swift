@@ -87,6 +87,10 @@ public struct Simulator: Sendable {
                 best = max(best, rates[g])
             }
             let (gateway, token) = policy.choose(payment, at: now)
+            guard gateway != RoutingPolicyRefusal.gateway else {
+                result.refuse(regret: best)
+                continue
+            }
             let success = chance < rates[gateway]
             result.count(gateway: gateway, success: success, regret: best - rates[gateway], at: seconds)
 

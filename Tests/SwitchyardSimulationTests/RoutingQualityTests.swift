@@ -137,3 +137,19 @@ import Testing
         #expect(outage.recoverySeconds == nil)
     }
 }
+
+@Suite struct RefusalTests {
+    @Test func aPaymentSwitchyardRefusesCountsAsFailedAndTheRunGoesOn() throws {
+        let scenario = try Scenario.parse(
+            yaml: """
+                duration_s: 120
+                gateways: [{id: a, success: 0.0}, {id: b, success: 0.0}]
+                routing: {on_all_unhealthy: fail_closed}
+                """, file: "r.yaml")
+        let simulator = Simulator(scenario: scenario, seed: 1)
+        let result = simulator.run(.switchyard)
+        #expect(result.refused > 1_000, "both breakers open: fail_closed refuses")
+        #expect(result.successes == 0)
+        #expect(RunSummary(result, simulator: simulator).refused == result.refused)
+    }
+}

@@ -42,13 +42,16 @@ public struct Configuration: Equatable, Sendable {
 
     /// Reads and validates a YAML file.
     public static func load(path: String) throws(ConfigurationError) -> Configuration {
-        let text: String
+        try parse(yaml: text(of: path), file: path)
+    }
+
+    /// A file's text, or the error that names it.
+    package static func text(of path: String) throws(ConfigurationError) -> String {
         do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
+            return try String(contentsOfFile: path, encoding: .utf8)
         } catch {
             throw ConfigurationError(file: path, message: "cannot read the file: \(error.localizedDescription)")
         }
-        return try parse(yaml: text, file: path)
     }
 
     /// Validates YAML text; `file` names it in error messages.

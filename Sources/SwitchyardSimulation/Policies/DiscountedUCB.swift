@@ -8,7 +8,6 @@ import SwitchyardCore
 /// gateways go first.
 struct DiscountedUCB: RoutingPolicy {
     static let discount = 0.6
-    static let xi = 0.6
 
     private let eligible: Eligibility
     private let gateways: Int
@@ -32,10 +31,8 @@ struct DiscountedUCB: RoutingPolicy {
         for g in candidates { total += plays[base + g] }
         let logN = max(0, log(total))
         return (
-            argmax(candidates, random: &random) { g in
-                let n = plays[base + g]
-                guard n > 0 else { return .infinity }
-                return wins[base + g] / n + 2 * (Self.xi * logN / n).squareRoot()
+            argmax(candidates, random: &random) {
+                upperConfidenceBound(wins: wins[base + $0], plays: plays[base + $0], logTerm: logN, scale: 2)
             }, 0
         )
     }

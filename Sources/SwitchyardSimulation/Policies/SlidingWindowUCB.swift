@@ -7,7 +7,6 @@ import SwitchyardCore
 /// √(ξ · ln(min(t, 200)) / N); a gateway absent from the window goes first.
 struct SlidingWindowUCB: RoutingPolicy {
     static let window = 200
-    static let xi = 0.6
 
     private let eligible: Eligibility
     private let gateways: Int
@@ -38,10 +37,9 @@ struct SlidingWindowUCB: RoutingPolicy {
         let (plays, wins) = (self.plays, self.wins)
         let logT = log(Double(max(2, min(seen[payment.segment], Self.window))))
         return (
-            argmax(candidates, random: &random) { g in
-                let n = Double(plays[base + g])
-                guard n > 0 else { return .infinity }
-                return Double(wins[base + g]) / n + (Self.xi * logT / n).squareRoot()
+            argmax(candidates, random: &random) {
+                upperConfidenceBound(
+                    wins: Double(wins[base + $0]), plays: Double(plays[base + $0]), logTerm: logT, scale: 1)
             }, 0
         )
     }

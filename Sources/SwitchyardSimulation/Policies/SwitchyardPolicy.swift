@@ -41,10 +41,9 @@ struct SwitchyardPolicy: RoutingPolicy {
         }
         var query = queries[payment.segment]
         query.merchant = payment.merchant
-        // The scenario's gateways serve every payment they are listed for,
-        // so a decision always has an answer (least_bad lists open gateways).
+        // Under `on_all_unhealthy: fail_closed` a decision may refuse the payment.
         guard Router.decide(query, snapshot: snapshot, into: &decision, random: &random) == nil else {
-            preconditionFailure("no gateway for a payment the scenario's gateways serve")
+            return (RoutingPolicyRefusal.gateway, snapshot.version)
         }
         if let probe = decision.probe {
             state.probeGranted(breaker: probe.breaker, generation: probe.generation, at: now, random: &random)
