@@ -60,6 +60,44 @@ import Testing
         #expect(breaker.openUntil == Self.second + 5 * Self.second)
     }
 
+    @Test mutating func aRunOfFailuresIsCountedInTheOrderTheCallsWereMade() {
+        var breaker = CircuitBreaker(configuration: Self.configuration())
+        let now = 100 * Self.second
+        func report(_ outcome: CircuitBreaker.Outcome, calledAt second: UInt64) {
+            _ = breaker.record(
+                outcome, generation: breaker.generation, at: now, calledAt: second * Self.second, random: &random)
+        }
+        report(.success, calledAt: 50)
+        for second: UInt64 in 60..<69 { report(.failure, calledAt: second) }
+        // Successes of calls made before the run began, reported late, do not end it.
+        report(.success, calledAt: 55)
+        report(.success, calledAt: 59)
+        #expect(breaker.state == .closed)
+        report(.failure, calledAt: 69)
+        #expect(breaker.state == .open, "ten failures in call order")
+        #expect(breaker.lastTransition?.reason == .consecutiveFailures)
+
+        var other = CircuitBreaker(configuration: Self.configuration())
+        for second: UInt64 in 60..<69 {
+            _ = other.record(
+                .failure, generation: other.generation, at: now, calledAt: second * Self.second, random: &random)
+        }
+        // A success of a call made amid the failures ends the run of those before it.
+        _ = other.record(.success, generation: other.generation, at: now, calledAt: 65 * Self.second, random: &random)
+        _ = other.record(.failure, generation: other.generation, at: now, calledAt: 70 * Self.second, random: &random)
+        #expect(other.state == .closed, "66, 67, 68 and 70: four in a row")
+    }
+
+    @Test mutating func aForcedClosedBreakerCountsFailuresWithoutEverTripping() {
+        var breaker = CircuitBreaker(configuration: Self.configuration())
+        breaker.force(.forcedClosed, at: Self.second)
+        fail(&breaker, times: 10_000, at: 2 * Self.second)
+        #expect(breaker.state == .forcedClosed)
+        breaker.reset(at: 3 * Self.second)
+        fail(&breaker, times: 9, at: 4 * Self.second)
+        #expect(breaker.state == .closed, "a reset starts a new run")
+    }
+
     @Test mutating func failureRateTripsOnlyWithEnoughCalls() {
         var breaker = CircuitBreaker(configuration: Self.configuration { $0.consecutiveFailureThreshold = 1_000 })
         for _ in 0..<9 {

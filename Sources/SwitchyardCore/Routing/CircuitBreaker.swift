@@ -90,7 +90,7 @@ public struct CircuitBreaker: Equatable, Sendable {
         self.configuration = configuration
         window = SlidingWindow(seconds: configuration.slidingWindowSeconds)
         outstandingProbes.reserveCapacity(BreakerConfiguration.maxProbes)
-        failedCalls.reserveCapacity(min(configuration.consecutiveFailureThreshold, 1_024))
+        failedCalls.reserveCapacity(configuration.consecutiveFailureThreshold)
     }
 
     // MARK: - Traffic
@@ -231,7 +231,15 @@ public struct CircuitBreaker: Equatable, Sendable {
         // Calls made at the same moment are taken as failure first, success after.
         guard calledAt >= newestSuccessfulCall else { return }
         if outcome == .failure {
-            failedCalls.append(calledAt)
+            // Only the newest `threshold` matter (a success removes older ones
+            // first): a forced-closed breaker, which never trips, stays bounded.
+            if failedCalls.count < configuration.consecutiveFailureThreshold {
+                failedCalls.append(calledAt)
+            } else if let oldest = failedCalls.indices.min(by: { failedCalls[$0] < failedCalls[$1] }),
+                failedCalls[oldest] < calledAt
+            {
+                failedCalls[oldest] = calledAt
+            }
         } else {
             newestSuccessfulCall = calledAt
             failedCalls.removeAll { $0 <= calledAt }
