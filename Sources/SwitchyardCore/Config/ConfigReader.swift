@@ -128,6 +128,31 @@ package final class ConfigReader {
         return result
     }
 
+    /// A list of lists of strings (tiers of gateways, first tier first).
+    package func stringLists(_ key: String) -> [[String]] {
+        guard let value = take(key) else { return [] }
+        guard case .sequence(let items) = value else {
+            report(at: value, field: field(key), "expected a list of lists, got \(describe(value))")
+            return []
+        }
+        return items.enumerated().map { index, item in
+            guard case .sequence(let names) = item else {
+                report(at: item, field: "\(field(key))[\(index)]", "expected a list, got \(describe(item))")
+                return []
+            }
+            return names.compactMap { name in
+                guard let text = name.scalar?.string else {
+                    report(at: name, field: "\(field(key))[\(index)]", "expected a string, got \(describe(name))")
+                    return nil
+                }
+                return text
+            }
+        }
+    }
+
+    /// The line this mapping starts on (0 when unknown), to point from one entry to another.
+    package var line: Int { node?.mark?.line ?? 0 }
+
     /// A list of mappings, one reader each (named `key[index]` in messages).
     package func list(_ key: String) -> [ConfigReader] {
         guard let value = take(key) else { return [] }
