@@ -201,7 +201,9 @@ extension Scenario {
         var scenario = Scenario(
             name: name, summary: summary, durationSeconds: duration, rate: rate, merchants: merchants,
             segments: segments, gateways: gateways, outage: outage, feedback: feedback, staticOrder: [],
-            routing: RoutingConfiguration(reading: reader.section("routing")))
+            routing: RoutingConfiguration())
+        scenario.routing = RoutingConfiguration(
+            reading: reader.section("routing"), gateways: scenario.configuration.gateways)
         if order.isEmpty {
             order = gateways.indices.sorted {
                 scenario.meanSuccessRate(gateway: $0, at: 0) > scenario.meanSuccessRate(gateway: $1, at: 0)

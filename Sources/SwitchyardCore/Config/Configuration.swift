@@ -60,7 +60,6 @@ public struct Configuration: Equatable, Sendable {
         var configuration = Configuration()
         configuration.server = ServerConfiguration(reading: reader.section("server"))
         configuration.logging = LoggingConfiguration(reading: reader.section("logging"))
-        configuration.routing = RoutingConfiguration(reading: reader.section("routing"))
         configuration.authorization = AuthorizationConfiguration(reading: reader.section("authorization"))
         configuration.redis = RedisConfiguration(reading: reader.section("redis"))
         configuration.gateways = uniqueEntries(reader.list("gateways"), kind: "gateway", id: \.id) {
@@ -75,6 +74,8 @@ public struct Configuration: Equatable, Sendable {
         if Set(configuration.gateways.flatMap(\.currencies)).count > 254 {
             reader.report(field: "gateways", "at most 254 distinct currencies across all gateways")
         }
+        configuration.routing = RoutingConfiguration(
+            reading: reader.section("routing"), gateways: configuration.gateways)
         let methods = Dictionary(configuration.gateways.map { ($0.id, $0.methods) }, uniquingKeysWith: { a, _ in a })
         var merchantReaders = reader.list("merchants")
         let merchantsFile = reader.string("merchants_file", default: "")

@@ -37,13 +37,15 @@ public struct RoutingConfiguration: Equatable, Sendable {
     public var reportDedupCapacity = 1 << 22
     public var segments = SegmentConfiguration()
     public var breaker = BreakerConfiguration()
+    /// Rules for every merchant, first match applies (docs/routing.md, "Rules").
+    public var rules: [RoutingRule] = []
 
     public init() {}
 
     static let fields = [
         "half_life_s", "prior_weight", "prior_success_rate", "on_all_unhealthy", "exploration_floor_percent",
         "exploration_ceiling_percent", "latency_target_ms", "latency_penalty_per_s", "max_attempts",
-        "snapshot_interval_ms", "report_dedup_window_s", "report_dedup_capacity", "segments", "breaker",
+        "snapshot_interval_ms", "report_dedup_window_s", "report_dedup_capacity", "segments", "breaker", "rules",
     ]
     static let breakerFields = [
         "failure_rate_threshold", "minimum_number_of_calls", "sliding_window_s", "consecutive_failure_threshold",
@@ -51,7 +53,8 @@ public struct RoutingConfiguration: Equatable, Sendable {
         "backoff_decay_ms", "permitted_number_of_calls_in_half_open_state", "probe_timeout_ms",
     ]
 
-    package init(reading reader: ConfigReader) {
+    /// Reads the section; the rules are checked against `gateways`.
+    package init(reading reader: ConfigReader, gateways: [GatewayConfiguration]) {
         halfLifeSeconds = reader.integer("half_life_s", default: halfLifeSeconds, in: 1...86_400, unit: "seconds")
         priorWeight = reader.decimal("prior_weight", default: priorWeight, in: 0.1...10_000)
         let policy = reader.choice(
@@ -77,6 +80,7 @@ public struct RoutingConfiguration: Equatable, Sendable {
             "report_dedup_capacity", default: reportDedupCapacity, in: 1_024...(1 << 30))
         segments = SegmentConfiguration(reading: reader.section("segments"))
         breaker = RoutingConfiguration.readBreaker(reader.section("breaker"))
+        rules = RoutingRuleReader.read(reader, key: "rules", gateways: gateways)
         reader.rejectUnknownKeys(known: RoutingConfiguration.fields)
     }
 

@@ -22,6 +22,8 @@ public struct DecisionCache: Sendable {
         var tried: UInt64 = 0
         /// The gateways whose amount range takes the payment: the only way the amount matters.
         var taking: UInt64 = 0
+        /// The routing rule matched (-1: none): rules read fields the key does not hold.
+        var rule = -1
         var ranking = RouteRanking()
     }
 
@@ -43,9 +45,11 @@ public struct DecisionCache: Sendable {
             return Router.decide(query, snapshot: snapshot, into: &decision, random: &random)
         }
         let taking = snapshot.table.gatewaysTaking(method: query.method, currency: currency, amount: query.amount)
+        let rule = snapshot.table.rules.match(query)
         let fields = UInt64(truncatingIfNeeded: query.merchant) << 32 | UInt64(query.segment.key)
         let key = Hashing.finalize(
-            (fields ^ query.tried &* 0x9E37_79B9_7F4A_7C15) ^ (taking &* 0xC2B2_AE3D_27D4_EB4F))
+            (fields ^ query.tried &* 0x9E37_79B9_7F4A_7C15) ^ (taking &* 0xC2B2_AE3D_27D4_EB4F)
+                ^ UInt64(bitPattern: Int64(rule ?? -1)))
         let index = Int(truncatingIfNeeded: key) & (slots.count - 1)
         let identity = ObjectIdentifier(snapshot)
         // Field by field: a copy of the slot would share its ranking's storage
@@ -53,7 +57,7 @@ public struct DecisionCache: Sendable {
         if slots[index].snapshot == identity, slots[index].version == snapshot.version,
             slots[index].merchant == query.merchant, slots[index].method == query.method,
             slots[index].currency == currency, slots[index].segment == query.segment.key,
-            slots[index].tried == query.tried, slots[index].taking == taking
+            slots[index].tried == query.tried, slots[index].taking == taking, slots[index].rule == (rule ?? -1)
         {
             hits &+= 1
         } else {
@@ -66,7 +70,8 @@ public struct DecisionCache: Sendable {
             slots[index].segment = query.segment.key
             slots[index].tried = query.tried
             slots[index].taking = taking
-            Router.rank(query, snapshot: snapshot, into: &slots[index].ranking)
+            slots[index].rule = rule ?? -1
+            Router.rank(query, rule: rule, snapshot: snapshot, into: &slots[index].ranking)
         }
         // Lent to the decision, not copied: a copy would retain every array of the ranking.
         swap(&slots[index].ranking, &decision.ranking)

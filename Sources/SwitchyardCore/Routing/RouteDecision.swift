@@ -15,6 +15,10 @@ public enum RouteReason: UInt16, Sendable, CaseIterable {
     case halfOpen = 6
     /// Its breaker is open; `least_bad` lists open gateways last, by score.
     case leastBad = 7
+    /// Placed by the routing rule the payment matched (its priority order, or its first tier's best score).
+    case rule = 8
+    /// First: the arm of the matched rule's volume split this payment falls in.
+    case split = 9
 
     /// The reason in snake case, as explanations show it.
     public var name: String {
@@ -26,6 +30,8 @@ public enum RouteReason: UInt16, Sendable, CaseIterable {
         case .failover: "failover"
         case .halfOpen: "half_open"
         case .leastBad: "least_bad"
+        case .rule: "rule"
+        case .split: "split"
         }
     }
 }

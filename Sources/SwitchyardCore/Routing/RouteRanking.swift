@@ -17,6 +17,8 @@ public struct RouteRanking: Sendable {
     /// Half-open gateways, best score first, that a probe could go to.
     var halfOpen: [Int] = []
     var failure: RouteFailure?
+    /// The routing rule the query matched (an index into the table's rules), -1: none.
+    var rule = -1
 
     // Working space, by gateway.
     var candidates: [Candidate] = []

@@ -12,6 +12,12 @@ public struct RouteQuery: Sendable {
     public var tried: UInt64
     /// Whether the decision may spend a half-open probe.
     public var probes: Bool
+    /// For routing rules: the attempt number, the card network's index among
+    /// those the rules name (-1: none; 64 and above: one no rule names), and
+    /// the payment id's split hash (``RoutingRule/splitHash(paymentID:)``).
+    public var attempt = 1
+    public var ruleNetwork = -1
+    public var paymentHash: UInt64 = 0
 
     public init(
         merchant: Int, method: Int, currency: Int?, amount: UInt64, segment: Segment, tried: UInt64,
@@ -53,16 +59,18 @@ public enum Router {
         _ query: RouteQuery, snapshot: RoutingSnapshot, into decision: inout RouteDecision,
         random: inout SplitMix64
     ) -> RouteFailure? {
-        rank(query, snapshot: snapshot, into: &decision.ranking)
+        rank(query, rule: snapshot.table.rules.match(query), snapshot: snapshot, into: &decision.ranking)
         return pick(&decision, query: query, snapshot: snapshot, random: &random)
     }
 
-    /// Steps 1, 2, 4 and 5: everything that depends only on the snapshot and the query.
-    static func rank(_ query: RouteQuery, snapshot: RoutingSnapshot, into ranking: inout RouteRanking) {
+    /// Steps 1, 2, 4 and 5: everything that depends only on the snapshot, the
+    /// query and the routing rule it matched (an index into the table's rules).
+    static func rank(_ query: RouteQuery, rule: Int?, snapshot: RoutingSnapshot, into ranking: inout RouteRanking) {
         let table = snapshot.table
         let settings = table.settings
         let rules = table.merchantRules[query.merchant]
         ranking.reset(gateways: table.gatewayCount)
+        ranking.rule = rule ?? -1
         guard rules.methodMask & (1 << UInt64(query.method)) != 0 else {
             ranking.failure = .methodNotAllowed
             return
@@ -78,6 +86,7 @@ public enum Router {
         }
         var allowed = taking & rules.gatewayMask
         for gateway in 0..<table.gatewayCount where rules.weights[gateway] <= 0 { allowed &= ~(1 << UInt64(gateway)) }
+        if let rule { allowed &= table.rules.rules[rule].gateways }
         guard allowed != 0 else {
             ranking.failure = .excludedByRules
             return
@@ -120,7 +129,9 @@ public enum Router {
             ranking.append(Int(rules.priority[i]), .pinned)
         }
         ranking.pinned = !ranking.template.isEmpty
-        if !ranking.pinned, let best = prepareExploration(&ranking, settings: settings) {
+        if !ranking.pinned, let rule {
+            apply(table.rules.rules[rule], to: &ranking, settings: settings)
+        } else if !ranking.pinned, let best = prepareExploration(&ranking, settings: settings) {
             ranking.append(best, .bestScore)
         }
         ranking.appendTier(.healthy, .failover)
@@ -134,8 +145,39 @@ public enum Router {
         if ranking.template.isEmpty && ranking.halfOpen.isEmpty { ranking.failure = .allUnhealthy }
     }
 
-    /// Step 3 and the draw: spends a probe if one is left, else picks the
-    /// first choice, and writes the answer.
+    /// A matched rule's order: `strict`, its list as given (healthy gateways;
+    /// nothing explored); `score_within` with tiers, the best score of the
+    /// first tier with a healthy gateway first (exploring within that tier
+    /// only), then each tier by score; otherwise (allow, deny, a split to be
+    /// drawn in ``pick``) scoring as without a rule.
+    private static func apply(
+        _ rule: RuleTable.Rule, to ranking: inout RouteRanking, settings: RoutingTable.DecisionSettings
+    ) {
+        switch rule.mode {
+        case .strict:
+            for i in 0..<rule.order.count where ranking.candidates[rule.order[i]].tier == .healthy {
+                ranking.append(rule.order[i], .rule)
+            }
+            ranking.pinned = true
+        case .scoreWithin where !rule.tiers.isEmpty:
+            for t in 0..<rule.tiers.count {
+                if ranking.template.isEmpty,
+                    let best = prepareExploration(&ranking, settings: settings, within: rule.tiers[t])
+                {
+                    ranking.append(best, .rule)
+                }
+                for i in 0..<ranking.order.count
+                where ranking.candidates[ranking.order[i]].tier == .healthy
+                    && rule.tiers[t] & (1 << UInt64(ranking.order[i])) != 0
+                {
+                    ranking.append(ranking.order[i], .failover)
+                }
+            }
+        case .scoreWithin, .splitThenScore:
+            if let best = prepareExploration(&ranking, settings: settings) { ranking.append(best, .bestScore) }
+        }
+    }
+
     /// Step 3 and the draw, on the ranking in `decision.ranking`: spends a
     /// probe if one is left, else picks the first choice, and writes the
     /// answer. (The ranking is read in place: passing a copy would retain
@@ -157,6 +199,20 @@ public enum Router {
             }
         }
         guard !decision.ranking.template.isEmpty else { return .allUnhealthy }
+        if decision.ranking.rule >= 0 {
+            let rules = snapshot.table.rules
+            let percents = rules.rules[decision.ranking.rule].percents
+            if !percents.isEmpty {
+                let arm = RoutingRule.splitArm(hash: query.paymentHash, percents: percents)
+                let gateway = rules.rules[decision.ranking.rule].order[arm]
+                // A split's arm goes first only while its breaker lets it.
+                if decision.ranking.candidates[gateway].tier == .healthy {
+                    decision.firstProbability = Double(percents[arm]) / 100
+                    decision.lead(with: gateway, .split)
+                    return nil
+                }
+            }
+        }
         guard !decision.ranking.pinned, !decision.ranking.alternatives.isEmpty else {
             decision.lead(with: nil, .bestScore)
             return nil
@@ -185,15 +241,15 @@ public enum Router {
 
     /// Finds the best healthy gateway and the probability of each other
     /// healthy gateway being chosen first instead; returns the best.
-    private static func prepareExploration(_ ranking: inout RouteRanking, settings: RoutingTable.DecisionSettings)
-        -> Int?
-    {
+    private static func prepareExploration(
+        _ ranking: inout RouteRanking, settings: RoutingTable.DecisionSettings, within tier: UInt64 = .max
+    ) -> Int? {
         // `order` is by score, so the first healthy gateway is the best.
         var best = -1
         var matching = 0.0
         for i in 0..<ranking.order.count {
             let gateway = ranking.order[i]
-            guard ranking.candidates[gateway].tier == .healthy else { continue }
+            guard ranking.candidates[gateway].tier == .healthy, tier & (1 << UInt64(gateway)) != 0 else { continue }
             if best < 0 {
                 best = gateway
                 continue

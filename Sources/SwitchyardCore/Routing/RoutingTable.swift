@@ -12,6 +12,8 @@ public final class RoutingTable: Sendable {
     public let currencies: NameTable
     /// The card networks scored separately (when segments.card_network is on).
     public let networks: NameTable
+    /// The card networks the routing rules name (a request's network is looked up here for them).
+    public var ruleNetworks: NameTable { rules.networks }
     public let merchants: NameTable
     public let merchantRules: [MerchantRules]
 
@@ -36,6 +38,8 @@ public final class RoutingTable: Sendable {
         let leastBad: Bool
     }
     let settings: DecisionSettings
+    /// The routing rules, compiled; empty when none are configured.
+    public let rules: RuleTable
 
     /// A merchant's rules, compiled.
     public struct MerchantRules: Sendable {
@@ -102,6 +106,11 @@ public final class RoutingTable: Sendable {
                 priority: merchant.priority.compactMap { gatewayIDs.index(of: $0).map(UInt8.init) },
                 weights: gateways.map { merchant.weights[$0.id] ?? $0.weight })
         }
+        rules = RuleTable(
+            configuration.routing.rules,
+            table: RoutingTableNames(
+                gatewayIDs: gatewayIDs, methods: methods,
+                currencies: currencies), merchantTiers: configuration.merchants.map(\.tier))
     }
 
     public var gatewayCount: Int { gateways.count }

@@ -212,6 +212,10 @@ extension Server {
                     + "its score being close enough to the best that the evidence does not rule it out"
             case .probe?: "\(first!.gateway)'s breaker is half-open: this payment was its recovery probe"
             case .pinned?: "the merchant's pinned priority puts \(first!.gateway) first; nothing is explored"
+            case .rule?:
+                "a routing rule put \(first!.gateway) first (its priority order, or its first tier's best score)"
+            case .split?:
+                "a routing rule's volume split sent this payment to \(first!.gateway), its share being \(probability)"
             case .halfOpen?, .leastBad?: "no healthy gateway was left: the least bad went first"
             case .failover?, nil: "ranked by score"
             }

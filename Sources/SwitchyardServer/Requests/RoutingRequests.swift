@@ -105,9 +105,17 @@ extension RequestHandler {
             return nil
         }
         // A probe must reach the merger to be timed; with no room, decide without one.
-        return RouteQuery(
+        var query = RouteQuery(
             merchant: payment.merchant, method: payment.method, currency: payment.currency,
             amount: view.payment.amount, segment: payment.segment, tried: tried, probes: routing.ring.hasRoom(for: 1))
+        if !table.rules.isEmpty {
+            query.attempt = Int(view.payment.attempt)
+            query.paymentHash = RoutingRule.splitHash(paymentID: view.payment.paymentID)
+            if view.payment.cardNetwork.count > 0 {
+                query.ruleNetwork = table.ruleNetworks.index(of: view.payment.cardNetwork) ?? RuleTable.unnamed
+            }
+        }
+        return query
     }
 
     /// Decides on the publication's snapshot into `routing.decision` and

@@ -15,6 +15,7 @@ struct SwitchyardPolicy: RoutingPolicy {
     private var queries: [RouteQuery]
     private let latencies: [UInt32]
     private(set) var breakerOpenings: [BreakerOpening] = []
+    private var paymentCount: UInt64 = 0
 
     init(_ scenario: Scenario, seed: UInt64) {
         let table = RoutingTable(scenario.configuration)
@@ -28,8 +29,12 @@ struct SwitchyardPolicy: RoutingPolicy {
             let resolved = Array(segment.network.utf8).withUnsafeBytes {
                 table.segment(method: method, network: $0, currency: 0, amount: 10_000)
             }
-            return RouteQuery(
+            var query = RouteQuery(
                 merchant: 0, method: method, currency: 0, amount: 10_000, segment: resolved, tried: 0)
+            if !segment.network.isEmpty {
+                query.ruleNetwork = table.ruleNetworks.index(of: segment.network) ?? RuleTable.unnamed
+            }
+            return query
         }
     }
 
@@ -41,6 +46,9 @@ struct SwitchyardPolicy: RoutingPolicy {
         }
         var query = queries[payment.segment]
         query.merchant = payment.merchant
+        // Each payment its own id, for rules that split volume.
+        paymentCount += 1
+        query.paymentHash = withUnsafeBytes(of: paymentCount) { RoutingRule.splitHash(paymentID: $0) }
         // Under `on_all_unhealthy: fail_closed` a decision may refuse the payment.
         guard Router.decide(query, snapshot: snapshot, into: &decision, random: &random) == nil else {
             return (RoutingPolicyRefusal.gateway, snapshot.version)

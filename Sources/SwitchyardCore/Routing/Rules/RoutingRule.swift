@@ -1,5 +1,4 @@
-/// One routing rule as configured (issue 10, in progress: read and validated
-/// here; not yet applied by ``Router``): when a payment matches every
+/// One routing rule as configured: when a payment matches every
 /// condition, the rule's output decides which gateways are eligible and in
 /// what order, combined with success-rate scoring as `mode` says.
 public struct RoutingRule: Equatable, Sendable {
@@ -116,7 +115,16 @@ extension RoutingRule {
     /// from its id alone, so a retried payment keeps its arm: the id's hash,
     /// spread over 10,000 slots, laid over the shares in order.
     public static func splitArm(paymentID: UnsafeRawBufferPointer, percents: [Int]) -> Int {
-        let slot = Int(Hashing.bytes(paymentID, seed: splitSeed) % 10_000)
+        splitArm(hash: splitHash(paymentID: paymentID), percents: percents)
+    }
+
+    /// What a payment's split arm is drawn from: computed once per request.
+    public static func splitHash(paymentID: UnsafeRawBufferPointer) -> UInt64 {
+        Hashing.bytes(paymentID, seed: splitSeed)
+    }
+
+    static func splitArm(hash: UInt64, percents: [Int]) -> Int {
+        let slot = Int(hash % 10_000)
         var bound = 0
         for i in 0..<percents.count {
             bound += percents[i] * 100

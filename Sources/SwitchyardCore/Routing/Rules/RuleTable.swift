@@ -1,0 +1,141 @@
+/// The names a ``RuleTable`` resolves against (built before the routing table is complete).
+struct RoutingTableNames {
+    let gatewayIDs: NameTable
+    let methods: NameTable
+    let currencies: NameTable
+}
+
+/// The configured routing rules compiled against a ``RoutingTable``: names
+/// resolved to indices and gateway masks, so matching a payment against
+/// every rule compares integers and allocates nothing.
+public struct RuleTable: Sendable {
+    struct Rule: Sendable {
+        let name: String
+        let shadow: Bool
+        let mode: RoutingRule.Mode
+        let methods: UInt64
+        let networks: Condition
+        let currencies: Condition
+        let tier: Condition
+        let amount: ClosedRange<UInt64>
+        let attempt: ClosedRange<Int>
+        /// Requests carry no labels yet: a rule with a label condition matches nothing.
+        let needsLabels: Bool
+        /// The gateways the rule leaves eligible.
+        let gateways: UInt64
+        /// Tiers (priority: one gateway each, in order), or a split's arms in order.
+        let tiers: [UInt64]
+        let order: [Int]
+        let percents: [Int]
+    }
+
+    /// A condition on a field whose values are small indices (0..<64); -1: the
+    /// request has no such field; 64 and above: a value no rule names.
+    struct Condition: Sendable {
+        let mask: UInt64
+        let negated: Bool
+        let any: Bool
+
+        static let always = Condition(mask: 0, negated: false, any: true)
+
+        func admits(_ index: Int) -> Bool {
+            if any { return true }
+            if index < 0 { return false }
+            let named = index < 64 && mask & (1 << UInt64(index)) != 0
+            return negated ? !named : named
+        }
+    }
+
+    let rules: [Rule]
+    /// Every card network and tier some rule names.
+    let networks: NameTable
+    let tierNames: NameTable
+    /// Per merchant: its tier's index in `tierNames` (64 when no rule names it).
+    let merchantTiers: [UInt8]
+
+    static let maxNames = 64
+
+    init(_ configured: [RoutingRule], table: RoutingTableNames, merchantTiers tiers: [String]) {
+        func names(_ sets: [RoutingRule.ValueSet]) -> [String] {
+            var names: [String] = []
+            for set in sets {
+                switch set {
+                case .any: continue
+                case .oneOf(let values), .noneOf(let values):
+                    for value in values.sorted() where !names.contains(value) { names.append(value) }
+                }
+            }
+            return Array(names.prefix(RuleTable.maxNames))
+        }
+        networks = NameTable(names(configured.map(\.conditions.cardNetwork)))
+        tierNames = NameTable(names(configured.map(\.conditions.tier)))
+        let tierNames = self.tierNames
+        merchantTiers = tierNames.count == 0 ? [] : tiers.map { UInt8(tierNames.index(of: $0) ?? RuleTable.maxNames) }
+        let networks = self.networks
+        func condition(_ set: RoutingRule.ValueSet, in table: NameTable) -> Condition {
+            switch set {
+            case .any: return .always
+            case .oneOf(let values), .noneOf(let values):
+                var mask: UInt64 = 0
+                for value in values { if let i = table.index(of: value) { mask |= 1 << UInt64(i) } }
+                if case .noneOf = set { return Condition(mask: mask, negated: true, any: false) }
+                return Condition(mask: mask, negated: false, any: false)
+            }
+        }
+        func gatewayMask(_ names: [String]) -> UInt64 {
+            names.reduce(0) { mask, name in table.gatewayIDs.index(of: name).map { mask | 1 << UInt64($0) } ?? mask }
+        }
+        let all: UInt64 = table.gatewayIDs.count == 64 ? .max : (1 << UInt64(table.gatewayIDs.count)) - 1
+        rules = configured.map { rule in
+            let methods = condition(rule.conditions.method, in: table.methods)
+            var methodMask: UInt64 = 0
+            for i in 0..<table.methods.count where methods.admits(i) { methodMask |= 1 << UInt64(i) }
+            let tiers: [UInt64]
+            let percents: [Int]
+            var eligible = all
+            switch rule.output {
+            case .priority(let names):
+                tiers = names.map(gatewayMask)
+                percents = []
+                eligible = tiers.reduce(0, |)
+            case .split(let shares):
+                tiers = shares.map { gatewayMask([$0.gateway]) }
+                percents = shares.map(\.percent)
+                eligible = tiers.reduce(0, |)
+            case .allow(let names):
+                tiers = []
+                percents = []
+                eligible = gatewayMask(names)
+            case .deny(let names):
+                tiers = []
+                percents = []
+                eligible = all & ~gatewayMask(names)
+            }
+            return Rule(
+                name: rule.name, shadow: rule.shadow, mode: rule.mode, methods: methodMask,
+                networks: condition(rule.conditions.cardNetwork, in: networks),
+                currencies: condition(rule.conditions.currency, in: table.currencies),
+                tier: condition(rule.conditions.tier, in: tierNames), amount: rule.conditions.amount,
+                attempt: rule.conditions.attempt, needsLabels: !rule.conditions.labels.isEmpty, gateways: eligible,
+                tiers: tiers, order: tiers.map { $0.trailingZeroBitCount }, percents: percents)
+        }
+    }
+
+    public var isEmpty: Bool { rules.isEmpty }
+
+    /// A request's card network that no rule names.
+    public static let unnamed = maxNames
+
+    /// The first rule (not in shadow) the payment matches, or nil.
+    func match(_ query: RouteQuery) -> Int? {
+        let tier = merchantTiers.isEmpty ? RuleTable.maxNames : Int(merchantTiers[query.merchant])
+        for i in 0..<rules.count where !rules[i].shadow && matches(rules[i], query, tier: tier) { return i }
+        return nil
+    }
+
+    private func matches(_ rule: Rule, _ query: RouteQuery, tier: Int) -> Bool {
+        rule.methods & (1 << UInt64(query.method)) != 0 && rule.networks.admits(query.ruleNetwork)
+            && rule.currencies.admits(query.currency ?? -1) && rule.tier.admits(tier)
+            && rule.amount.contains(query.amount) && rule.attempt.contains(query.attempt) && !rule.needsLabels
+    }
+}
