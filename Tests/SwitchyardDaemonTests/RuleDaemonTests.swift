@@ -1,0 +1,106 @@
+import Foundation
+import Glibc
+import SwitchyardClient
+import SwitchyardTesting
+import SwitchyardWire
+import Testing
+
+/// Routing rules through the built daemon, over the protocol; and a reload
+/// that swaps them.
+@Suite struct RuleDaemonTests {
+    static let config = """
+        server:
+          listen: "127.0.0.1:0"
+          admin_listen: "none"
+          loops: 1
+        routing:
+          rules:
+            - name: amex-large
+              when: {method: {in: [card]}, card_network: {in: [amex]}, amount: {min: 100000}}
+              then: {priority: [cashfree, payu]}
+              mode: strict
+            - name: upi-split
+              when: {method: {in: [upi]}}
+              then: {split: {razorpay: 70, payu: 30}}
+              mode: split_then_score
+            - name: retries
+              when: {attempt: {min: 2}}
+              then: {deny: [razorpay]}
+        gateways:
+          - {id: razorpay, methods: [card, upi], currencies: [INR], weight: 2}
+          - {id: payu, methods: [card, upi], currencies: [INR]}
+          - {id: cashfree, methods: [card], currencies: [INR]}
+        merchants:
+          - id: m_1
+        """
+
+    static func route(
+        _ payment: String, method: String = "card", amount: UInt64 = 49_900, network: String = "", attempt: UInt8 = 1
+    ) -> RouteRequest {
+        RouteRequest(
+            merchantID: "m_1", paymentID: payment, attempt: attempt, method: method, currency: "INR", amount: amount,
+            cardNetwork: network)
+    }
+
+    @Test func rulesDecideOverTheProtocol() throws {
+        let directory = try TemporaryDirectory()
+        let daemon = try ChildProcess.switchyard(config: try directory.write("switchyard.yaml", Self.config))
+        let port = try #require(daemon.listeningPort())
+        let client = try Client(address: "127.0.0.1:\(port)")
+
+        let amex = try client.route(Self.route("p-amex", amount: 150_000, network: "amex"))
+        #expect(amex.entries.map(\.gateway) == ["cashfree", "payu"])
+        #expect(amex.entries.map(\.reason) == [8, 8])  // RULE
+        #expect(amex.firstProbabilityPPM == 1_000_000)
+
+        // Below the amount no rule applies: scores (razorpay's weight 2) lead.
+        let small = try client.route(Self.route("p-small", amount: 50_000, network: "amex"))
+        #expect(small.entries.first?.gateway == "razorpay")
+        #expect(small.entries.count == 3)
+
+        var razorpay = 0
+        for i in 0..<400 {
+            let upi = try client.route(Self.route("p-upi-\(i)", method: "upi"))
+            #expect(upi.entries.first?.reason == 9)  // SPLIT
+            #expect([700_000, 300_000].contains(upi.firstProbabilityPPM))
+            if upi.entries.first?.gateway == "razorpay" { razorpay += 1 }
+            let again = try client.route(Self.route("p-upi-\(i)", method: "upi"))
+            #expect(again.entries.first?.gateway == upi.entries.first?.gateway, "a retry keeps its arm")
+        }
+        #expect((240...320).contains(razorpay), "about 70 % of 400: \(razorpay)")
+
+        let retry = try client.route(Self.route("p-retry", network: "visa", attempt: 2))
+        #expect(!retry.entries.map(\.gateway).contains("razorpay"))
+
+        daemon.signal(SIGTERM)
+        #expect(daemon.waitForExit() == 0)
+    }
+
+    @Test func aReloadSwapsTheRulesAndABadRuleKeepsTheOldOnes() throws {
+        let directory = try TemporaryDirectory()
+        let file = try directory.write("switchyard.yaml", Self.config)
+        let daemon = try ChildProcess.switchyard(config: file)
+        let port = try #require(daemon.listeningPort())
+        let client = try Client(address: "127.0.0.1:\(port)")
+        #expect(
+            try client.route(Self.route("a", amount: 150_000, network: "amex")).entries.first?.gateway == "cashfree")
+
+        // A rule naming a gateway that does not exist: refused, with its place; the old rules stay.
+        _ = try directory.write(
+            "switchyard.yaml", Self.config.replacingOccurrences(of: "[cashfree, payu]", with: "[adyen, payu]"))
+        daemon.signal(SIGHUP)
+        #expect(daemon.waitForOutput(containing: "rule 'amex-large': no gateway 'adyen' is configured"))
+        #expect(
+            try client.route(Self.route("b", amount: 150_000, network: "amex")).entries.first?.gateway == "cashfree")
+
+        _ = try directory.write(
+            "switchyard.yaml", Self.config.replacingOccurrences(of: "[cashfree, payu]", with: "[payu, cashfree]"))
+        daemon.signal(SIGHUP)
+        #expect(
+            try eventually {
+                try client.route(Self.route("c", amount: 150_000, network: "amex")).entries.first?.gateway == "payu"
+            })
+        daemon.signal(SIGTERM)
+        #expect(daemon.waitForExit() == 0)
+    }
+}
