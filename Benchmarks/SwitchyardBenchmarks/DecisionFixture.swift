@@ -57,18 +57,42 @@ final class DecisionFixture: @unchecked Sendable {
         return Array(bytes[..<count])
     }
 
-    var state = RoutingState(table: RoutingTable(DecisionFixture.configuration))
+    /// 49 rules the payment does not match (each names card networks it
+    /// does not carry, with an amount range and an attempt condition), then
+    /// one that it does: two tiers of four gateways, scored within.
+    static let ruleConfiguration: Configuration = {
+        var configuration = DecisionFixture.configuration
+        configuration.routing.rules = (0..<49).map { i in
+            var rule = RoutingRule(name: "rule\(i)", output: .priority([["gateway\(i % 8)"]]))
+            rule.conditions.method = .oneOf(["card"])
+            rule.conditions.cardNetwork = .oneOf(["network\(i)"])
+            rule.conditions.amount = 1_000...10_000_000
+            rule.conditions.attempt = 1...3
+            rule.mode = .strict
+            return rule
+        }
+        configuration.routing.rules.append(
+            RoutingRule(
+                name: "tiers",
+                output: .priority([(0..<4).map { "gateway\($0)" }, (4..<8).map { "gateway\($0)" }])))
+        return configuration
+    }()
+
+    var state: RoutingState
     let snapshot: RoutingSnapshot
     var decision = RouteDecision()
     var cache = DecisionCache()
     var random = SplitMix64(seed: 1)
     var now: UInt64 = 1_000_000_000
-    let query = RouteQuery(merchant: 0, method: 0, currency: 0, amount: 49_900, segment: Segment(method: 0), tried: 0)
+    var query = RouteQuery(merchant: 0, method: 0, currency: 0, amount: 49_900, segment: Segment(method: 0), tried: 0)
     let report = OutcomeReport(
         gateway: 3, merchant: 0, segment: Segment(method: 0), outcome: .success, latencyMilliseconds: 900,
         decisionVersion: 1)
 
-    init() {
+    init(configuration: Configuration = DecisionFixture.configuration) {
+        state = RoutingState(table: RoutingTable(configuration))
+        // A visa card, a network no rule names.
+        query.ruleNetwork = RuleTable.unnamed
         for gateway in 0..<8 {
             for i in 0..<200 {
                 let outcome: PaymentOutcome = i % 100 < 90 + gateway ? .success : .gatewayError

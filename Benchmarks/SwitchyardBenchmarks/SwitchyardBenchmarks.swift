@@ -92,6 +92,12 @@ let benchmarks: @Sendable () -> Void = {
         DecisionFixture()
     }
 
+    Benchmark("ROUTE decision through 50 rules over 8 gateways (x1000)") { benchmark, fixture in
+        for _ in benchmark.scaledIterations { fixture.decide() }
+    } setup: {
+        DecisionFixture(configuration: DecisionFixture.ruleConfiguration)
+    }
+
     Benchmark("ROUTE decision over 8 eligible gateways, ranking cached (x1000)") { benchmark, fixture in
         for _ in benchmark.scaledIterations { fixture.decideCached() }
     } setup: {

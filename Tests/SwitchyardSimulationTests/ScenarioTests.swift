@@ -86,3 +86,32 @@ enum Scenarios {
         #expect(throws: ConfigurationError.self) { try Scenario.load(path: "/nonexistent/s9.yaml") }
     }
 }
+
+@Suite struct ScenarioRuleTests {
+    @Test func aScenariosRoutingRulesApplyToSwitchyard() throws {
+        let scenario = try Scenario.parse(
+            yaml: """
+                duration_s: 60
+                gateways: [{id: alpha, success: 0.95}, {id: beta, success: 0.90}]
+                routing:
+                  rules:
+                    - {name: split, then: {split: {alpha: 20, beta: 80}}, mode: split_then_score}
+                """, file: "r.yaml")
+        #expect(scenario.routing.rules.map(\.name) == ["split"])
+        let simulator = Simulator(scenario: scenario, seed: 2)
+        let result = simulator.run(.switchyard)
+        let betaShare = Double(result.chosen[1]) / Double(result.payments)
+        #expect(abs(betaShare - 0.8) < 0.03, "the split decides, not the scores: \(betaShare)")
+    }
+
+    @Test func aBadRuleInAScenarioIsReportedWithItsPlace() {
+        #expect {
+            _ = try Scenario.parse(
+                yaml: """
+                    gateways: [{id: alpha}, {id: beta}]
+                    routing:
+                      rules: [{name: x, then: {priority: [gamma]}}]
+                    """, file: "r.yaml")
+        } throws: { "\($0)".contains("r.yaml:3:") && "\($0)".contains("no gateway 'gamma'") }
+    }
+}

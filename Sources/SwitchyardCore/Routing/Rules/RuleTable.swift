@@ -9,18 +9,10 @@ struct RoutingTableNames {
 /// resolved to indices and gateway masks, so matching a payment against
 /// every rule compares integers and allocates nothing.
 public struct RuleTable: Sendable {
+    /// What a matched rule does.
     struct Rule: Sendable {
         let name: String
-        let shadow: Bool
         let mode: RoutingRule.Mode
-        let methods: UInt64
-        let networks: Condition
-        let currencies: Condition
-        let tier: Condition
-        let amount: ClosedRange<UInt64>
-        let attempt: ClosedRange<Int>
-        /// Requests carry no labels yet: a rule with a label condition matches nothing.
-        let needsLabels: Bool
         /// The gateways the rule leaves eligible.
         let gateways: UInt64
         /// Tiers (priority: one gateway each, in order), or a split's arms in order.
@@ -47,6 +39,23 @@ public struct RuleTable: Sendable {
     }
 
     let rules: [Rule]
+    /// Each rule's conditions, apart and free of references: matching reads
+    /// them for every decision, and a `Rule` (with its name and arrays) read
+    /// by value would be retained and released, rule by rule.
+    private let conditions: [Conditions]
+
+    struct Conditions {
+        let shadow: Bool
+        /// Requests carry no labels yet: a rule with a label condition matches nothing.
+        let methods: UInt64
+        let networks: Condition
+        let currencies: Condition
+        let tier: Condition
+        let amount: ClosedRange<UInt64>
+        let attempt: ClosedRange<Int>
+        let needsLabels: Bool
+    }
+
     /// Every card network and tier some rule names.
     let networks: NameTable
     let tierNames: NameTable
@@ -86,6 +95,7 @@ public struct RuleTable: Sendable {
             names.reduce(0) { mask, name in table.gatewayIDs.index(of: name).map { mask | 1 << UInt64($0) } ?? mask }
         }
         let all: UInt64 = table.gatewayIDs.count == 64 ? .max : (1 << UInt64(table.gatewayIDs.count)) - 1
+        var conditions: [Conditions] = []
         rules = configured.map { rule in
             let methods = condition(rule.conditions.method, in: table.methods)
             var methodMask: UInt64 = 0
@@ -111,29 +121,38 @@ public struct RuleTable: Sendable {
                 percents = []
                 eligible = all & ~gatewayMask(names)
             }
+            conditions.append(
+                Conditions(
+                    shadow: rule.shadow, methods: methodMask,
+                    networks: condition(rule.conditions.cardNetwork, in: networks),
+                    currencies: condition(rule.conditions.currency, in: table.currencies),
+                    tier: condition(rule.conditions.tier, in: tierNames), amount: rule.conditions.amount,
+                    attempt: rule.conditions.attempt, needsLabels: !rule.conditions.labels.isEmpty))
             return Rule(
-                name: rule.name, shadow: rule.shadow, mode: rule.mode, methods: methodMask,
-                networks: condition(rule.conditions.cardNetwork, in: networks),
-                currencies: condition(rule.conditions.currency, in: table.currencies),
-                tier: condition(rule.conditions.tier, in: tierNames), amount: rule.conditions.amount,
-                attempt: rule.conditions.attempt, needsLabels: !rule.conditions.labels.isEmpty, gateways: eligible,
-                tiers: tiers, order: tiers.map { $0.trailingZeroBitCount }, percents: percents)
+                name: rule.name, mode: rule.mode, gateways: eligible, tiers: tiers,
+                order: tiers.map { $0.trailingZeroBitCount }, percents: percents)
         }
+        self.conditions = conditions
     }
 
-    public var isEmpty: Bool { rules.isEmpty }
+    public var isEmpty: Bool { conditions.isEmpty }
 
     /// A request's card network that no rule names.
     public static let unnamed = maxNames
 
     /// The first rule (not in shadow) the payment matches, or nil.
     func match(_ query: RouteQuery) -> Int? {
+        guard !conditions.isEmpty else { return nil }
         let tier = merchantTiers.isEmpty ? RuleTable.maxNames : Int(merchantTiers[query.merchant])
-        for i in 0..<rules.count where !rules[i].shadow && matches(rules[i], query, tier: tier) { return i }
-        return nil
+        return conditions.withUnsafeBufferPointer { conditions in
+            for i in 0..<conditions.count where !conditions[i].shadow && matches(conditions[i], query, tier: tier) {
+                return i
+            }
+            return nil
+        }
     }
 
-    private func matches(_ rule: Rule, _ query: RouteQuery, tier: Int) -> Bool {
+    private func matches(_ rule: Conditions, _ query: RouteQuery, tier: Int) -> Bool {
         rule.methods & (1 << UInt64(query.method)) != 0 && rule.networks.admits(query.ruleNetwork)
             && rule.currencies.admits(query.currency ?? -1) && rule.tier.admits(tier)
             && rule.amount.contains(query.amount) && rule.attempt.contains(query.attempt) && !rule.needsLabels
