@@ -93,7 +93,8 @@ public struct Configuration: Equatable, Sendable {
             }
         }
         configuration.merchants = uniqueEntries(merchantReaders, kind: "merchant", id: \.id) {
-            MerchantConfiguration(reading: $0, gateways: methods, redis: configuration.redis)
+            MerchantConfiguration(
+                reading: $0, gateways: methods, configured: configuration.gateways, redis: configuration.redis)
         }
         reader.rejectUnknownKeys(known: sections)
         if !reader.collected.isEmpty { throw ConfigurationError(problems: reader.collected) }

@@ -40,11 +40,13 @@ public struct MerchantConfiguration: Equatable, Sendable {
     public var priority: [String] = []
     /// Weights that replace the gateways' SRE weights for this merchant.
     public var weights: [String: Double] = [:]
+    /// Routing rules of its own, tried before `routing.rules` (docs/routing.md, "Rules").
+    public var rules: [RoutingRule] = []
 
     public init(id: String) { self.id = id }
 
     static let fields = [
-        "id", "status", "tier", "keys", "limits", "client_allowlist", "allowed_methods", "gateways",
+        "id", "status", "tier", "keys", "limits", "client_allowlist", "allowed_methods", "gateways", "rules",
     ]
     static let keyFields = ["hash", "mode", "expires"]
     /// Limits one merchant may have (the limiter tracks them in one word).
@@ -56,13 +58,18 @@ public struct MerchantConfiguration: Equatable, Sendable {
     public static let maxAllowlist = 1_024
     static let ruleFields = ["allow", "deny", "priority", "weights"]
 
-    /// Reads one merchant; `gateways` (id → methods) checks every reference,
-    /// `redis` whether a fleet can share its limits.
-    init?(reading reader: ConfigReader, gateways: [String: [String]], redis: RedisConfiguration) {
+    /// Reads one merchant; `gateways` (id → methods) checks every reference
+    /// (`configured`, the gateways themselves, its routing rules), `redis`
+    /// whether a fleet can share its limits.
+    init?(
+        reading reader: ConfigReader, gateways: [String: [String]], configured: [GatewayConfiguration],
+        redis: RedisConfiguration
+    ) {
         let id = reader.string("id", default: "")
         let idProblem = MerchantConfiguration.idProblem(id)
         if let idProblem { reader.report(field: "id", idProblem) }
         self.init(id: id)
+        rules = RoutingRuleReader.read(reader, key: "rules", gateways: configured)
         readAuthorization(reader, redis: redis)
         let known = Set(gateways.values.joined())
         let methods = reader.strings("allowed_methods", default: []) { method in

@@ -107,7 +107,7 @@ public final class RoutingTable: Sendable {
                 weights: gateways.map { merchant.weights[$0.id] ?? $0.weight })
         }
         rules = RuleTable(
-            configuration.routing.rules,
+            configuration.routing.rules, merchants: configuration.merchants.map(\.rules),
             table: RoutingTableNames(
                 gatewayIDs: gatewayIDs, methods: methods,
                 currencies: currencies), merchantTiers: configuration.merchants.map(\.tier))

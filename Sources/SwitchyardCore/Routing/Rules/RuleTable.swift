@@ -56,6 +56,11 @@ public struct RuleTable: Sendable {
         let needsLabels: Bool
     }
 
+    /// Rules 0..<globalCount apply to every merchant; a merchant's own come
+    /// after them in `rules`, at its range, and are tried first.
+    let globalCount: Int
+    let merchantRules: [Int: Range<Int>]
+
     /// Every card network and tier some rule names.
     let networks: NameTable
     let tierNames: NameTable
@@ -64,7 +69,18 @@ public struct RuleTable: Sendable {
 
     static let maxNames = 64
 
-    init(_ configured: [RoutingRule], table: RoutingTableNames, merchantTiers tiers: [String]) {
+    /// `global` apply to every merchant; `merchants[m]` to merchant m, first.
+    init(
+        _ global: [RoutingRule], merchants: [[RoutingRule]], table: RoutingTableNames, merchantTiers tiers: [String]
+    ) {
+        var configured = global
+        var ranges: [Int: Range<Int>] = [:]
+        for (merchant, own) in merchants.enumerated() where !own.isEmpty {
+            ranges[merchant] = configured.count..<configured.count + own.count
+            configured += own
+        }
+        merchantRules = ranges
+        globalCount = global.count
         func names(_ sets: [RoutingRule.ValueSet]) -> [String] {
             var names: [String] = []
             for set in sets {
@@ -144,8 +160,10 @@ public struct RuleTable: Sendable {
     func match(_ query: RouteQuery) -> Int? {
         guard !conditions.isEmpty else { return nil }
         let tier = merchantTiers.isEmpty ? RuleTable.maxNames : Int(merchantTiers[query.merchant])
+        let own = merchantRules.isEmpty ? 0..<0 : merchantRules[query.merchant] ?? 0..<0
         return conditions.withUnsafeBufferPointer { conditions in
-            for i in 0..<conditions.count where !conditions[i].shadow && matches(conditions[i], query, tier: tier) {
+            for i in own where !conditions[i].shadow && matches(conditions[i], query, tier: tier) { return i }
+            for i in 0..<globalCount where !conditions[i].shadow && matches(conditions[i], query, tier: tier) {
                 return i
             }
             return nil
