@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import SwitchyardClient
+import SwitchyardCore
 import SwitchyardTesting
 import SwitchyardWire
 import Testing
@@ -8,11 +9,13 @@ import Testing
 /// Routing rules through the built daemon, over the protocol; and a reload
 /// that swaps them.
 @Suite struct RuleDaemonTests {
+    static let token = "0123456789abcdef0123456789abcdef-rule-test-token"
     static let config = """
         server:
           listen: "127.0.0.1:0"
           admin_listen: "none"
           loops: 1
+          admin_token_hash: "\(AdminTokenDigest(token: token).storedForm)"
         routing:
           rules:
             - name: amex-large
@@ -71,6 +74,29 @@ import Testing
 
         let retry = try client.route(Self.route("p-retry", network: "visa", attempt: 2))
         #expect(!retry.entries.map(\.gateway).contains("razorpay"))
+
+        // Explain names the rule followed and why the earlier ones were passed over.
+        func explain(_ decision: UInt64) throws -> [String: Any] {
+            let body = try client.admin(AdminRequest(token: Self.token, operation: .explain(decisionID: decision)))
+            return try #require(try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any])
+        }
+        let amexExplained = try explain(amex.decisionID)
+        #expect((amexExplained["rule"] as? [String: String]) == ["name": "amex-large", "scope": "global"])
+        #expect((amexExplained["rules_passed_over"] as? [Any])?.isEmpty == true)
+        #expect((amexExplained["draw"] as? String)?.contains("routing rule 'amex-large'") == true)
+        let retryExplained = try explain(retry.decisionID)
+        #expect((retryExplained["rule"] as? [String: String])?["name"] == "retries")
+        #expect(
+            (retryExplained["rules_passed_over"] as? [[String: String]])
+                == [["name": "amex-large", "failed": "card_network"], ["name": "upi-split", "failed": "method"]])
+        let smallExplained = try explain(small.decisionID)
+        #expect(smallExplained["rule"] == nil)
+        #expect(
+            (smallExplained["rules_passed_over"] as? [[String: String]])
+                == [
+                    ["name": "amex-large", "failed": "amount"], ["name": "upi-split", "failed": "method"],
+                    ["name": "retries", "failed": "attempt"],
+                ])
 
         daemon.signal(SIGTERM)
         #expect(daemon.waitForExit() == 0)

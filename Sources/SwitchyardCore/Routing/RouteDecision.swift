@@ -68,6 +68,8 @@ public struct RouteDecision: Sendable {
     public internal(set) var entries: [RouteEntry] = []
     /// The probability with which the first entry was chosen.
     public internal(set) var firstProbability = 1.0
+    /// The routing rule the decision followed (an index into the table's rules), -1: none.
+    public internal(set) var rule = -1
     /// The half-open probe this decision spent, if any: the merger must start its timer.
     public internal(set) var probe: (breaker: Int, generation: UInt64)?
     /// Working space for ``Router/decide(_:snapshot:into:random:)``.
@@ -81,5 +83,6 @@ public struct RouteDecision: Sendable {
         entries.removeAll(keepingCapacity: true)
         firstProbability = 1
         probe = nil
+        rule = -1
     }
 }

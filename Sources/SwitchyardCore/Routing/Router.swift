@@ -186,6 +186,7 @@ public enum Router {
         _ decision: inout RouteDecision, query: RouteQuery, snapshot: RoutingSnapshot, random: inout SplitMix64
     ) -> RouteFailure? {
         decision.reset()
+        decision.rule = decision.ranking.rule
         if let failure = decision.ranking.failure { return failure }
         if query.probes {
             for i in 0..<decision.ranking.halfOpen.count {

@@ -213,9 +213,11 @@ extension Server {
             case .probe?: "\(first!.gateway)'s breaker is half-open: this payment was its recovery probe"
             case .pinned?: "the merchant's pinned priority puts \(first!.gateway) first; nothing is explored"
             case .rule?:
-                "a routing rule put \(first!.gateway) first (its priority order, or its first tier's best score)"
+                "routing rule '\(record.rule.map(table.rules.name) ?? "?")' put \(first!.gateway) first "
+                    + "(its priority order, or its first tier's best score)"
             case .split?:
-                "a routing rule's volume split sent this payment to \(first!.gateway), its share being \(probability)"
+                "routing rule '\(record.rule.map(table.rules.name) ?? "?")' split volume: this payment's arm is "
+                    + "\(first!.gateway), its share \(probability)"
             case .halfOpen?, .leastBad?: "no healthy gateway was left: the least bad went first"
             case .failover?, nil: "ranked by score"
             }
@@ -229,7 +231,24 @@ extension Server {
             tried: (0..<table.gatewayCount).filter { record.tried & 1 << UInt64($0) != 0 }.map { names[$0] },
             snapshotVersion: record.snapshotVersion, draw: draw, firstProbability: rounded(record.firstProbability),
             entries: entries, listLength: record.listLength,
-            excluded: excluded.map { AdminExplain.Exclusion(gateway: names[$0.gateway], reason: $0.reason.rawValue) })
+            excluded: excluded.map { AdminExplain.Exclusion(gateway: names[$0.gateway], reason: $0.reason.rawValue) },
+            rule: record.rule.map {
+                AdminExplain.MatchedRule(
+                    name: table.rules.name(of: $0), scope: table.rules.isMerchantRule($0) ? "merchant" : "global")
+            },
+            rulesPassedOver: table.rules.isEmpty ? nil : passedOver(record, in: table))
+    }
+
+    /// The rules a decision's payment was checked against before the one it followed.
+    private func passedOver(_ record: DecisionLog.Record, in table: RoutingTable) -> [AdminExplain.PassedOver] {
+        var query = RouteQuery(
+            merchant: record.merchant, method: record.method, currency: record.currency, amount: record.amount,
+            segment: record.segment, tried: record.tried)
+        query.attempt = record.attempt
+        query.ruleNetwork = record.ruleNetwork
+        return table.rules.passedOver(query, matched: record.rule).map {
+            AdminExplain.PassedOver(name: $0.name, failed: $0.reason)
+        }
     }
 
     var redisStatus: String {

@@ -151,7 +151,7 @@ extension RequestHandler {
         let log = routing.decisionLog
         log.begin(
             decisionID, query: query, firstProbability: routing.decision.firstProbability,
-            listLength: routing.decision.entries.count, snapshotVersion: snapshot.version,
+            listLength: routing.decision.entries.count, rule: routing.decision.rule, snapshotVersion: snapshot.version,
             tableGeneration: publication.tableGeneration, at: routing.now)
         // Read in place: a copy of the decision would retain its arrays.
         RouteReply.writeHead(

@@ -33,6 +33,10 @@ final class DecisionLog: Sendable {
         /// How long the failover list was (at most ``maxEntries`` are kept).
         var listLength: Int
         var entries: [(gateway: Int, reason: RouteReason, successRate: Double, score: Double)]
+        /// The routing rule followed (nil: none), and what rules read that the fields above do not.
+        var rule: Int?
+        var attempt: Int
+        var ruleNetwork: Int
     }
 
     /// Starts the record of decision `id`, made for `query` on the snapshot
@@ -41,8 +45,8 @@ final class DecisionLog: Sendable {
     /// calls because the caller reads the decision in place: a copy of it
     /// would retain its arrays.
     func begin(
-        _ id: UInt64, query: RouteQuery, firstProbability: Double, listLength: Int, snapshotVersion: UInt32,
-        tableGeneration: UInt32, at now: UInt64
+        _ id: UInt64, query: RouteQuery, firstProbability: Double, listLength: Int, rule: Int,
+        snapshotVersion: UInt32, tableGeneration: UInt32, at now: UInt64
     ) {
         let base = Int(id & UInt64(DecisionLog.capacity - 1)) &* DecisionLog.words
         slots.set(base, 0)
@@ -56,7 +60,12 @@ final class DecisionLog: Sendable {
         slots.set(base + 4, query.amount)
         slots.set(base + 5, query.tried)
         slots.set(base + 6, now)
-        slots.set(base + 7, UInt64(listLength))
+        // The list's length, the rule (+1), the attempt and the rules' network index (+1), packed.
+        slots.set(
+            base + 7,
+            UInt64(min(listLength, 255)) | UInt64(UInt16(truncatingIfNeeded: rule + 1)) << 8
+                | UInt64(UInt8(truncatingIfNeeded: query.attempt)) << 24
+                | UInt64(UInt16(truncatingIfNeeded: query.ruleNetwork + 1)) << 32)
     }
 
     /// Entry `index` of decision `id`'s list (those past ``maxEntries`` are not kept).
@@ -81,7 +90,9 @@ final class DecisionLog: Sendable {
         let versions = slots.value(base + 1)
         let query = slots.value(base + 2)
         let segment = slots.value(base + 3)
-        let listLength = Int(min(slots.value(base + 7), 255))
+        let packed = slots.value(base + 7)
+        let listLength = Int(UInt8(truncatingIfNeeded: packed))
+        let rule = Int(UInt16(truncatingIfNeeded: packed >> 8)) - 1
         var entries: [(gateway: Int, reason: RouteReason, successRate: Double, score: Double)] = []
         for i in 0..<min(listLength, DecisionLog.maxEntries) {
             let head = slots.value(base + 8 + 2 * i)
@@ -101,7 +112,9 @@ final class DecisionLog: Sendable {
             segment: Segment(key: UInt32(truncatingIfNeeded: segment >> 32)),
             firstProbability: Double(Float(bitPattern: UInt32(truncatingIfNeeded: segment))),
             amount: slots.value(base + 4), tried: slots.value(base + 5), at: slots.value(base + 6),
-            listLength: listLength, entries: entries)
+            listLength: listLength, entries: entries, rule: rule < 0 ? nil : rule,
+            attempt: Int(UInt8(truncatingIfNeeded: packed >> 24)),
+            ruleNetwork: Int(UInt16(truncatingIfNeeded: packed >> 32)) - 1)
         // A slot rewritten while it was read has another id (or 0) by now.
         atomicMemoryFence(ordering: .acquiring)
         return slots.value(base) == id ? record : nil

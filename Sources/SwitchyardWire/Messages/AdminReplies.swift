@@ -222,12 +222,42 @@ public struct AdminExplain: Codable, Equatable, Sendable {
     public var listLength: Int
     /// The gateways left out, each with the first rule that excluded it.
     public var excluded: [Exclusion]
+    /// The routing rule the decision followed (absent: none matched).
+    public var rule: MatchedRule?
+    /// Routing rules tried before it (all of them, when none matched), each
+    /// with the first condition the payment failed; absent without rules.
+    public var rulesPassedOver: [PassedOver]?
+
+    public struct MatchedRule: Codable, Equatable, Sendable {
+        public var name: String
+        /// `merchant` (the merchant's own rules) or `global` (`routing.rules`).
+        public var scope: String
+
+        public init(name: String, scope: String) {
+            self.name = name
+            self.scope = scope
+        }
+    }
+
+    public struct PassedOver: Codable, Equatable, Sendable {
+        public var name: String
+        /// `method`, `card_network`, `currency`, `tier`, `amount`, `attempt`, `labels`, or `shadow`.
+        public var failed: String
+
+        public init(name: String, failed: String) {
+            self.name = name
+            self.failed = failed
+        }
+    }
 
     public init(
         decisionId: String, instance: String, loop: Int, ageMs: Double, merchant: String, method: String,
         currency: String?, amount: UInt64, segment: String, tried: [String], snapshotVersion: UInt32, draw: String,
-        firstProbability: Double, entries: [Entry], listLength: Int, excluded: [Exclusion]
+        firstProbability: Double, entries: [Entry], listLength: Int, excluded: [Exclusion],
+        rule: MatchedRule? = nil, rulesPassedOver: [PassedOver]? = nil
     ) {
+        self.rule = rule
+        self.rulesPassedOver = rulesPassedOver
         self.decisionId = decisionId
         self.instance = instance
         self.loop = loop

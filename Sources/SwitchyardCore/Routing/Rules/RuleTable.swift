@@ -170,6 +170,42 @@ public struct RuleTable: Sendable {
         }
     }
 
+    /// For explanations: the rules tried before `matched` (all of them, when
+    /// none matched), in order, each with the first of its conditions the
+    /// payment failed ("shadow" for a rule that is only watched).
+    public func passedOver(_ query: RouteQuery, matched: Int?) -> [(name: String, reason: String)] {
+        let tier = merchantTiers.isEmpty ? RuleTable.maxNames : Int(merchantTiers[query.merchant])
+        let own = merchantRules.isEmpty ? 0..<0 : merchantRules[query.merchant] ?? 0..<0
+        var passed: [(name: String, reason: String)] = []
+        for i in Array(own) + Array(0..<globalCount) {
+            if i == matched { break }
+            let rule = conditions[i]
+            let reason =
+                rule.shadow
+                ? "shadow"
+                : rule.methods & (1 << UInt64(query.method)) == 0
+                    ? "method"
+                    : !rule.networks.admits(query.ruleNetwork)
+                        ? "card_network"
+                        : !rule.currencies.admits(query.currency ?? -1)
+                            ? "currency"
+                            : !rule.tier.admits(tier)
+                                ? "tier"
+                                : !rule.amount.contains(query.amount)
+                                    ? "amount"
+                                    : !rule.attempt.contains(query.attempt)
+                                        ? "attempt"
+                                        : rule.needsLabels ? "labels" : nil
+            if let reason { passed.append((rules[i].name, reason)) }
+        }
+        return passed
+    }
+
+    /// Whether rule `index` is one of the merchant's own (else it is for every merchant).
+    public func isMerchantRule(_ index: Int) -> Bool { index >= globalCount }
+
+    public func name(of index: Int) -> String { rules[index].name }
+
     private func matches(_ rule: Conditions, _ query: RouteQuery, tier: Int) -> Bool {
         rule.methods & (1 << UInt64(query.method)) != 0 && rule.networks.admits(query.ruleNetwork)
             && rule.currencies.admits(query.currency ?? -1) && rule.tier.admits(tier)
