@@ -201,11 +201,11 @@ public enum Router {
         }
         guard !decision.ranking.template.isEmpty else { return .allUnhealthy }
         if decision.ranking.rule >= 0 {
-            let rules = snapshot.table.rules
-            let percents = rules.rules[decision.ranking.rule].percents
+            let rule = snapshot.table.rules.rules[decision.ranking.rule]
+            let percents = rule.percents
             if !percents.isEmpty {
                 let arm = RoutingRule.splitArm(hash: query.paymentHash, percents: percents)
-                let gateway = rules.rules[decision.ranking.rule].order[arm]
+                let gateway = rule.order[arm]
                 // A split's arm goes first only while its breaker lets it.
                 if decision.ranking.candidates[gateway].tier == .healthy {
                     decision.firstProbability = Double(percents[arm]) / 100

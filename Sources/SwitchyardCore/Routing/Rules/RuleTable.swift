@@ -159,13 +159,10 @@ public struct RuleTable: Sendable {
     /// The first rule (not in shadow) the payment matches, or nil.
     func match(_ query: RouteQuery) -> Int? {
         guard !conditions.isEmpty else { return nil }
-        let tier = merchantTiers.isEmpty ? RuleTable.maxNames : Int(merchantTiers[query.merchant])
-        let own = merchantRules.isEmpty ? 0..<0 : merchantRules[query.merchant] ?? 0..<0
+        let (own, tier) = scope(of: query.merchant)
         return conditions.withUnsafeBufferPointer { conditions in
-            for i in own where !conditions[i].shadow && matches(conditions[i], query, tier: tier) { return i }
-            for i in 0..<globalCount where !conditions[i].shadow && matches(conditions[i], query, tier: tier) {
-                return i
-            }
+            for i in own where failedCondition(conditions[i], query, tier: tier) == nil { return i }
+            for i in 0..<globalCount where failedCondition(conditions[i], query, tier: tier) == nil { return i }
             return nil
         }
     }
@@ -174,29 +171,13 @@ public struct RuleTable: Sendable {
     /// none matched), in order, each with the first of its conditions the
     /// payment failed ("shadow" for a rule that is only watched).
     public func passedOver(_ query: RouteQuery, matched: Int?) -> [(name: String, reason: String)] {
-        let tier = merchantTiers.isEmpty ? RuleTable.maxNames : Int(merchantTiers[query.merchant])
-        let own = merchantRules.isEmpty ? 0..<0 : merchantRules[query.merchant] ?? 0..<0
+        let (own, tier) = scope(of: query.merchant)
         var passed: [(name: String, reason: String)] = []
         for i in Array(own) + Array(0..<globalCount) {
             if i == matched { break }
-            let rule = conditions[i]
-            let reason =
-                rule.shadow
-                ? "shadow"
-                : rule.methods & (1 << UInt64(query.method)) == 0
-                    ? "method"
-                    : !rule.networks.admits(query.ruleNetwork)
-                        ? "card_network"
-                        : !rule.currencies.admits(query.currency ?? -1)
-                            ? "currency"
-                            : !rule.tier.admits(tier)
-                                ? "tier"
-                                : !rule.amount.contains(query.amount)
-                                    ? "amount"
-                                    : !rule.attempt.contains(query.attempt)
-                                        ? "attempt"
-                                        : rule.needsLabels ? "labels" : nil
-            if let reason { passed.append((rules[i].name, reason)) }
+            if let failed = failedCondition(conditions[i], query, tier: tier) {
+                passed.append((rules[i].name, failed.rawValue))
+            }
         }
         return passed
     }
@@ -206,9 +187,29 @@ public struct RuleTable: Sendable {
 
     public func name(of index: Int) -> String { rules[index].name }
 
-    private func matches(_ rule: Conditions, _ query: RouteQuery, tier: Int) -> Bool {
-        rule.methods & (1 << UInt64(query.method)) != 0 && rule.networks.admits(query.ruleNetwork)
-            && rule.currencies.admits(query.currency ?? -1) && rule.tier.admits(tier)
-            && rule.amount.contains(query.amount) && rule.attempt.contains(query.attempt) && !rule.needsLabels
+    /// A merchant's own rules (tried first) and its tier's index.
+    private func scope(of merchant: Int) -> (own: Range<Int>, tier: Int) {
+        (
+            merchantRules.isEmpty ? 0..<0 : merchantRules[merchant] ?? 0..<0,
+            merchantTiers.isEmpty ? RuleTable.maxNames : Int(merchantTiers[merchant])
+        )
+    }
+
+    /// The condition names explanations use.
+    enum FailedCondition: String {
+        case shadow, method, cardNetwork = "card_network", currency, tier, amount, attempt, labels
+    }
+
+    /// The first condition of `rule` the payment fails (a shadow rule fails
+    /// them all, since it never acts); nil when the rule applies.
+    private func failedCondition(_ rule: Conditions, _ query: RouteQuery, tier: Int) -> FailedCondition? {
+        if rule.shadow { return .shadow }
+        if rule.methods & (1 << UInt64(query.method)) == 0 { return .method }
+        if !rule.networks.admits(query.ruleNetwork) { return .cardNetwork }
+        if !rule.currencies.admits(query.currency ?? -1) { return .currency }
+        if !rule.tier.admits(tier) { return .tier }
+        if !rule.amount.contains(query.amount) { return .amount }
+        if !rule.attempt.contains(query.attempt) { return .attempt }
+        return rule.needsLabels ? .labels : nil
     }
 }
