@@ -78,9 +78,21 @@ final class DecisionFixture: @unchecked Sendable {
         return configuration
     }()
 
+    /// The 50 rules, with the matching one in shadow ahead of them: each
+    /// decision also ranks what that rule would have decided.
+    static let shadowConfiguration: Configuration = {
+        var configuration = ruleConfiguration
+        var watched = RoutingRule(name: "watched", output: .allow((2..<6).map { "gateway\($0)" }))
+        watched.shadow = true
+        configuration.routing.rules.insert(watched, at: 0)
+        return configuration
+    }()
+
     var state: RoutingState
     let snapshot: RoutingSnapshot
     var decision = RouteDecision()
+    var shadowDecision = RouteDecision()
+    var shadowVerdicts = 0
     var cache = DecisionCache()
     var random = SplitMix64(seed: 1)
     var now: UInt64 = 1_000_000_000
@@ -112,6 +124,20 @@ final class DecisionFixture: @unchecked Sendable {
     /// What a loop does for a busy merchant: the ranking comes from the cache.
     func decideCached() {
         blackHole(cache.decide(query, snapshot: snapshot, into: &decision, random: &random))
+    }
+
+    /// What a loop does with rules in shadow: the decision (its ranking
+    /// cached), then each shadow rule's, compared.
+    func decideWithShadow() {
+        let luck = random
+        let failure = cache.decide(query, snapshot: snapshot, into: &decision, random: &random)
+        Router.shadow(
+            query, followed: decision.rule >= 0 ? decision.rule : nil,
+            first: failure == nil ? decision.entries[0].gateway : nil, snapshot: snapshot, luck: luck,
+            scratch: &shadowDecision
+        ) { _, verdict in
+            if verdict != .agrees { shadowVerdicts &+= 1 }
+        }
     }
 
     func record() {

@@ -98,6 +98,12 @@ let benchmarks: @Sendable () -> Void = {
         DecisionFixture(configuration: DecisionFixture.ruleConfiguration)
     }
 
+    Benchmark("ROUTE decision through 50 rules, one more in shadow, ranking cached (x1000)") { benchmark, fixture in
+        for _ in benchmark.scaledIterations { fixture.decideWithShadow() }
+    } setup: {
+        DecisionFixture(configuration: DecisionFixture.shadowConfiguration)
+    }
+
     Benchmark("ROUTE decision over 8 eligible gateways, ranking cached (x1000)") { benchmark, fixture in
         for _ in benchmark.scaledIterations { fixture.decideCached() }
     } setup: {

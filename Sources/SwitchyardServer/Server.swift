@@ -382,7 +382,7 @@ public final class Server: Sendable {
 
     /// What `/metrics` reports, read when scraped.
     var metricsSample: MetricsExporter.Sample {
-        let (decisions, authorizations) = routing.labelledTotals()
+        let totals = routing.labelledTotals()
         let (table, counts, states) = routing.slotMetrics()
         let snapshot = routing.current.snapshot
         var gateways: [MetricsExporter.GatewaySample] = []
@@ -403,8 +403,8 @@ public final class Server: Sendable {
             connections: connectionCount, loops: loopCount, routing: routing.counters,
             redisConnected: fleet?.isConnected ?? false, syncAge: fleet?.syncAgeSeconds, dropped: routing.fleetDropped,
             limitsDegraded: (routing.current.authorization.leases?.degradedSince ?? 0) != 0,
-            leases: fleet?.leaseCounters, loopMetrics: handles.map(\.metrics), decisions: decisions,
-            authorizations: authorizations, gateways: gateways)
+            leases: fleet?.leaseCounters, loopMetrics: handles.map(\.metrics), totals: totals,
+            gateways: gateways)
     }
 
     /// What routing has counted so far (reports by outcome, unknown decisions, breaker transitions).

@@ -48,6 +48,23 @@ enum Table {
             ])
     }
 
+    static func rules(_ rules: [AdminStats.Rule], merchant: String?) -> String {
+        let shown = rules.filter { merchant == nil || $0.scope == "global" || $0.scope == "merchant:\(merchant!)" }
+        if shown.isEmpty { return "no routing rules" }
+        return render(
+            ["RULE", "SCOPE", "MODE", "STATE", "DECISIONS", "SHADOW MATCHES", "DIFFERS", "REFUSALS"],
+            shown.map { rule in
+                let share = { (count: UInt64) in
+                    rule.shadowMatches == 0
+                        ? "\(count)" : "\(count) (\(percent(Double(count) / Double(rule.shadowMatches))))"
+                }
+                return [
+                    rule.name, rule.scope, rule.mode, rule.shadow ? "shadow" : "acting", "\(rule.decisions)",
+                    "\(rule.shadowMatches)", share(rule.shadowDiffers), share(rule.shadowRefusals),
+                ]
+            })
+    }
+
     static func change(_ change: AdminChange) -> String {
         "\(change.change) (\(change.scope == "fleet" ? "fleet-wide, kept in Redis" : "this instance, until it restarts"))"
     }

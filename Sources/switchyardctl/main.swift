@@ -17,7 +17,7 @@ struct SwitchyardCtl: ParsableCommand {
             """,
         subcommands: [
             Stats.self, Health.self, Top.self, SetWeight.self, Breaker.self, Gateway.self, Reload.self,
-            Merchant.self, MerchantStatus.self, Explain.self,
+            Merchant.self, MerchantStatus.self, Explain.self, Rules.self,
         ]
     )
 }
@@ -218,6 +218,23 @@ struct Explain: ParsableCommand {
         else { throw ValidationError("'\(decision)' is not a decision id (decimal, or hex with 0x)") }
         try reporting {
             try options.show(try options.call(.explain(decisionID: id)), as: AdminExplain.self, Table.explain)
+        }
+    }
+}
+
+struct Rules: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The routing rules in force, in the order they are tried, with what each decided or, in "
+            + "shadow, would have decided (--json prints the stats reply, whose rules field holds them).")
+    @OptionGroup var options: AdminOptions
+    @Option(help: "Only the rules that apply to this merchant: its own, then the global ones.")
+    var merchant: String?
+
+    func run() throws {
+        try reporting {
+            try options.show(try options.call(.stats), as: AdminStats.self) {
+                Table.rules($0.rules, merchant: merchant)
+            }
         }
     }
 }

@@ -84,6 +84,29 @@ import Testing
         }
     }
 
+    @Test func rulesListsEachRuleWithItsCounts() throws {
+        let config = Self.config().replacingOccurrences(
+            of: "  snapshot_interval_ms: 2\n",
+            with: """
+                  snapshot_interval_ms: 2
+                  rules:
+                    - {name: upi-first, when: {method: {in: [upi]}}, then: {priority: [razorpay]}, shadow: true}
+                    - {name: card-payu, when: {method: {in: [card]}}, then: {allow: [payu]}}
+
+                """)
+        let setup = try Setup(config: config)
+        #expect(try setup.firstChoices(3) == ["payu", "payu", "payu"])
+        let (status, table) = try setup.ctl("rules", "--merchant", "m_1")
+        #expect(status == 0, "\(table)")
+        let lines = table.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true) }
+        #expect(
+            lines.first == ["RULE", "SCOPE", "MODE", "STATE", "DECISIONS", "SHADOW", "MATCHES", "DIFFERS", "REFUSALS"])
+        #expect(lines.dropFirst().first == ["upi-first", "global", "score_within", "shadow", "0", "0", "0", "0"])
+        #expect(lines.dropFirst(2).first == ["card-payu", "global", "score_within", "acting", "3", "0", "0", "0"])
+        let stats = try setup.json("rules")
+        #expect((stats["rules"] as? [[String: Any]])?.count == 2)
+    }
+
     @Test func statsHealthAndMerchantReadAsJSON() throws {
         let setup = try Setup()
         let stats = try setup.json("stats")

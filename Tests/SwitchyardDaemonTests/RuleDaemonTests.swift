@@ -129,4 +129,65 @@ import Testing
         daemon.signal(SIGTERM)
         #expect(daemon.waitForExit() == 0)
     }
+
+    /// Rules in shadow are counted, never followed; `ADMIN_STATS` (and so
+    /// `switchyardctl rules`) shows each rule's counts.
+    @Test func shadowRulesAreCountedNotFollowed() throws {
+        let config = Self.config.replacingOccurrences(
+            of: "  rules:\n",
+            with: """
+                  rules:
+                    - name: upi-payu-only
+                      when: {method: {in: [upi]}}
+                      then: {priority: [payu]}
+                      mode: strict
+                      shadow: true
+                    - name: card-cashfree
+                      when: {method: {in: [card]}, card_network: {in: [visa]}}
+                      then: {allow: [cashfree]}
+                      shadow: true
+
+                """)
+        let directory = try TemporaryDirectory()
+        let daemon = try ChildProcess.switchyard(config: try directory.write("switchyard.yaml", config))
+        let port = try #require(daemon.listeningPort())
+        let client = try Client(address: "127.0.0.1:\(port)")
+
+        var payu = 0
+        for i in 0..<200 {
+            let upi = try client.route(Self.route("u\(i)", method: "upi"))
+            #expect(upi.entries.first?.reason == 9, "the split still decides")
+            if upi.entries.first?.gateway == "payu" { payu += 1 }
+        }
+        for i in 0..<20 {
+            var request = Self.route("v\(i)", network: "visa")
+            if i < 5 { request.tried = ["cashfree"] }
+            _ = try client.route(request)
+        }
+        _ = try client.route(Self.route("amex", amount: 150_000, network: "amex"))
+
+        let body = try client.admin(AdminRequest(token: Self.token, operation: .stats))
+        let stats = try #require(try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any])
+        let rules = try #require(stats["rules"] as? [[String: Any]])
+        func rule(_ name: String) -> [String: Any] { rules.first { $0["name"] as? String == name } ?? [:] }
+        #expect(
+            rules.map { $0["name"] as? String } == [
+                "upi-payu-only", "card-cashfree", "amex-large", "upi-split", "retries",
+            ])
+        #expect(rule("upi-payu-only")["shadow"] as? Bool == true)
+        #expect(rule("upi-payu-only")["shadow_matches"] as? Int == 200)
+        #expect(rule("upi-payu-only")["shadow_differs"] as? Int == 200 - payu, "every payment the split sent elsewhere")
+        #expect(rule("upi-payu-only")["decisions"] as? Int == 0)
+        #expect(rule("upi-split")["decisions"] as? Int == 200)
+        #expect(rule("amex-large")["decisions"] as? Int == 1)
+        let cashfree = rule("card-cashfree")
+        #expect(cashfree["shadow_matches"] as? Int == 20)
+        #expect(cashfree["shadow_refusals"] as? Int == 5, "cashfree already tried: the rule would leave nothing")
+        // Razorpay (weight 2) leads the live decisions, cashfree the rule's.
+        #expect((cashfree["shadow_differs"] as? Int).map { $0 >= 10 && $0 <= 15 } == true, "\(cashfree)")
+        #expect(rule("card-cashfree")["scope"] as? String == "global")
+
+        daemon.signal(SIGTERM)
+        #expect(daemon.waitForExit() == 0)
+    }
 }

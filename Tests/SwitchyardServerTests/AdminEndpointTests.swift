@@ -178,6 +178,34 @@ import Testing
         #expect(rate < 0.85, "ten gateway errors pull payu below the prior")
     }
 
+    /// Each rule's decisions, and what a rule in shadow would have done.
+    @Test func ruleMetricsCountDecisionsAndShadowVerdicts() throws {
+        var configuration = TestServer.routingConfiguration()
+        var watched = RoutingRule(name: "payu-only", output: .priority([["payu"]]))
+        watched.mode = .strict
+        watched.shadow = true
+        var large = RoutingRule(name: "large", output: .allow(["razorpay"]))
+        large.conditions.amount = 100_000...1_000_000
+        configuration.routing.rules = [watched, large]
+        let server = try TestServer(configuration: configuration)
+        let port = try #require(server.server.adminPort)
+        let client = try Client(address: server.address)
+        var payment = RoutingServerTests.payment
+        for number in 0..<12 {
+            payment.paymentID = "r-\(number)"
+            payment.amount = number < 4 ? 200_000 : 1_000
+            _ = try client.route(payment)
+        }
+        let scraped = try httpGet(port: port, "/metrics").body
+        #expect(Self.problems(scraped).isEmpty, "\(Self.problems(scraped))")
+        #expect(Self.value(scraped, #"switchyard_rule_decisions_total{rule="large",scope="global"}"#) == 4)
+        #expect(Self.value(scraped, #"switchyard_rule_shadow_matches_total{rule="payu-only",scope="global"}"#) == 12)
+        // The four large payments went to razorpay: payu-only differs on each.
+        let differs = try #require(
+            Self.value(scraped, #"switchyard_rule_shadow_differs_total{rule="payu-only",scope="global"}"#))
+        #expect(differs >= 4 && differs <= 12)
+    }
+
     @Test(.enabled(if: RedisServer.isAvailable, "redis-server is not installed"))
     func theFleetSyncAgeStaysUnderASyncPeriodOrTwoWithRedisUp() throws {
         let redis = try RedisServer()

@@ -121,7 +121,23 @@ extension Server {
             merchants: configuration.merchants.count, reports: Dictionary(uniqueKeysWithValues: outcomes),
             unknownDecisions: counters.unknownDecisions, breakerTransitions: counters.breakerTransitions,
             probesGranted: counters.probesGranted, fleetOutcomes: counters.fleetOutcomes,
-            fleetDropped: routing.fleetDropped, overrides: overrides.count)
+            fleetDropped: routing.fleetDropped, overrides: overrides.count, rules: rules())
+    }
+
+    /// The rules in force, merchants' first, with their labelled counts.
+    private func rules() -> [AdminStats.Rule] {
+        let table = routing.current.snapshot.table
+        let totals = routing.labelledTotals().rules
+        let order = Array(table.rules.globalCount..<table.rules.count) + Array(0..<table.rules.globalCount)
+        return order.map { index in
+            let labels = [table.rules.name(of: index), TableCounters.scope(of: index, in: table)]
+            func total(_ count: TableCounters.RuleCount) -> UInt64 { totals[labels + [count.name]] ?? 0 }
+            return AdminStats.Rule(
+                name: labels[0], scope: labels[1], mode: table.rules.mode(of: index).rawValue,
+                shadow: table.rules.isShadow(index), decisions: total(.decisions),
+                shadowMatches: total(.shadowMatches), shadowDiffers: total(.shadowDiffers),
+                shadowRefusals: total(.shadowRefusals))
+        }
     }
 
     private func healthTable() -> AdminHealth {

@@ -104,8 +104,7 @@ final class MetricsExporter {
         var limitsDegraded = false
         var leases: LeaseCounters?
         var loopMetrics: [LoopMetrics] = []
-        var decisions: [[String]: UInt64] = [:]
-        var authorizations: [[String]: UInt64] = [:]
+        var totals = LabelledTotals()
         /// Per (gateway, method): reports by outcome, transitions, breaker state, success estimate.
         var gateways: [GatewaySample] = []
     }
@@ -154,15 +153,20 @@ final class MetricsExporter {
             }
         }
         scrapeRequests(sample.loopMetrics)
-        for (labels, total) in sample.decisions where total > 0 {
+        for (labels, total) in sample.totals.decisions where total > 0 {
             advance(
                 "decisions", "Decisions by the gateway ranked first and the payment method.",
                 [("gateway", labels[0]), ("method", labels[1])], to: total)
         }
-        for (labels, total) in sample.authorizations where total > 0 {
+        for (labels, total) in sample.totals.authorizations where total > 0 {
             advance(
                 "authorizations", "AUTHORIZE and DECIDE verdicts by merchant tier and reason.",
                 [("tier", labels[0]), ("reason", labels[1])], to: total)
+        }
+        for (labels, total) in sample.totals.rules where total > 0 {
+            advance(
+                "rule_\(labels[2])", MetricsExporter.ruleHelp[labels[2]] ?? "",
+                [("rule", labels[0]), ("scope", labels[1])], to: total)
         }
         for gateway in sample.gateways {
             let labels = [("gateway", gateway.gateway), ("method", gateway.method)]
@@ -185,6 +189,13 @@ final class MetricsExporter {
         }
         return registry.emitToBuffer() + Array(histograms(sample.loopMetrics).utf8)
     }
+
+    static let ruleHelp = [
+        "decisions": "Decisions that followed the routing rule, by rule and scope (global or merchant:ID).",
+        "shadow_matches": "Payments a rule in shadow would have decided (it matched before the rule followed).",
+        "shadow_differs": "Of the shadow matches: the rule would have put another gateway first.",
+        "shadow_refusals": "Of the shadow matches: the rule would have left no gateway (the payment refused).",
+    ]
 
     /// Requests by operation and status, summed over the loops.
     private func scrapeRequests(_ loops: [LoopMetrics]) {

@@ -118,18 +118,34 @@ extension RequestHandler {
         return query
     }
 
-    /// Decides on the publication's snapshot into `routing.decision` and
-    /// hands a spent probe to the merger.
+    /// Decides on the publication's snapshot into `routing.decision`,
+    /// counts it (and what the rules in shadow would have done) and hands a
+    /// spent probe to the merger.
     func decideRoute(_ query: RouteQuery, _ publication: RoutingService.Publication, _ routing: LoopRouting)
         -> RouteFailure?
     {
-        if let failure = routing.cache.decide(
+        let luck = routing.random
+        let failure = routing.cache.decide(
             query, snapshot: publication.snapshot, into: &routing.decision, random: &routing.random)
-        {
-            return failure
+        let counters = publication.counters
+        let loop = routing.loopIndex
+        if publication.snapshot.table.rules.hasShadow {
+            Router.shadow(
+                query, followed: routing.decision.rule >= 0 ? routing.decision.rule : nil,
+                first: failure == nil ? routing.decision.entries[0].gateway : nil, snapshot: publication.snapshot,
+                luck: luck, scratch: &routing.shadowDecision
+            ) { rule, verdict in
+                counters.countRule(loop: loop, rule: rule, .shadowMatches)
+                switch verdict {
+                case .agrees: break
+                case .differs: counters.countRule(loop: loop, rule: rule, .shadowDiffers)
+                case .refuses: counters.countRule(loop: loop, rule: rule, .shadowRefusals)
+                }
+            }
         }
-        publication.counters.countDecision(
-            loop: routing.loopIndex, gateway: routing.decision.entries[0].gateway, method: query.method)
+        if let failure { return failure }
+        if routing.decision.rule >= 0 { counters.countRule(loop: loop, rule: routing.decision.rule, .decisions) }
+        counters.countDecision(loop: loop, gateway: routing.decision.entries[0].gateway, method: query.method)
         if let probe = routing.decision.probe {
             routing.ring.push(
                 .probe(

@@ -14,6 +14,8 @@ final class LoopRouting {
     // exclusivity check on each inout use of a class property (a
     // thread-local access set) cost a few percent of a DECIDE.
     @exclusivity(unchecked) var decision = RouteDecision()
+    /// Working space for the rules in shadow (``Router/shadow``).
+    @exclusivity(unchecked) var shadowDecision = RouteDecision()
     @exclusivity(unchecked) var cache = DecisionCache(size: 128)
     @exclusivity(unchecked) var random: SplitMix64
     @exclusivity(unchecked) private var sequence: UInt32 = 0

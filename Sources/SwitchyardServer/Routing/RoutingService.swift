@@ -69,8 +69,7 @@ final class RoutingService: Sendable {
         var fleetBreakers: FleetBreakers?
         var counters: TableCounters
         /// What the counters of earlier table generations had counted, by label values.
-        var retiredDecisions: [[String]: UInt64] = [:]
-        var retiredAuthorizations: [[String]: UInt64] = [:]
+        var retired = LabelledTotals()
     }
 
     static let ringCapacity = 1 << 16
@@ -270,9 +269,7 @@ final class RoutingService: Sendable {
             merger.authorization = AuthorizationTable(
                 configuration, hasher: keyHasher, carryingOver: merger.authorization, doorbell: leaseDoorbell)
             // Loops may count into the old generation until their next batch: those few are lost.
-            let (decisions, authorizations) = merger.counters.totals()
-            merger.retiredDecisions.merge(decisions, uniquingKeysWith: &+)
-            merger.retiredAuthorizations.merge(authorizations, uniquingKeysWith: &+)
+            merger.retired.add(merger.counters.totals())
             merger.counters = TableCounters(configuration: configuration, table: table, loops: loops)
             merger.tableGeneration &+= 1
             publish(&merger, at: MonotonicClock.nanoseconds())
@@ -295,15 +292,12 @@ final class RoutingService: Sendable {
         }
     }
 
-    /// Decisions by (gateway, method) and authorizations by (tier, reason)
-    /// since the start, across reloads.
-    func labelledTotals() -> (decisions: [[String]: UInt64], authorizations: [[String]: UInt64]) {
+    /// The labelled counters (``TableCounters``) since the start, across reloads.
+    func labelledTotals() -> LabelledTotals {
         merger.withLock { merger in
-            let (decisions, authorizations) = merger.counters.totals()
-            return (
-                decisions.merging(merger.retiredDecisions, uniquingKeysWith: &+),
-                authorizations.merging(merger.retiredAuthorizations, uniquingKeysWith: &+)
-            )
+            var totals = merger.counters.totals()
+            totals.add(merger.retired)
+            return totals
         }
     }
 

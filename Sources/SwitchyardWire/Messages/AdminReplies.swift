@@ -24,11 +24,45 @@ public struct AdminStats: Codable, Equatable, Sendable {
     public var fleetDropped: Int64
     /// SRE overrides in force (weights, gateway states, breakers, merchant statuses).
     public var overrides: Int
+    /// The routing rules in force, in the order they are tried (each
+    /// merchant's own before the global ones), with what they decided.
+    public var rules: [Rule]
+
+    /// A routing rule's counts since the start (across reloads, by name and scope).
+    public struct Rule: Codable, Equatable, Sendable {
+        public var name: String
+        /// `global`, or `merchant:` and the merchant's id.
+        public var scope: String
+        public var mode: String
+        public var shadow: Bool
+        /// Decisions that followed it (while acting).
+        public var decisions: UInt64
+        /// Payments it would have decided while in shadow; of those, how many
+        /// with another gateway first, and how many with no gateway.
+        public var shadowMatches: UInt64
+        public var shadowDiffers: UInt64
+        public var shadowRefusals: UInt64
+
+        public init(
+            name: String, scope: String, mode: String, shadow: Bool, decisions: UInt64, shadowMatches: UInt64,
+            shadowDiffers: UInt64, shadowRefusals: UInt64
+        ) {
+            self.name = name
+            self.scope = scope
+            self.mode = mode
+            self.shadow = shadow
+            self.decisions = decisions
+            self.shadowMatches = shadowMatches
+            self.shadowDiffers = shadowDiffers
+            self.shadowRefusals = shadowRefusals
+        }
+    }
 
     public init(
         instance: String, version: String, uptimeSeconds: Double, loops: Int, connections: Int, redis: String,
         gateways: Int, merchants: Int, reports: [String: UInt64], unknownDecisions: UInt64,
-        breakerTransitions: UInt64, probesGranted: UInt64, fleetOutcomes: UInt64, fleetDropped: Int64, overrides: Int
+        breakerTransitions: UInt64, probesGranted: UInt64, fleetOutcomes: UInt64, fleetDropped: Int64, overrides: Int,
+        rules: [Rule] = []
     ) {
         self.instance = instance
         self.version = version
@@ -45,6 +79,7 @@ public struct AdminStats: Codable, Equatable, Sendable {
         self.fleetOutcomes = fleetOutcomes
         self.fleetDropped = fleetDropped
         self.overrides = overrides
+        self.rules = rules
     }
 }
 

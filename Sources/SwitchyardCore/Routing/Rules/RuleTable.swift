@@ -58,7 +58,7 @@ public struct RuleTable: Sendable {
 
     /// Rules 0..<globalCount apply to every merchant; a merchant's own come
     /// after them in `rules`, at its range, and are tried first.
-    let globalCount: Int
+    public let globalCount: Int
     let merchantRules: [Int: Range<Int>]
 
     /// Every card network and tier some rule names.
@@ -149,9 +149,13 @@ public struct RuleTable: Sendable {
                 order: tiers.map { $0.trailingZeroBitCount }, percents: percents)
         }
         self.conditions = conditions
+        hasShadow = conditions.contains { $0.shadow }
     }
 
     public var isEmpty: Bool { conditions.isEmpty }
+
+    /// Whether some rule is in shadow, so decisions must also evaluate it.
+    public let hasShadow: Bool
 
     /// A request's card network that no rule names.
     public static let unnamed = maxNames
@@ -161,15 +165,35 @@ public struct RuleTable: Sendable {
         guard !conditions.isEmpty else { return nil }
         let (own, tier) = scope(of: query.merchant)
         return conditions.withUnsafeBufferPointer { conditions in
-            for i in own where failedCondition(conditions[i], query, tier: tier) == nil { return i }
-            for i in 0..<globalCount where failedCondition(conditions[i], query, tier: tier) == nil { return i }
+            for i in own where !conditions[i].shadow && failedCondition(conditions[i], query, tier: tier) == nil {
+                return i
+            }
+            for i in 0..<globalCount
+            where !conditions[i].shadow && failedCondition(conditions[i], query, tier: tier) == nil {
+                return i
+            }
             return nil
+        }
+    }
+
+    /// Calls `body` with each rule in shadow the payment matches and that is
+    /// tried before `matched` (the rule the decision followed; nil: none):
+    /// the rules that would have decided it, each had it been the one turned on.
+    func forEachShadow(_ query: RouteQuery, before matched: Int?, _ body: (Int) -> Void) {
+        let (own, tier) = scope(of: query.merchant)
+        for i in own {
+            if i == matched { return }
+            if conditions[i].shadow, failedCondition(conditions[i], query, tier: tier) == nil { body(i) }
+        }
+        for i in 0..<globalCount {
+            if i == matched { return }
+            if conditions[i].shadow, failedCondition(conditions[i], query, tier: tier) == nil { body(i) }
         }
     }
 
     /// For explanations: the rules tried before `matched` (all of them, when
     /// none matched), in order, each with the first of its conditions the
-    /// payment failed ("shadow" for a rule that is only watched).
+    /// payment failed, or "shadow" for a rule in shadow it matched.
     public func passedOver(_ query: RouteQuery, matched: Int?) -> [(name: String, reason: String)] {
         let (own, tier) = scope(of: query.merchant)
         var passed: [(name: String, reason: String)] = []
@@ -177,10 +201,24 @@ public struct RuleTable: Sendable {
             if i == matched { break }
             if let failed = failedCondition(conditions[i], query, tier: tier) {
                 passed.append((rules[i].name, failed.rawValue))
+            } else if conditions[i].shadow {
+                passed.append((rules[i].name, "shadow"))
             }
         }
         return passed
     }
+
+    public var count: Int { rules.count }
+
+    /// The merchant (its index in the table) rule `index` belongs to; nil for a global rule.
+    public func merchant(of index: Int) -> Int? {
+        guard isMerchantRule(index) else { return nil }
+        return merchantRules.first { $0.value.contains(index) }?.key
+    }
+
+    public func isShadow(_ index: Int) -> Bool { conditions[index].shadow }
+
+    public func mode(of index: Int) -> RoutingRule.Mode { rules[index].mode }
 
     /// Whether rule `index` is one of the merchant's own (else it is for every merchant).
     public func isMerchantRule(_ index: Int) -> Bool { index >= globalCount }
@@ -197,13 +235,11 @@ public struct RuleTable: Sendable {
 
     /// The condition names explanations use.
     enum FailedCondition: String {
-        case shadow, method, cardNetwork = "card_network", currency, tier, amount, attempt, labels
+        case method, cardNetwork = "card_network", currency, tier, amount, attempt, labels
     }
 
-    /// The first condition of `rule` the payment fails (a shadow rule fails
-    /// them all, since it never acts); nil when the rule applies.
+    /// The first condition of `rule` the payment fails; nil when it matches.
     private func failedCondition(_ rule: Conditions, _ query: RouteQuery, tier: Int) -> FailedCondition? {
-        if rule.shadow { return .shadow }
         if rule.methods & (1 << UInt64(query.method)) == 0 { return .method }
         if !rule.networks.admits(query.ruleNetwork) { return .cardNetwork }
         if !rule.currencies.admits(query.currency ?? -1) { return .currency }
