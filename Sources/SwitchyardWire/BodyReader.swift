@@ -25,6 +25,8 @@ public struct BodyReader {
     /// An `addr`: 0 bytes (none), 4 (IPv4) or 16 (IPv6); another family fails the reader.
     @inlinable public mutating func addr() -> UnsafeRawBufferPointer { Self.view(cr_read_addr(&raw)) }
     @inlinable public mutating func rest() -> UnsafeRawBufferPointer { Self.view(cr_read_rest(&raw)) }
+    /// Bytes not read yet.
+    @inlinable public var remaining: Int { raw.cursor.map { raw.end - $0 } ?? 0 }
 
     @inlinable
     static func view(_ bytes: cr_bytes) -> UnsafeRawBufferPointer {

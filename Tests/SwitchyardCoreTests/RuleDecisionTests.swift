@@ -36,7 +36,7 @@ import Testing
 
         func query(
             merchant: Int = 0, method: String = "card", currency: String = "INR", amount: UInt64 = 10_000,
-            network: String = "", attempt: Int = 1, payment: String = "pay_1"
+            network: String = "", attempt: Int = 1, payment: String = "pay_1", labels: [String: String] = [:]
         ) -> RouteQuery {
             let m = table.methods.index(of: method)!
             var query = RouteQuery(
@@ -45,6 +45,13 @@ import Testing
             query.attempt = attempt
             if !network.isEmpty { query.ruleNetwork = table.ruleNetworks.index(of: network) ?? RuleTable.unnamed }
             query.paymentHash = Array(payment.utf8).withUnsafeBytes { RoutingRule.splitHash(paymentID: $0) }
+            for (key, value) in labels {
+                Array(key.utf8).withUnsafeBytes { key in
+                    Array(value.utf8).withUnsafeBytes {
+                        table.rules.pack(label: key, value: $0, into: &query.ruleLabels)
+                    }
+                }
+            }
             return query
         }
 
@@ -94,6 +101,21 @@ import Testing
         // Below the amount, or another network: no such rule (the gold rule takes visa).
         let (_, small) = world.decide(world.query(merchant: 1, amount: 99_999, network: "amex"))
         #expect(small.first?.0 == "payu", "scored: \(small)")
+    }
+
+    /// `strict` with `allow`: the allowed gateways by score, the best always first.
+    @Test func strictAllowRanksByScoreWithoutExploring() throws {
+        var world = World(
+            try Self.configuration(
+                rules: "- {name: upi-two, when: {method: {in: [upi]}}, then: {allow: [razorpay, payu]}, mode: strict}"))
+        world.record(1, .success, times: 30, method: 1)
+        world.record(2, .success, times: 29, method: 1)
+        world.record(2, .gatewayError, times: 1, method: 1)
+        for i in 0..<500 {
+            let (_, entries) = world.decide(world.query(method: "upi", payment: "p\(i)"))
+            #expect(entries.map(\.0) == ["razorpay", "payu"])
+            #expect(world.decision.firstProbability == 1)
+        }
     }
 
     @Test func breakersOverruleARule() throws {
@@ -187,6 +209,30 @@ import Testing
             #expect(cached.entries == fresh.entries, "query \(i)")
         }
         #expect(cache.hits > 300)
+    }
+
+    /// Currency conditions index the currencies rules name, not the table's:
+    /// a gateway taking 100 currencies does not blind rules to the last ones.
+    @Test func aRuleSeesEveryCurrency() throws {
+        let letters = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+        let currencies = (0..<100).map { "X\(letters[$0 / 26])\(letters[$0 % 26])" }
+        let (last, seventieth) = (currencies[99], currencies[70])
+        let configuration = try Configuration.parse(
+            yaml: """
+                gateways:
+                  - {id: stripe, methods: [card], currencies: [\(currencies.joined(separator: ", "))]}
+                  - {id: payu, methods: [card], currencies: [\(last)]}
+                merchants: [{id: m_1}]
+                routing:
+                  rules:
+                    - {name: last, when: {currency: {in: [\(last)]}}, then: {allow: [payu]}}
+                    - {name: not-last, when: {currency: {not_in: [\(last)]}}, then: {allow: [stripe]}}
+                """, file: "currencies.yaml")
+        var world = World(configuration)
+        let (_, lastOnes) = world.decide(world.query(currency: last))
+        #expect(lastOnes.map(\.0) == ["payu"])
+        let (_, other) = world.decide(world.query(currency: seventieth))
+        #expect(other.map(\.0) == ["stripe"])
     }
 
     @Test func aBadRuleIsAConfigurationErrorWithItsPlace() {

@@ -1,5 +1,6 @@
 import Foundation
 import SwitchyardCore
+import SwitchyardServer
 import SwitchyardTesting
 import Testing
 
@@ -112,6 +113,32 @@ import Testing
         #expect(json["send_lag_us"] is [String: Double])
     }
 
+    /// `--labels` reach the routing rules, with one operation and in a mix.
+    @Test func labelsReachTheRules() throws {
+        let hasher = try KeyHasher(secret: [UInt8](repeating: 0x5A, count: 32))
+        var configuration = TestServer.routingConfiguration()
+        var merchant = MerchantConfiguration(id: "m_1")
+        merchant.keys = [.init(digest: hasher.digest(of: "sk_live_bench"))]
+        configuration.merchants = [merchant]
+        var rule = RoutingRule(name: "app", output: .priority([["payu"]]))
+        rule.conditions.labels = ["channel": .oneOf(["app"])]
+        configuration.routing.rules = [rule]
+        let server = try TestServer(configuration: configuration, keyHasher: hasher)
+        let port = try #require(server.server.adminPort)
+        for arguments in [["--op", "route"], ["--mix", "decide=1,route=1", "--methods", "card=1"]] {
+            let json = try run(
+                arguments + [
+                    "--address", server.address, "--labels", "channel=app,device=ios", "-c", "2", "-p", "4",
+                    "--requests", "400", "--duration", "30", "--warmup", "0",
+                ])
+            #expect(json["errors"] as? Int == 0, "\(arguments)")
+        }
+        let metrics = try httpGet(port: port, "/metrics").body
+        let line = metrics.split(separator: "\n").first { $0.hasPrefix(#"switchyard_rule_decisions_total{rule="app""#) }
+        let decisions = try #require(line.flatMap { Double($0.split(separator: " ").last ?? "") })
+        #expect(decisions >= 800, "every request followed the labelled rule")
+    }
+
     @Test func refusesAMixOrALoadItCannotRun() throws {
         for (arguments, message) in [
             (["--rate", "1000", "-p", "4"], "--pipeline is for the closed loop"),
@@ -120,6 +147,7 @@ import Testing
             (["--mix", "decide=0"], "--mix: no weight above 0"),
             (["--mix", "decide=1", "--target", "redis"], "--mix is for --target switchyard"),
             (["--mix", "decide=1", "--gateway-success", "payu=1.5"], "payu's rate must be 0 to 1"),
+            (["--labels", "channel"], "--labels: 'channel' is not key=value"),
         ] {
             let (status, output) = try ChildProcess.run(LoadGeneratorTests.binary, arguments + ["--duration", "1"])
             #expect(status != 0)

@@ -75,6 +75,22 @@ import Testing
         let retry = try client.route(Self.route("p-retry", network: "visa", attempt: 2))
         #expect(!retry.entries.map(\.gateway).contains("razorpay"))
 
+        // Absurd amounts never reach a rule: refused as such, or (above every
+        // gateway's max_amount, 10^12 by default) taken by no gateway.
+        let largest = try client.route(Self.route("p-max", amount: 1_000_000_000_000, network: "amex"))
+        #expect(largest.entries.map(\.gateway) == ["cashfree", "payu"])
+        for (amount, status) in [
+            (0, "INVALID_AMOUNT"), (1_000_000_000_001, "NO_GATEWAY_FOR_PAYMENT"),
+            (1_000_000_000_000_001, "INVALID_AMOUNT"), (.max, "INVALID_AMOUNT"),
+        ] as [(UInt64, String)] {
+            do {
+                _ = try client.route(Self.route("p-absurd", amount: amount, network: "amex"))
+                Issue.record("amount \(amount) was routed")
+            } catch {
+                #expect("\(error)".contains(status), "\(amount): \(error)")
+            }
+        }
+
         // Explain names the rule followed and why the earlier ones were passed over.
         func explain(_ decision: UInt64) throws -> [String: Any] {
             let body = try client.admin(AdminRequest(token: Self.token, operation: .explain(decisionID: decision)))
@@ -186,6 +202,81 @@ import Testing
         // Razorpay (weight 2) leads the live decisions, cashfree the rule's.
         #expect((cashfree["shadow_differs"] as? Int).map { $0 >= 10 && $0 <= 15 } == true, "\(cashfree)")
         #expect(rule("card-cashfree")["scope"] as? String == "global")
+
+        daemon.signal(SIGTERM)
+        #expect(daemon.waitForExit() == 0)
+    }
+
+    /// Labels a request carries reach the rules over ROUTE and DECIDE;
+    /// labels no rule names are ignored, and a malformed labels field is
+    /// a MALFORMED_BODY that leaves the connection serving.
+    @Test func labelsRouteOverRouteAndDecide() throws {
+        let secret = String(repeating: "5a", count: 32)
+        let digest = try KeyHasher(secret: [UInt8](repeating: 0x5A, count: 32)).digest(of: "sk_live_rules")
+        let config = Self.config.replacingOccurrences(
+            of: "  rules:\n",
+            with: """
+                  rules:
+                    - name: app-payu
+                      when: {labels: {channel: {in: [app]}}}
+                      then: {priority: [payu]}
+                      mode: strict
+
+                """
+        ).replacingOccurrences(of: "  - id: m_1", with: "  - id: m_1\n    keys: [{hash: \"\(digest.storedForm)\"}]")
+        let directory = try TemporaryDirectory()
+        let daemon = try ChildProcess.switchyard(
+            config: try directory.write("switchyard.yaml", config),
+            environment: ["SWITCHYARD_KEY_SECRET": secret, "PATH": "/usr/bin:/bin"])
+        let port = try #require(daemon.listeningPort())
+        let client = try Client(address: "127.0.0.1:\(port)")
+
+        var app = Self.route("l1", network: "visa")
+        app.labels = ["channel": "app", "device": "ios"]
+        let routed = try client.route(app)
+        #expect(routed.entries.map(\.gateway) == ["payu"])
+        #expect(routed.entries.first?.reason == 8)  // RULE
+        var web = Self.route("l2", network: "visa")
+        web.labels = ["channel": "web"]
+        #expect(try client.route(web).entries.count == 3, "no rule: every gateway, by score")
+
+        let decided = try client.decide(
+            DecideRequest(authorize: AuthorizeRequest(merchantID: "m_1", credential: "sk_live_rules"), route: app))
+        #expect(decided.authorization.allowed)
+        #expect(decided.route?.entries.map(\.gateway) == ["payu"])
+
+        // A labels field naming a key twice: refused, and the connection still serves.
+        let connection = try Connection(to: "127.0.0.1:\(port)")
+        var plain = Self.route("l3")
+        plain.labels = [:]
+        _ = connection.send(.route) { writer in
+            plain.write(to: &writer)
+            writer.u8(1)
+            writer.u16(9)
+            writer.u8(2)
+            for _ in 0..<2 {
+                writer.str8("k")
+                writer.str8("v")
+            }
+        }
+        try connection.flush()
+        #expect(try connection.receive().header.status == .malformedBody)
+        _ = connection.send(.route) { app.write(to: &$0) }
+        try connection.flush()
+        #expect(try connection.receive().header.status == .ok)
+
+        // Explain names a label condition the payment failed.
+        let explained = try client.admin(
+            AdminRequest(token: Self.token, operation: .explain(decisionID: routed.decisionID)))
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(explained)) as? [String: Any])
+        #expect((document["rule"] as? [String: String])?["name"] == "app-payu")
+        let webExplained = try client.admin(
+            AdminRequest(token: Self.token, operation: .explain(decisionID: try client.route(web).decisionID)))
+        let webDocument = try #require(try JSONSerialization.jsonObject(with: Data(webExplained)) as? [String: Any])
+        #expect(
+            (webDocument["rules_passed_over"] as? [[String: String]])?.first == [
+                "name": "app-payu", "failed": "labels",
+            ])
 
         daemon.signal(SIGTERM)
         #expect(daemon.waitForExit() == 0)

@@ -51,6 +51,10 @@ import Testing
         merchant.limits = [MerchantLimit(RateLimit(rate: 100, periodNanoseconds: 1_000_000_000, burst: 50))]
         configuration.merchants = [merchant]
         configuration.server.adminTokenHash = AdminTokenDigest(token: "t0ken")
+        var labelled = RoutingRule(name: "app-razorpay", output: .priority([["razorpay"]]))
+        labelled.conditions.labels = ["channel": .oneOf(["app"])]
+        labelled.mode = .strict
+        configuration.routing.rules = [labelled]
         return configuration
     }()
 

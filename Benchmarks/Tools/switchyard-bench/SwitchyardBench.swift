@@ -102,6 +102,9 @@ struct SwitchyardBench: ParsableCommand {
     @Option var amount: UInt64 = 49_900
     @Option var network = ""
 
+    @Option(help: "ROUTE and DECIDE: labels every request carries for routing rules, key=value,... (up to 16).")
+    var labels = ""
+
     @Option(help: "--op report: the gateway reported on.")
     var gateway = "razorpay"
 
@@ -165,7 +168,23 @@ struct SwitchyardBench: ParsableCommand {
             Workload.Settings(
                 mix: mixList ?? WeightList(only: op.rawValue), payments: payments, merchants: merchants,
                 merchant: merchant, apiKey: apiKey, gatewaySuccess: success, reportGateway: gateway,
-                pingPayload: payload, seed: seed))
+                pingPayload: payload, seed: seed, labels: try labelPairs()))
+    }
+
+    private func labelPairs() throws -> [String: String] {
+        var pairs: [String: String] = [:]
+        for pair in labels.split(separator: ",") {
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, (1...RouteRequestView.maxLabelKey).contains(parts[0].utf8.count),
+                parts[1].utf8.count <= RouteRequestView.maxLabelValue, pairs[String(parts[0])] == nil
+            else {
+                throw ValidationError(
+                    "--labels: '\(pair)' is not key=value (a key of 1 to 32 bytes, given once; a value of up to 64)")
+            }
+            pairs[String(parts[0])] = String(parts[1])
+        }
+        guard pairs.count <= RouteRequestView.maxLabels else { throw ValidationError("--labels: at most 16") }
+        return pairs
     }
 
     func run() throws {

@@ -121,6 +121,8 @@ final class Workload {
         var reportGateway: String
         var pingPayload: Int
         var seed: UInt64
+        /// Labels every ROUTE and DECIDE carries (for routing rules).
+        var labels: [String: String] = [:]
     }
 
     /// Where a pool payment's encoded fields sit in ``PaymentPool/arena``.
@@ -140,6 +142,8 @@ final class Workload {
         let arena: [UInt8]
         let payments: [EncodedPayment]
         let pingBody: Range<Int>
+        /// The labels extension every ROUTE and DECIDE ends with (empty: none).
+        let labels: Range<Int>
         let reportGateway: [UInt8]
         /// With one operation and payments per connection (`--op`, not
         /// REPORT), each payment's whole request body, sent as it is: ROUTE
@@ -201,6 +205,7 @@ final class Workload {
                     add(merchant: merchant, method: method, currency: currency, amount: amount, network: network)
                 }
             }
+            let labelRange = append { RouteRequest.writeLabels(settings.labels, to: &$0) }
             var wholeBodies: [Range<Int>] = []
             if case .perConnection = settings.payments, settings.mix.names.count == 1,
                 let operation = Operation(rawValue: settings.mix.names[0]),
@@ -214,12 +219,17 @@ final class Workload {
                     let opening = operation == .route ? payment.merchant : payment.authorize
                     let id = (Workload.hexDigits(UInt32(index)), Workload.zeroDigits, Workload.zeroDigits)
                     // Copied out first: `append` grows the arena they sit in.
-                    let (head, segment) = (Array(arena[opening]), Array(arena[payment.segment]))
+                    let (head, segment, tail) = (
+                        Array(arena[opening]), Array(arena[payment.segment]), Array(arena[labelRange])
+                    )
                     wholeBodies.append(
                         append { writer in
                             head.withUnsafeBytes { head in
-                                segment.withUnsafeBytes {
-                                    Workload.writeRouted(&writer, opening: head, id: id, segment: $0)
+                                segment.withUnsafeBytes { segment in
+                                    tail.withUnsafeBytes {
+                                        Workload.writeRouted(
+                                            &writer, opening: head, id: id, segment: segment, labels: $0)
+                                    }
                                 }
                             }
                         })
@@ -229,6 +239,7 @@ final class Workload {
             self.payments = payments
             self.wholeBodies = wholeBodies
             pingBody = 0..<settings.pingPayload
+            self.labels = labelRange
             reportGateway = Array(settings.reportGateway.utf8)
         }
     }
@@ -325,7 +336,7 @@ final class Workload {
                 connection.send(operation == .route ? .route : .decide) {
                     Workload.writeRouted(
                         &$0, opening: bytes(operation == .route ? fields.merchant : fields.authorize), id: id,
-                        segment: bytes(fields.segment))
+                        segment: bytes(fields.segment), labels: bytes(pool.labels))
                 }
             case .report:
                 let gateway = report.map { gateways[$0.gateway] } ?? pool.reportGateway
@@ -356,16 +367,17 @@ final class Workload {
 
     /// A ROUTE or DECIDE body: the fields that open it (ROUTE's merchant_id,
     /// DECIDE's AUTHORIZE fields), the payment id, attempt 1, the payment's
-    /// segment fields, and nothing tried before.
+    /// segment fields, nothing tried before, and the labels extension.
     static func writeRouted(
         _ writer: inout BodyWriter, opening: UnsafeRawBufferPointer, id: (UInt64, UInt64, UInt64),
-        segment: UnsafeRawBufferPointer
+        segment: UnsafeRawBufferPointer, labels: UnsafeRawBufferPointer
     ) {
         writer.raw(opening)
         writePaymentID(&writer, id)
         writer.u8(1)
         writer.raw(segment)
         writer.u8(0)
+        writer.raw(labels)
     }
 
     /// A payment id of 24 hex digits, given as three words of 8 (``hexDigits(_:)``).

@@ -96,6 +96,8 @@ public struct Configuration: Equatable, Sendable {
             MerchantConfiguration(
                 reading: $0, gateways: methods, configured: configuration.gateways, redis: configuration.redis)
         }
+        RoutingRuleReader.checkNames(
+            configuration.routing.rules + configuration.merchants.flatMap(\.rules), reader: reader.section("routing"))
         reader.rejectUnknownKeys(known: sections)
         if !reader.collected.isEmpty { throw ConfigurationError(problems: reader.collected) }
         return configuration

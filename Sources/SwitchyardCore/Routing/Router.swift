@@ -13,10 +13,12 @@ public struct RouteQuery: Sendable {
     /// Whether the decision may spend a half-open probe.
     public var probes: Bool
     /// For routing rules: the attempt number, the card network's index among
-    /// those the rules name (-1: none; 64 and above: one no rule names), and
-    /// the payment id's split hash (``RoutingRule/splitHash(paymentID:)``).
+    /// those the rules name (-1: none; 64 and above: one no rule names), the
+    /// labels the rules name, and the payment id's split hash
+    /// (``RoutingRule/splitHash(paymentID:)``).
     public var attempt = 1
     public var ruleNetwork = -1
+    public var ruleLabels = RuleLabels()
     public var paymentHash: UInt64 = 0
 
     public init(

@@ -262,6 +262,7 @@ extension Server {
             segment: record.segment, tried: record.tried)
         query.attempt = record.attempt
         query.ruleNetwork = record.ruleNetwork
+        query.ruleLabels = record.ruleLabels
         return table.rules.passedOver(query, matched: record.rule).map {
             AdminExplain.PassedOver(name: $0.name, failed: $0.reason)
         }

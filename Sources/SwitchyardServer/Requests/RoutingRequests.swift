@@ -114,6 +114,7 @@ extension RequestHandler {
             if view.payment.cardNetwork.count > 0 {
                 query.ruleNetwork = table.ruleNetworks.index(of: view.payment.cardNetwork) ?? RuleTable.unnamed
             }
+            view.forEachLabel { key, value in table.rules.pack(label: key, value: value, into: &query.ruleLabels) }
         }
         return query
     }

@@ -13,8 +13,9 @@ final class DecisionLog: Sendable {
     /// Failover entries kept per decision; the list's length is kept too.
     static let maxEntries = 8
     /// Words per record: id, versions, query, segment and draw, amount,
-    /// tried, time, list length, then two per entry.
-    private static let words = 8 + 2 * maxEntries
+    /// tried, time, list length, the rules' labels, then two per entry.
+    private static let words = entriesStart + 2 * maxEntries
+    private static let entriesStart = 9
     private let slots = AtomicSlots(count: capacity * words)
 
     /// What a decision was, as recorded.
@@ -37,6 +38,7 @@ final class DecisionLog: Sendable {
         var rule: Int?
         var attempt: Int
         var ruleNetwork: Int
+        var ruleLabels: RuleLabels
     }
 
     /// Starts the record of decision `id`, made for `query` on the snapshot
@@ -66,13 +68,15 @@ final class DecisionLog: Sendable {
             UInt64(min(listLength, 255)) | UInt64(UInt16(truncatingIfNeeded: rule + 1)) << 8
                 | UInt64(UInt8(truncatingIfNeeded: query.attempt)) << 24
                 | UInt64(UInt16(truncatingIfNeeded: query.ruleNetwork + 1)) << 32)
+        slots.set(base + 8, query.ruleLabels.packed)
     }
 
     /// Entry `index` of decision `id`'s list (those past ``maxEntries`` are not kept).
     @inline(__always)
     func entry(_ index: Int, of id: UInt64, _ entry: RouteEntry) {
         guard index < DecisionLog.maxEntries else { return }
-        let base = Int(id & UInt64(DecisionLog.capacity - 1)) &* DecisionLog.words + 8 + 2 * index
+        let base =
+            Int(id & UInt64(DecisionLog.capacity - 1)) &* DecisionLog.words + DecisionLog.entriesStart + 2 * index
         slots.set(base, UInt64(UInt32(truncatingIfNeeded: entry.gateway)) << 16 | UInt64(entry.reason.rawValue))
         slots.set(base + 1, UInt64(Float(entry.successRate).bitPattern) << 32 | UInt64(Float(entry.score).bitPattern))
     }
@@ -95,8 +99,8 @@ final class DecisionLog: Sendable {
         let rule = Int(UInt16(truncatingIfNeeded: packed >> 8)) - 1
         var entries: [(gateway: Int, reason: RouteReason, successRate: Double, score: Double)] = []
         for i in 0..<min(listLength, DecisionLog.maxEntries) {
-            let head = slots.value(base + 8 + 2 * i)
-            let figures = slots.value(base + 9 + 2 * i)
+            let head = slots.value(base + DecisionLog.entriesStart + 2 * i)
+            let figures = slots.value(base + DecisionLog.entriesStart + 1 + 2 * i)
             entries.append(
                 (
                     Int(head >> 16), RouteReason(rawValue: UInt16(truncatingIfNeeded: head)) ?? .failover,
@@ -114,7 +118,8 @@ final class DecisionLog: Sendable {
             amount: slots.value(base + 4), tried: slots.value(base + 5), at: slots.value(base + 6),
             listLength: listLength, entries: entries, rule: rule < 0 ? nil : rule,
             attempt: Int(UInt8(truncatingIfNeeded: packed >> 24)),
-            ruleNetwork: Int(UInt16(truncatingIfNeeded: packed >> 32)) - 1)
+            ruleNetwork: Int(UInt16(truncatingIfNeeded: packed >> 32)) - 1,
+            ruleLabels: RuleLabels(packed: slots.value(base + 8)))
         // A slot rewritten while it was read has another id (or 0) by now.
         atomicMemoryFence(ordering: .acquiring)
         return slots.value(base) == id ? record : nil

@@ -27,7 +27,7 @@ public struct DecideRequestView {
         var reader = BodyReader(body)
         authorize = AuthorizeRequestView(reading: &reader)
         route = RouteRequestView(reading: &reader, merchantID: authorize.merchantID)
-        guard route.walkedTried, !reader.failed else { return nil }
+        guard route.fillsBody, !reader.failed else { return nil }
     }
 }
 

@@ -91,6 +91,14 @@ public struct RoutingRule: Equatable, Sendable {
             }
         }
 
+        /// Every value the sets name, sorted, each once.
+        static func names(in sets: [ValueSet]) -> [String] {
+            var names = Set<String>()
+            for case .oneOf(let values) in sets { names.formUnion(values) }
+            for case .noneOf(let values) in sets { names.formUnion(values) }
+            return names.sorted()
+        }
+
         /// Whether every value this admits, `other` admits too.
         func isCovered(by other: ValueSet) -> Bool {
             switch (self, other) {

@@ -34,6 +34,37 @@ enum RoutingRuleReader {
         return rules
     }
 
+    /// The limits of a compiled ``RuleTable`` over every rule list, global
+    /// and merchants' together: a request packs what the rules name into
+    /// bit masks and bytes.
+    static func checkNames(_ rules: [RoutingRule], reader: ConfigReader) {
+        func named(_ sets: [RoutingRule.ValueSet]) -> [String] { RoutingRule.ValueSet.names(in: sets) }
+        let limit = RuleTable.maxNames
+        let networks = named(rules.map(\.conditions.cardNetwork)).count
+        if networks > limit {
+            reader.report(field: "rules", "the rules name \(networks) card networks; at most \(limit)")
+        }
+        let currencies = named(rules.map(\.conditions.currency)).count
+        if currencies > limit {
+            reader.report(field: "rules", "the rules name \(currencies) currencies; at most \(limit)")
+        }
+        let tiers = named(rules.map(\.conditions.tier)).count
+        if tiers > limit { reader.report(field: "rules", "the rules name \(tiers) merchant tiers; at most \(limit)") }
+        let keys = Set(rules.flatMap(\.conditions.labels.keys)).sorted()
+        if keys.count > RuleTable.maxLabelKeys {
+            reader.report(
+                field: "rules",
+                "the rules name \(keys.count) label keys (\(keys.joined(separator: ", "))); at most "
+                    + "\(RuleTable.maxLabelKeys)")
+        }
+        for key in keys {
+            let values = named(rules.compactMap { $0.conditions.labels[key] }).count
+            if values > limit {
+                reader.report(field: "rules", "the rules name \(values) values of label '\(key)'; at most \(limit)")
+            }
+        }
+    }
+
     private static func readRule(_ entry: ConfigReader, gateways: [GatewayConfiguration]) -> RoutingRule? {
         let name = entry.string("name", default: "")
         if name.isEmpty { entry.report(field: "name", "every rule needs a name") }

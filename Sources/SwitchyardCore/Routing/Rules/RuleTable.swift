@@ -46,28 +46,44 @@ public struct RuleTable: Sendable {
 
     struct Conditions {
         let shadow: Bool
-        /// Requests carry no labels yet: a rule with a label condition matches nothing.
         let methods: UInt64
         let networks: Condition
         let currencies: Condition
         let tier: Condition
         let amount: ClosedRange<UInt64>
         let attempt: ClosedRange<Int>
-        let needsLabels: Bool
+        /// The rule's label conditions: `labelConditions[labels]`.
+        let labels: Range<Int>
     }
+
+    /// A condition on the label whose key is `labelKeys[key]`.
+    struct LabelCondition {
+        let key: Int
+        let condition: Condition
+    }
+
+    private let labelConditions: [LabelCondition]
 
     /// Rules 0..<globalCount apply to every merchant; a merchant's own come
     /// after them in `rules`, at its range, and are tried first.
     public let globalCount: Int
     let merchantRules: [Int: Range<Int>]
 
-    /// Every card network and tier some rule names.
+    /// Every card network, currency, tier and label key some rule names,
+    /// and per label key every value some rule names.
     let networks: NameTable
+    let currencyNames: NameTable
+    /// Per currency of the routing table: its index in `currencyNames` (64 when no rule names it).
+    private let currencyIndices: [UInt8]
     let tierNames: NameTable
+    let labelKeys: NameTable
+    let labelValues: [NameTable]
     /// Per merchant: its tier's index in `tierNames` (64 when no rule names it).
     let merchantTiers: [UInt8]
 
     static let maxNames = 64
+    /// A request's labels are packed one byte per key the rules name (``RouteQuery/ruleLabels``).
+    public static let maxLabelKeys = 8
 
     /// `global` apply to every merchant; `merchants[m]` to merchant m, first.
     init(
@@ -82,18 +98,18 @@ public struct RuleTable: Sendable {
         merchantRules = ranges
         globalCount = global.count
         func names(_ sets: [RoutingRule.ValueSet]) -> [String] {
-            var names: [String] = []
-            for set in sets {
-                switch set {
-                case .any: continue
-                case .oneOf(let values), .noneOf(let values):
-                    for value in values.sorted() where !names.contains(value) { names.append(value) }
-                }
-            }
-            return Array(names.prefix(RuleTable.maxNames))
+            Array(RoutingRule.ValueSet.names(in: sets).prefix(RuleTable.maxNames))
         }
         networks = NameTable(names(configured.map(\.conditions.cardNetwork)))
         tierNames = NameTable(names(configured.map(\.conditions.tier)))
+        let currencyNames = NameTable(names(configured.map(\.conditions.currency)))
+        self.currencyNames = currencyNames
+        currencyIndices = table.currencies.names.map { UInt8(currencyNames.index(of: $0) ?? RuleTable.maxNames) }
+        let keys = Set(configured.flatMap(\.conditions.labels.keys)).sorted().prefix(RuleTable.maxLabelKeys)
+        labelKeys = NameTable(Array(keys))
+        labelValues = keys.map { key in NameTable(names(configured.compactMap { $0.conditions.labels[key] })) }
+        let labelKeys = self.labelKeys
+        let labelValues = self.labelValues
         let tierNames = self.tierNames
         merchantTiers = tierNames.count == 0 ? [] : tiers.map { UInt8(tierNames.index(of: $0) ?? RuleTable.maxNames) }
         let networks = self.networks
@@ -112,7 +128,13 @@ public struct RuleTable: Sendable {
         }
         let all: UInt64 = table.gatewayIDs.count == 64 ? .max : (1 << UInt64(table.gatewayIDs.count)) - 1
         var conditions: [Conditions] = []
+        var labelConditions: [LabelCondition] = []
         rules = configured.map { rule in
+            let labelsStart = labelConditions.count
+            for (key, set) in rule.conditions.labels.sorted(by: { $0.key < $1.key }) {
+                guard let index = labelKeys.index(of: key) else { continue }
+                labelConditions.append(LabelCondition(key: index, condition: condition(set, in: labelValues[index])))
+            }
             let methods = condition(rule.conditions.method, in: table.methods)
             var methodMask: UInt64 = 0
             for i in 0..<table.methods.count where methods.admits(i) { methodMask |= 1 << UInt64(i) }
@@ -141,14 +163,15 @@ public struct RuleTable: Sendable {
                 Conditions(
                     shadow: rule.shadow, methods: methodMask,
                     networks: condition(rule.conditions.cardNetwork, in: networks),
-                    currencies: condition(rule.conditions.currency, in: table.currencies),
+                    currencies: condition(rule.conditions.currency, in: currencyNames),
                     tier: condition(rule.conditions.tier, in: tierNames), amount: rule.conditions.amount,
-                    attempt: rule.conditions.attempt, needsLabels: !rule.conditions.labels.isEmpty))
+                    attempt: rule.conditions.attempt, labels: labelsStart..<labelConditions.count))
             return Rule(
                 name: rule.name, mode: rule.mode, gateways: eligible, tiers: tiers,
                 order: tiers.map { $0.trailingZeroBitCount }, percents: percents)
         }
         self.conditions = conditions
+        self.labelConditions = labelConditions
         hasShadow = conditions.contains { $0.shadow }
     }
 
@@ -242,10 +265,21 @@ public struct RuleTable: Sendable {
     private func failedCondition(_ rule: Conditions, _ query: RouteQuery, tier: Int) -> FailedCondition? {
         if rule.methods & (1 << UInt64(query.method)) == 0 { return .method }
         if !rule.networks.admits(query.ruleNetwork) { return .cardNetwork }
-        if !rule.currencies.admits(query.currency ?? -1) { return .currency }
+        if !rule.currencies.admits(query.currency.map { Int(currencyIndices[$0]) } ?? -1) { return .currency }
         if !rule.tier.admits(tier) { return .tier }
         if !rule.amount.contains(query.amount) { return .amount }
         if !rule.attempt.contains(query.attempt) { return .attempt }
-        return rule.needsLabels ? .labels : nil
+        for i in rule.labels
+        where !labelConditions[i].condition.admits(query.ruleLabels.value(at: labelConditions[i].key)) {
+            return .labels
+        }
+        return nil
+    }
+
+    /// Adds a request's label to `labels`: a key no rule names is ignored,
+    /// a value no rule names is kept as ``unnamed``.
+    public func pack(label key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, into labels: inout RuleLabels) {
+        guard let k = labelKeys.index(of: key) else { return }
+        labels.set(k, labelValues[k].index(of: value) ?? RuleTable.unnamed)
     }
 }
