@@ -59,7 +59,8 @@ final class DecisionFixture: @unchecked Sendable {
 
     /// 49 rules the payment does not match (each names card networks it
     /// does not carry, with an amount range and an attempt condition), then
-    /// one that it does: two tiers of four gateways, scored within.
+    /// one that it does, on the label it carries: two tiers of four
+    /// gateways, scored within.
     static let ruleConfiguration: Configuration = {
         var configuration = DecisionFixture.configuration
         configuration.routing.rules = (0..<49).map { i in
@@ -71,10 +72,10 @@ final class DecisionFixture: @unchecked Sendable {
             rule.mode = .strict
             return rule
         }
-        configuration.routing.rules.append(
-            RoutingRule(
-                name: "tiers",
-                output: .priority([(0..<4).map { "gateway\($0)" }, (4..<8).map { "gateway\($0)" }])))
+        var tiers = RoutingRule(
+            name: "tiers", output: .priority([(0..<4).map { "gateway\($0)" }, (4..<8).map { "gateway\($0)" }]))
+        tiers.conditions.labels = ["channel": .oneOf(["app"])]
+        configuration.routing.rules.append(tiers)
         return configuration
     }()
 
@@ -103,8 +104,12 @@ final class DecisionFixture: @unchecked Sendable {
 
     init(configuration: Configuration = DecisionFixture.configuration) {
         state = RoutingState(table: RoutingTable(configuration))
-        // A visa card, a network no rule names.
+        // A visa card, a network no rule names, from the app.
         query.ruleNetwork = RuleTable.unnamed
+        let table = state.table
+        Array("channel".utf8).withUnsafeBytes { key in
+            Array("app".utf8).withUnsafeBytes { table.rules.pack(label: key, value: $0, into: &query.ruleLabels) }
+        }
         for gateway in 0..<8 {
             for i in 0..<200 {
                 let outcome: PaymentOutcome = i % 100 < 90 + gateway ? .success : .gatewayError
@@ -115,6 +120,9 @@ final class DecisionFixture: @unchecked Sendable {
             }
         }
         snapshot = state.snapshot(at: now)
+        // The rules' benchmarks measure a payment that does reach its rule.
+        decide()
+        precondition(configuration.routing.rules.isEmpty || decision.rule >= 0, "the payment matches no rule")
     }
 
     func decide() {
