@@ -107,9 +107,11 @@ final class DecisionFixture: @unchecked Sendable {
         // A visa card, a network no rule names, from the app.
         query.ruleNetwork = RuleTable.unnamed
         let table = state.table
+        var labels = RuleLabels()
         Array("channel".utf8).withUnsafeBytes { key in
-            Array("app".utf8).withUnsafeBytes { table.rules.pack(label: key, value: $0, into: &query.ruleLabels) }
+            Array("app".utf8).withUnsafeBytes { table.rules.pack(label: key, value: $0, into: &labels) }
         }
+        query.ruleLabels = labels
         for gateway in 0..<8 {
             for i in 0..<200 {
                 let outcome: PaymentOutcome = i % 100 < 90 + gateway ? .success : .gatewayError
