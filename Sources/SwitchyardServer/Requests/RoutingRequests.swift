@@ -110,7 +110,7 @@ extension RequestHandler {
             amount: view.payment.amount, segment: payment.segment, tried: tried, probes: routing.ring.hasRoom(for: 1))
         if !table.rules.isEmpty {
             query.attempt = Int(view.payment.attempt)
-            query.paymentHash = RoutingRule.splitHash(paymentID: view.payment.paymentID)
+            if table.rules.hasSplits { query.paymentHash = RoutingRule.splitHash(paymentID: view.payment.paymentID) }
             if view.payment.cardNetwork.count > 0 {
                 query.ruleNetwork = table.ruleNetworks.index(of: view.payment.cardNetwork) ?? RuleTable.unnamed
             }

@@ -173,14 +173,17 @@ public struct RuleTable: Sendable {
         self.conditions = conditions
         self.labelConditions = labelConditions
         hasShadow = conditions.contains { $0.shadow }
+        hasSplits = rules.contains { !$0.percents.isEmpty }
     }
 
     public var isEmpty: Bool { conditions.isEmpty }
 
     /// Whether some rule is in shadow, so decisions must also evaluate it.
     public let hasShadow: Bool
+    /// Whether some rule splits volume, so requests need their payment id's hash.
+    public let hasSplits: Bool
 
-    /// A request's card network that no rule names.
+    /// The index of a value (card network, currency, tier, label) no rule names.
     public static let unnamed = maxNames
 
     /// The first rule (not in shadow) the payment matches, or nil.
@@ -188,11 +191,10 @@ public struct RuleTable: Sendable {
         guard !conditions.isEmpty else { return nil }
         let (own, tier) = scope(of: query.merchant)
         return conditions.withUnsafeBufferPointer { conditions in
-            for i in own where !conditions[i].shadow && failedCondition(conditions[i], query, tier: tier) == nil {
-                return i
-            }
-            for i in 0..<globalCount
-            where !conditions[i].shadow && failedCondition(conditions[i], query, tier: tier) == nil {
+            // Through a pointer: an element read by subscript is a copy of all its fields.
+            let rule = conditions.baseAddress!
+            for i in own where !rule[i].shadow && failedCondition(rule + i, query, tier: tier) == nil { return i }
+            for i in 0..<globalCount where !rule[i].shadow && failedCondition(rule + i, query, tier: tier) == nil {
                 return i
             }
             return nil
@@ -204,13 +206,16 @@ public struct RuleTable: Sendable {
     /// the rules that would have decided it, each had it been the one turned on.
     func forEachShadow(_ query: RouteQuery, before matched: Int?, _ body: (Int) -> Void) {
         let (own, tier) = scope(of: query.merchant)
-        for i in own {
-            if i == matched { return }
-            if conditions[i].shadow, failedCondition(conditions[i], query, tier: tier) == nil { body(i) }
-        }
-        for i in 0..<globalCount {
-            if i == matched { return }
-            if conditions[i].shadow, failedCondition(conditions[i], query, tier: tier) == nil { body(i) }
+        conditions.withUnsafeBufferPointer { conditions in
+            let rule = conditions.baseAddress!
+            for i in own {
+                if i == matched { return }
+                if rule[i].shadow, failedCondition(rule + i, query, tier: tier) == nil { body(i) }
+            }
+            for i in 0..<globalCount {
+                if i == matched { return }
+                if rule[i].shadow, failedCondition(rule + i, query, tier: tier) == nil { body(i) }
+            }
         }
     }
 
@@ -220,12 +225,14 @@ public struct RuleTable: Sendable {
     public func passedOver(_ query: RouteQuery, matched: Int?) -> [(name: String, reason: String)] {
         let (own, tier) = scope(of: query.merchant)
         var passed: [(name: String, reason: String)] = []
-        for i in Array(own) + Array(0..<globalCount) {
-            if i == matched { break }
-            if let failed = failedCondition(conditions[i], query, tier: tier) {
-                passed.append((rules[i].name, failed.rawValue))
-            } else if conditions[i].shadow {
-                passed.append((rules[i].name, "shadow"))
+        conditions.withUnsafeBufferPointer { conditions in
+            for i in Array(own) + Array(0..<globalCount) {
+                if i == matched { break }
+                if let failed = failedCondition(conditions.baseAddress! + i, query, tier: tier) {
+                    passed.append((rules[i].name, failed.rawValue))
+                } else if conditions[i].shadow {
+                    passed.append((rules[i].name, "shadow"))
+                }
             }
         }
         return passed
@@ -262,14 +269,19 @@ public struct RuleTable: Sendable {
     }
 
     /// The first condition of `rule` the payment fails; nil when it matches.
-    private func failedCondition(_ rule: Conditions, _ query: RouteQuery, tier: Int) -> FailedCondition? {
-        if rule.methods & (1 << UInt64(query.method)) == 0 { return .method }
-        if !rule.networks.admits(query.ruleNetwork) { return .cardNetwork }
-        if !rule.currencies.admits(query.currency.map { Int(currencyIndices[$0]) } ?? -1) { return .currency }
-        if !rule.tier.admits(tier) { return .tier }
-        if !rule.amount.contains(query.amount) { return .amount }
-        if !rule.attempt.contains(query.attempt) { return .attempt }
-        for i in rule.labels
+    /// (Inlined into the loops over the rules: called, it took a copy of
+    /// the conditions and the query for each rule.)
+    @inline(__always)
+    private func failedCondition(_ rule: UnsafePointer<Conditions>, _ query: RouteQuery, tier: Int)
+        -> FailedCondition?
+    {
+        if rule.pointee.methods & (1 << UInt64(query.method)) == 0 { return .method }
+        if !rule.pointee.networks.admits(query.ruleNetwork) { return .cardNetwork }
+        if !rule.pointee.currencies.admits(query.currency.map { Int(currencyIndices[$0]) } ?? -1) { return .currency }
+        if !rule.pointee.tier.admits(tier) { return .tier }
+        if !rule.pointee.amount.contains(query.amount) { return .amount }
+        if !rule.pointee.attempt.contains(query.attempt) { return .attempt }
+        for i in rule.pointee.labels
         where !labelConditions[i].condition.admits(query.ruleLabels.value(at: labelConditions[i].key)) {
             return .labels
         }
