@@ -81,6 +81,15 @@ enum Table {
                 + "segment \(explain.segment)"
                 + (explain.tried.isEmpty ? "" : ", tried \(explain.tried.joined(separator: ", "))"),
             "draw     \(explain.draw)",
+        ]
+        if let passed = explain.rulesPassedOver {
+            let followed = explain.rule.map { "\($0.name) (\($0.scope) rule #\($0.index))" } ?? "none"
+            lines.append("rule     \(followed)")
+            if !passed.isEmpty {
+                lines.append("passed   " + passed.map { "\($0.name) (\($0.failed))" }.joined(separator: ", "))
+            }
+        }
+        lines.append(
             render(
                 ["#", "GATEWAY", "REASON", "SUCCESS", "SCORE"],
                 explain.entries.enumerated().map {
@@ -88,8 +97,7 @@ enum Table {
                         "\($0.offset + 1)", $0.element.gateway, $0.element.reason, percent($0.element.successRate),
                         String(format: "%.4f", $0.element.score),
                     ]
-                }),
-        ]
+                }))
         if explain.listLength > explain.entries.count {
             lines.append("... and \(explain.listLength - explain.entries.count) more")
         }

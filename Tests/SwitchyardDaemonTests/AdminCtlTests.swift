@@ -105,6 +105,13 @@ import Testing
         #expect(lines.dropFirst(2).first == ["card-payu", "global", "score_within", "acting", "3", "0", "0", "0"])
         let stats = try setup.json("rules")
         #expect((stats["rules"] as? [[String: Any]])?.count == 2)
+
+        let decision = try Client(address: "127.0.0.1:\(setup.port)").route(
+            RouteRequest(merchantID: "m_1", paymentID: "p-explained", method: "card", currency: "INR", amount: 100))
+        let (explainStatus, explained) = try setup.ctl("explain", String(decision.decisionID))
+        #expect(explainStatus == 0, "\(explained)")
+        #expect(explained.contains("rule     card-payu (global rule #1)"), "\(explained)")
+        #expect(explained.contains("passed   upi-first (method)"), "\(explained)")
     }
 
     @Test func statsHealthAndMerchantReadAsJSON() throws {

@@ -97,11 +97,14 @@ import Testing
             return try #require(try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any])
         }
         let amexExplained = try explain(amex.decisionID)
-        #expect((amexExplained["rule"] as? [String: String]) == ["name": "amex-large", "scope": "global"])
+        let amexRule = try #require(amexExplained["rule"] as? [String: Any])
+        #expect(amexRule["name"] as? String == "amex-large" && amexRule["scope"] as? String == "global")
+        #expect(amexRule["index"] as? Int == 0)
         #expect((amexExplained["rules_passed_over"] as? [Any])?.isEmpty == true)
         #expect((amexExplained["draw"] as? String)?.contains("routing rule 'amex-large'") == true)
         let retryExplained = try explain(retry.decisionID)
-        #expect((retryExplained["rule"] as? [String: String])?["name"] == "retries")
+        #expect((retryExplained["rule"] as? [String: Any])?["name"] as? String == "retries")
+        #expect((retryExplained["rule"] as? [String: Any])?["index"] as? Int == 2)
         #expect(
             (retryExplained["rules_passed_over"] as? [[String: String]])
                 == [["name": "amex-large", "failed": "card_network"], ["name": "upi-split", "failed": "method"]])
@@ -269,7 +272,7 @@ import Testing
         let explained = try client.admin(
             AdminRequest(token: Self.token, operation: .explain(decisionID: routed.decisionID)))
         let document = try #require(try JSONSerialization.jsonObject(with: Data(explained)) as? [String: Any])
-        #expect((document["rule"] as? [String: String])?["name"] == "app-payu")
+        #expect((document["rule"] as? [String: Any])?["name"] as? String == "app-payu")
         let webExplained = try client.admin(
             AdminRequest(token: Self.token, operation: .explain(decisionID: try client.route(web).decisionID)))
         let webDocument = try #require(try JSONSerialization.jsonObject(with: Data(webExplained)) as? [String: Any])

@@ -250,7 +250,8 @@ extension Server {
             excluded: excluded.map { AdminExplain.Exclusion(gateway: names[$0.gateway], reason: $0.reason.rawValue) },
             rule: record.rule.map {
                 AdminExplain.MatchedRule(
-                    name: table.rules.name(of: $0), scope: table.rules.isMerchantRule($0) ? "merchant" : "global")
+                    name: table.rules.name(of: $0), scope: table.rules.isMerchantRule($0) ? "merchant" : "global",
+                    index: table.rules.place(of: $0))
             },
             rulesPassedOver: table.rules.isEmpty ? nil : passedOver(record, in: table))
     }

@@ -267,10 +267,13 @@ public struct AdminExplain: Codable, Equatable, Sendable {
         public var name: String
         /// `merchant` (the merchant's own rules) or `global` (`routing.rules`).
         public var scope: String
+        /// Its place in that list, from 0.
+        public var index: Int
 
-        public init(name: String, scope: String) {
+        public init(name: String, scope: String, index: Int) {
             self.name = name
             self.scope = scope
+            self.index = index
         }
     }
 

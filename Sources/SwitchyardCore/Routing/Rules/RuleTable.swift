@@ -246,6 +246,12 @@ public struct RuleTable: Sendable {
         return merchantRules.first { $0.value.contains(index) }?.key
     }
 
+    /// Rule `index`'s place in its configured list (`routing.rules`, or its merchant's `rules`), from 0.
+    public func place(of index: Int) -> Int {
+        guard let merchant = merchant(of: index), let range = merchantRules[merchant] else { return index }
+        return index - range.lowerBound
+    }
+
     public func isShadow(_ index: Int) -> Bool { conditions[index].shadow }
 
     public func mode(of index: Int) -> RoutingRule.Mode { rules[index].mode }
