@@ -68,6 +68,8 @@ public struct RuleTable: Sendable {
     /// after them in `rules`, at its range, and are tried first.
     public let globalCount: Int
     let merchantRules: [Int: Range<Int>]
+    /// For each merchant rule (rule `globalCount + i`), its merchant.
+    private let ruleMerchants: [Int]
 
     /// Every card network, currency, tier and label key some rule names,
     /// and per label key every value some rule names.
@@ -91,11 +93,14 @@ public struct RuleTable: Sendable {
     ) {
         var configured = global
         var ranges: [Int: Range<Int>] = [:]
+        var owners: [Int] = []
         for (merchant, own) in merchants.enumerated() where !own.isEmpty {
             ranges[merchant] = configured.count..<configured.count + own.count
             configured += own
+            owners += repeatElement(merchant, count: own.count)
         }
         merchantRules = ranges
+        ruleMerchants = owners
         globalCount = global.count
         func names(_ sets: [RoutingRule.ValueSet]) -> [String] {
             Array(RoutingRule.ValueSet.names(in: sets).prefix(RuleTable.maxNames))
@@ -242,8 +247,7 @@ public struct RuleTable: Sendable {
 
     /// The merchant (its index in the table) rule `index` belongs to; nil for a global rule.
     public func merchant(of index: Int) -> Int? {
-        guard isMerchantRule(index) else { return nil }
-        return merchantRules.first { $0.value.contains(index) }?.key
+        isMerchantRule(index) ? ruleMerchants[index - globalCount] : nil
     }
 
     /// Rule `index`'s place in its configured list (`routing.rules`, or its merchant's `rules`), from 0.
