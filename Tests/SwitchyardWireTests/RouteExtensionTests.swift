@@ -23,7 +23,7 @@ import Testing
         body.withUnsafeBytes { raw -> [String]? in
             guard let view = RouteRequestView(body: raw) else { return nil }
             var labels: [String] = []
-            view.forEachLabel { labels.append("\($0.utf8String ?? "?")=\($1.utf8String ?? "?")") }
+            view.extensions.forEachLabel { labels.append("\($0.utf8String ?? "?")=\($1.utf8String ?? "?")") }
             var tried: [String] = []
             view.forEachTried { tried.append($0.utf8String ?? "?") }
             #expect(tried == ["payu"])

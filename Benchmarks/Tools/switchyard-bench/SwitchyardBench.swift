@@ -175,15 +175,15 @@ struct SwitchyardBench: ParsableCommand {
         var pairs: [String: String] = [:]
         for pair in labels.split(separator: ",") {
             let parts = pair.split(separator: "=", maxSplits: 1)
-            guard parts.count == 2, (1...RouteRequestView.maxLabelKey).contains(parts[0].utf8.count),
-                parts[1].utf8.count <= RouteRequestView.maxLabelValue, pairs[String(parts[0])] == nil
+            guard parts.count == 2, (1...RequestExtensions.maxLabelKey).contains(parts[0].utf8.count),
+                parts[1].utf8.count <= RequestExtensions.maxLabelValue, pairs[String(parts[0])] == nil
             else {
                 throw ValidationError(
                     "--labels: '\(pair)' is not key=value (a key of 1 to 32 bytes, given once; a value of up to 64)")
             }
             pairs[String(parts[0])] = String(parts[1])
         }
-        guard pairs.count <= RouteRequestView.maxLabels else { throw ValidationError("--labels: at most 16") }
+        guard pairs.count <= RequestExtensions.maxLabels else { throw ValidationError("--labels: at most 16") }
         return pairs
     }
 

@@ -205,7 +205,7 @@ final class Workload {
                     add(merchant: merchant, method: method, currency: currency, amount: amount, network: network)
                 }
             }
-            let labelRange = append { RouteRequest.writeLabels(settings.labels, to: &$0) }
+            let labelRange = append { RequestExtensions.write(labels: settings.labels, operation: nil, to: &$0) }
             var wholeBodies: [Range<Int>] = []
             if case .perConnection = settings.payments, settings.mix.names.count == 1,
                 let operation = Operation(rawValue: settings.mix.names[0]),

@@ -114,7 +114,9 @@ extension RequestHandler {
             if view.payment.cardNetwork.count > 0 {
                 query.ruleNetwork = table.ruleNetworks.index(of: view.payment.cardNetwork) ?? RuleTable.unnamed
             }
-            view.forEachLabel { key, value in table.rules.pack(label: key, value: value, into: &query.ruleLabels) }
+            view.extensions.forEachLabel { key, value in
+                table.rules.pack(label: key, value: value, into: &query.ruleLabels)
+            }
         }
         return query
     }

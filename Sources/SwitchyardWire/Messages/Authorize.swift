@@ -7,18 +7,30 @@ public struct AuthorizeRequest: Hashable, Sendable {
     /// 0 bytes (none), 4 (IPv4) or 16 (IPv6), network order.
     public var clientAddress: [UInt8]
     public var cost: UInt32
+    /// The operation the request is for (`payments:create`, ...), checked
+    /// against the key's scopes; sent only when given.
+    public var operation: String?
 
     public init(
-        merchantID: String, credential: String, clientAddress: [UInt8] = [], cost: UInt32 = 1, credentialKind: UInt8 = 1
+        merchantID: String, credential: String, clientAddress: [UInt8] = [], cost: UInt32 = 1,
+        credentialKind: UInt8 = 1,
+        operation: String? = nil
     ) {
         self.merchantID = merchantID
         self.credentialKind = credentialKind
         self.credential = credential
         self.clientAddress = clientAddress
         self.cost = cost
+        self.operation = operation
     }
 
     public func write(to writer: inout BodyWriter) {
+        writeFields(to: &writer)
+        RequestExtensions.write(labels: [:], operation: operation, to: &writer)
+    }
+
+    /// The fields before the extensions (DECIDE's ROUTE fields follow them).
+    func writeFields(to writer: inout BodyWriter) {
         writer.str8(merchantID)
         writer.u8(credentialKind)
         writer.str16(credential)
@@ -34,14 +46,18 @@ public struct AuthorizeRequestView {
     public let credential: UnsafeRawBufferPointer
     public let clientAddress: UnsafeRawBufferPointer
     public let cost: UInt32
+    /// The optional fields after `cost` (the operation). A DECIDE carries
+    /// its extensions after the ROUTE fields instead.
+    public private(set) var extensions: RequestExtensions
 
     public static let layout: StaticString =
-        "AUTHORIZE body is str8 merchant_id, u8 credential_kind, str16 credential, addr client_address, u32 cost"
+        "AUTHORIZE body is str8 merchant_id, u8 credential_kind, str16 credential, addr client_address, u32 cost, then optional extensions (u8 tag, str16 content): operation (tag 2) is 1 to 64 bytes"
 
     public init?(body: UnsafeRawBufferPointer) {
         var reader = BodyReader(body)
         self.init(reading: &reader)
-        guard reader.isComplete else { return nil }
+        guard !reader.failed, let extensions = RequestExtensions(reader.rest()) else { return nil }
+        self.extensions = extensions
     }
 
     /// Reads the fields from `reader` (DECIDE continues after them).
@@ -51,6 +67,7 @@ public struct AuthorizeRequestView {
         credential = reader.str16()
         clientAddress = reader.addr()
         cost = reader.u32()
+        extensions = .none
     }
 }
 

@@ -10,8 +10,9 @@ public struct DecideRequest: Hashable, Sendable {
     }
 
     public func write(to writer: inout BodyWriter) {
-        authorize.write(to: &writer)
+        authorize.writeFields(to: &writer)
         route.writeFields(to: &writer)
+        RequestExtensions.write(labels: route.labels, operation: authorize.operation, to: &writer)
     }
 }
 
@@ -21,7 +22,7 @@ public struct DecideRequestView {
     public let route: RouteRequestView
 
     public static let layout: StaticString =
-        "DECIDE body is the AUTHORIZE fields, then the ROUTE fields from payment_id on"
+        "DECIDE body is the AUTHORIZE fields up to cost, then the ROUTE fields from payment_id on, then the extensions of both"
 
     public init?(body: UnsafeRawBufferPointer) {
         var reader = BodyReader(body)

@@ -32,9 +32,11 @@ public struct RouteRequest: Hashable, Sendable {
     public func write(to writer: inout BodyWriter) {
         writer.str8(merchantID)
         writeFields(to: &writer)
+        RequestExtensions.write(labels: labels, operation: nil, to: &writer)
     }
 
-    /// Everything after merchant_id: DECIDE carries these after its AUTHORIZE fields.
+    /// The fields after merchant_id up to the extensions: DECIDE carries
+    /// these after its AUTHORIZE fields, then the extensions of both.
     func writeFields(to writer: inout BodyWriter) {
         writer.str8(paymentID)
         writer.u8(attempt)
@@ -44,21 +46,6 @@ public struct RouteRequest: Hashable, Sendable {
         writer.str8(cardNetwork)
         writer.u8(UInt8(truncatingIfNeeded: tried.count))
         for gateway in tried { writer.str8(gateway) }
-        RouteRequest.writeLabels(labels, to: &writer)
-    }
-
-    /// The labels extension (nothing when `labels` is empty), in key order,
-    /// so the same labels always make the same bytes.
-    public static func writeLabels(_ labels: [String: String], to writer: inout BodyWriter) {
-        guard !labels.isEmpty else { return }
-        let pairs = labels.sorted { $0.key < $1.key }
-        writer.u8(RouteRequestView.Extension.labels)
-        writer.u16(UInt16(truncatingIfNeeded: pairs.reduce(1) { $0 + 2 + $1.key.utf8.count + $1.value.utf8.count }))
-        writer.u8(UInt8(truncatingIfNeeded: pairs.count))
-        for (key, value) in pairs {
-            writer.str8(key)
-            writer.str8(value)
-        }
     }
 }
 
@@ -81,23 +68,11 @@ public struct RouteRequestView {
     public let triedCount: Int
     /// The `tried` ids, still length-prefixed: walk them with ``forEachTried(_:)``.
     let triedBytes: UnsafeRawBufferPointer
-    /// The labels extension's pairs, still length-prefixed (empty: none):
-    /// walk them with ``forEachLabel(_:)``.
-    let labelBytes: UnsafeRawBufferPointer
-    public let labelCount: Int
+    /// The optional fields after `tried` (labels; for DECIDE, the operation too).
+    public let extensions: RequestExtensions
 
     public static let layout: StaticString =
-        "ROUTE body is str8 merchant_id, str8 payment_id, u8 attempt, str8 method, str8 currency, u64 amount, str8 card_network, u8 tried_count, str8 x tried_count, then optional extensions (u8 tag, str16 content); labels (tag 1): u8 count (up to 16), then str8 key (1 to 32 bytes, none twice) and str8 value (up to 64) each"
-
-    /// Optional fields after `tried`, each `u8 tag, str16 content`: a
-    /// server skips a tag it does not know, so clients can send new ones.
-    public enum Extension {
-        public static let labels: UInt8 = 1
-    }
-
-    public static let maxLabels = 16
-    public static let maxLabelKey = 32
-    public static let maxLabelValue = 64
+        "ROUTE body is str8 merchant_id, str8 payment_id, u8 attempt, str8 method, str8 currency, u64 amount, str8 card_network, u8 tried_count, str8 x tried_count, then optional extensions (u8 tag, str16 content): labels (tag 1) are u8 count (up to 16), then str8 key (1 to 32 bytes, none twice) and str8 value (up to 64) each; operation (tag 2) is 1 to 64 bytes"
 
     /// Nil when the body does not match the layout.
     public init?(body: UnsafeRawBufferPointer) {
@@ -123,66 +98,15 @@ public struct RouteRequestView {
         for _ in 0..<triedCount { _ = walker.str8() }
         let triedLength = walker.failed ? 0 : rest.count - walker.remaining
         triedBytes = UnsafeRawBufferPointer(rebasing: rest[..<triedLength])
-        var labels = UnsafeRawBufferPointer(start: nil, count: 0)
-        var count = 0
-        var wellFormed = !walker.failed
-        while wellFormed, walker.remaining > 0 {
-            let tag = walker.u8()
-            let content = walker.str16()
-            guard !walker.failed else { break }
-            if tag == Extension.labels {
-                // Given twice, the request is ambiguous.
-                guard labels.isEmpty, let read = Self.labelCount(content) else {
-                    wellFormed = false
-                    break
-                }
-                labels = UnsafeRawBufferPointer(rebasing: content[1...])
-                count = read
-            }
-        }
-        labelBytes = labels
-        labelCount = count
-        fillsBody = wellFormed && walker.isComplete
-    }
-
-    /// The number of pairs a labels extension holds, when it is well formed:
-    /// within the limits, filling its content, no key twice.
-    private static func labelCount(_ content: UnsafeRawBufferPointer) -> Int? {
-        var reader = BodyReader(content)
-        let count = Int(reader.u8())
-        guard count <= maxLabels else { return nil }
-        for i in 0..<count {
-            let key = reader.str8()
-            let value = reader.str8()
-            guard !reader.failed, (1...maxLabelKey).contains(key.count), value.count <= maxLabelValue else {
-                return nil
-            }
-            var earlier = BodyReader(UnsafeRawBufferPointer(rebasing: content[1...]))
-            for _ in 0..<i {
-                let seen = earlier.str8()
-                _ = earlier.str8()
-                if sameBytes(seen, key) { return nil }
-            }
-        }
-        return reader.isComplete ? count : nil
-    }
-
-    private static func sameBytes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
-        guard a.count == b.count else { return false }
-        for i in 0..<a.count where a[i] != b[i] { return false }
-        return true
+        let extensions = walker.failed ? nil : RequestExtensions(UnsafeRawBufferPointer(rebasing: rest[triedLength...]))
+        self.extensions = extensions ?? .none
+        fillsBody = extensions != nil
     }
 
     /// Calls `body` with each tried gateway id, in order.
     public func forEachTried(_ body: (UnsafeRawBufferPointer) -> Void) {
         var walker = BodyReader(triedBytes)
         for _ in 0..<triedCount { body(walker.str8()) }
-    }
-
-    /// Calls `body` with each label's key and value, in the request's order.
-    public func forEachLabel(_ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Void) {
-        var walker = BodyReader(labelBytes)
-        for _ in 0..<labelCount { body(walker.str8(), walker.str8()) }
     }
 }
 
