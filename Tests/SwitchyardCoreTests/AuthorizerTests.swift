@@ -24,20 +24,51 @@ import Testing
 
     static func ask(
         _ table: AuthorizationTable, merchant: String = "m_1", key: String = "sk_live_new",
-        address: [UInt8] = [203, 0, 113, 7], cost: Int = 1, now: UInt64 = second, wall: Int64 = 1_800_000_000
+        address: [UInt8] = [203, 0, 113, 7], cost: Int = 1, now: UInt64 = second, wall: Int64 = 1_800_000_000,
+        operation: String = ""
     ) -> AuthorizationVerdict {
         var merchant = merchant
         var key = key
+        var operation = operation
         return merchant.withUTF8 { m in
             key.withUTF8 { k in
-                address.withUnsafeBytes { a in
-                    table.authorize(
-                        AuthorizationQuery(
-                            merchantID: UnsafeRawBufferPointer(m), key: UnsafeRawBufferPointer(k), address: a,
-                            cost: cost, now: now, wallSeconds: wall))
+                operation.withUTF8 { o in
+                    address.withUnsafeBytes { a in
+                        table.authorize(
+                            AuthorizationQuery(
+                                merchantID: UnsafeRawBufferPointer(m), key: UnsafeRawBufferPointer(k), address: a,
+                                cost: cost, now: now, wallSeconds: wall, operation: UnsafeRawBufferPointer(o)))
+                    }
                 }
             }
         }
+    }
+
+    @Test func aScopedKeyMayOnlyDoItsOperations() {
+        let table = AuthorizationTable(
+            Self.configuration {
+                $0.keys[1].scopes = ["payments:create", "refunds:create"]
+                $0.limits = []
+            }, hasher: Self.hasher)
+        #expect(Self.ask(table, operation: "payments:create").allowed)
+        #expect(Self.ask(table, operation: "refunds:create").allowed)
+        #expect(Self.ask(table, operation: "payouts:create").reason == .scopeDenied)
+        #expect(Self.ask(table, operation: "no-key-has-this").reason == .scopeDenied)
+        #expect(Self.ask(table).reason == .scopeDenied, "a scoped key must name its operation")
+        // The unscoped key of the same merchant may do anything, named or not.
+        #expect(Self.ask(table, key: "sk_live_old", operation: "payouts:create").allowed)
+        #expect(Self.ask(table, key: "sk_live_old").allowed)
+        // A scope denial is not a failed authentication: it locks nothing out.
+        for _ in 0..<20 { _ = Self.ask(table, operation: "payouts:create") }
+        #expect(Self.ask(table, operation: "payments:create").allowed)
+    }
+
+    @Test func scopesComeAcrossFromTheTableAKeptCopyReplaces() {
+        let full = Self.configuration { $0.keys[1].scopes = ["payments:create"] }
+        let before = AuthorizationTable(full, hasher: Self.hasher)
+        let after = AuthorizationTable(full.credentialsMovedToTables(), hasher: Self.hasher, carryingOver: before)
+        #expect(Self.ask(after, operation: "payments:create").allowed)
+        #expect(Self.ask(after, operation: "refunds:create").reason == .scopeDenied)
     }
 
     @Test func bothKeysOfARotationWorkAndLimitsAreReported() {

@@ -143,6 +143,43 @@ import Testing
         }
     }
 
+    @Test func keyScopesAreReadAndCheckedWithTheirPlace() throws {
+        let configuration = try Configuration.parse(
+            yaml: """
+                merchants:
+                  - id: m_1
+                    keys:
+                      - {hash: "\(Self.hashA)", scopes: [payments:create, refunds:create]}
+                      - {hash: "\(Self.hashB)"}
+                """, file: "a.yaml")
+        #expect(configuration.merchants[0].keys[0].scopes == ["payments:create", "refunds:create"])
+        #expect(configuration.merchants[0].keys[1].scopes == nil, "no scopes: any operation")
+        let found = configurationProblems(
+            """
+            merchants:
+              - id: m_1
+                keys:
+                  - {hash: "\(Self.hashA)", scopes: ["Payments:Create", "refunds::x", ":a"]}
+                  - {hash: "\(Self.hashB)", scopes: []}
+            """, file: "a.yaml")
+        let described = found.map(\.description)
+        for prefix in [
+            "a.yaml:4:105: merchants[0].keys[0].scopes[0]: 'Payments:Create' is not a scope",
+            "a.yaml:4:124: merchants[0].keys[0].scopes[1]: 'refunds::x' is not a scope",
+            "a.yaml:4:138: merchants[0].keys[0].scopes[2]: ':a' is not a scope",
+            "a.yaml:5:104: merchants[0].keys[1].scopes: an empty list allows nothing",
+        ] {
+            #expect(described.contains { $0.hasPrefix(prefix) }, "missing: \(prefix)\nin: \(described)")
+        }
+        let many = (0..<65).map { "s\($0)" }
+        let tooMany = configurationProblems(
+            "merchants:\n"
+                + (0..<5).map { m in
+                    "  - id: m_\(m)\n    keys: [{hash: \"\(m == 0 ? Self.hashA : Self.hashB)\", scopes: [\(many[(m * 13)..<min(65, m * 13 + 13)].joined(separator: ", "))]}]\n"
+                }.joined(), file: "a.yaml")
+        #expect(tooMany.map(\.message).contains("the keys name 65 distinct scopes; at most 64"), "\(tooMany)")
+    }
+
     @Test func keysLimitsAndAllowlistsAreBoundedPerMerchant() {
         // The compiled table keeps counts in a byte or two per merchant: a
         // list past its bound is a configuration error, never truncated.

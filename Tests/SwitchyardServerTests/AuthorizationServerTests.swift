@@ -163,6 +163,75 @@ import Testing
     }
 }
 
+/// Key scopes over the protocol: AUTHORIZE names its operation after its
+/// fields, DECIDE after its ROUTE fields (with the labels).
+@Suite struct ScopeServerTests {
+    static func configuration() -> Configuration {
+        AuthorizationServerTests.configuration { $0.keys[0].scopes = ["payments:create"] }
+    }
+
+    @Test func aKeyIsDeniedOperationsOutsideItsScopes() throws {
+        let server = try TestServer(configuration: Self.configuration(), keyHasher: AuthorizationServerTests.hasher)
+        let connection = try Connection(to: server.address)
+        var request = AuthorizationServerTests.request("sk_live_one")
+        request.operation = "payments:create"
+        #expect(try connection.authorize(request).allowed)
+        request.operation = "payouts:create"
+        let denied = try connection.authorize(request)
+        #expect(!denied.allowed && denied.reason == AuthorizationReason.scopeDenied.rawValue)
+        request.operation = nil
+        #expect(try connection.authorize(request).reason == AuthorizationReason.scopeDenied.rawValue)
+        // The other key has no scopes: any operation.
+        var other = AuthorizationServerTests.request("sk_live_two")
+        other.operation = "payouts:create"
+        #expect(try connection.authorize(other).allowed)
+
+        var decide = DecideServerTests.decide("sk_live_one")
+        decide.authorize.operation = "payments:create"
+        decide.route.labels = ["channel": "app"]
+        let routed = try connection.decide(decide)
+        #expect(routed.authorization.allowed && routed.route?.entries.isEmpty == false)
+        decide.authorize.operation = "refunds:create"
+        let refused = try connection.decide(decide)
+        #expect(refused.authorization.reason == AuthorizationReason.scopeDenied.rawValue && refused.route == nil)
+    }
+
+    @Test func aMalformedOperationIsAMalformedBody() throws {
+        let server = try TestServer(configuration: Self.configuration(), keyHasher: AuthorizationServerTests.hasher)
+        let connection = try Connection(to: server.address)
+        for operation in ["", String(repeating: "x", count: 65)] {
+            let status = AuthorizationServerTests.status {
+                _ = try connection.call(.authorize) { writer in
+                    AuthorizationServerTests.request("sk_live_one").write(to: &writer)
+                    writer.u8(RequestExtensions.Tag.operation)
+                    writer.str16(operation)
+                }
+            }
+            #expect(status == .malformedBody, "'\(operation)'")
+        }
+        // Two operations: ambiguous.
+        let twice = AuthorizationServerTests.status {
+            _ = try connection.call(.authorize) { writer in
+                AuthorizationServerTests.request("sk_live_one").write(to: &writer)
+                for operation in ["payments:create", "payouts:create"] {
+                    writer.u8(RequestExtensions.Tag.operation)
+                    writer.str16(operation)
+                }
+            }
+        }
+        #expect(twice == .malformedBody)
+        // An extension this server does not know is skipped.
+        var request = AuthorizationServerTests.request("sk_live_one")
+        request.operation = "payments:create"
+        let skipped = try connection.call(.authorize) { writer in
+            request.write(to: &writer)
+            writer.u8(200)
+            writer.str16("from a later client")
+        }
+        #expect(skipped.header.status == .ok)
+    }
+}
+
 /// DECIDE: authorize and route in one round trip.
 @Suite struct DecideServerTests {
     static func decide(

@@ -47,7 +47,9 @@ import Testing
     static let routingConfiguration: Configuration = {
         var configuration = TestServer.routingConfiguration()
         var merchant = MerchantConfiguration(id: "m_123")
-        merchant.keys = [MerchantConfiguration.Key(digest: keyHasher.digest(of: "sk_live_9f2c"))]
+        var scoped = MerchantConfiguration.Key(digest: keyHasher.digest(of: "sk_live_7c1e"))
+        scoped.scopes = ["payments:create"]
+        merchant.keys = [MerchantConfiguration.Key(digest: keyHasher.digest(of: "sk_live_9f2c")), scoped]
         merchant.limits = [MerchantLimit(RateLimit(rate: 100, periodNanoseconds: 1_000_000_000, burst: 50))]
         configuration.merchants = [merchant]
         configuration.server.adminTokenHash = AdminTokenDigest(token: "t0ken")

@@ -11,6 +11,9 @@ public enum AuthorizationReason: UInt16, Sendable, CaseIterable {
     /// Too many failed authentications from this merchant or address: even a
     /// correct key is refused until the budget refills.
     case authAttemptsLimited = 8
+    /// The key is good, but its scopes do not include the request's operation
+    /// (or the request names none).
+    case scopeDenied = 9
 
     /// The reason in snake case, as metrics label it.
     public var name: String {
@@ -24,6 +27,7 @@ public enum AuthorizationReason: UInt16, Sendable, CaseIterable {
         case .addressNotAllowed: "address_not_allowed"
         case .rateLimited: "rate_limited"
         case .authAttemptsLimited: "auth_attempts_limited"
+        case .scopeDenied: "scope_denied"
         }
     }
 }
@@ -39,10 +43,13 @@ public struct AuthorizationQuery {
     public var now: UInt64
     /// Unix seconds, for key expiry.
     public var wallSeconds: Int64
+    /// The operation the request is for, checked against the key's scopes (empty: none named).
+    public var operation: UnsafeRawBufferPointer
 
     public init(
         merchantID: UnsafeRawBufferPointer, key: UnsafeRawBufferPointer, address: UnsafeRawBufferPointer, cost: Int,
-        now: UInt64, wallSeconds: Int64
+        now: UInt64, wallSeconds: Int64,
+        operation: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)
     ) {
         self.merchantID = merchantID
         self.key = key
@@ -50,6 +57,7 @@ public struct AuthorizationQuery {
         self.cost = cost
         self.now = now
         self.wallSeconds = wallSeconds
+        self.operation = operation
     }
 }
 
@@ -83,6 +91,10 @@ public final class AuthorizationTable: Sendable {
     let keys: [KeyDigest]
     /// The Unix second each key stops working (`Int64.max`: never).
     let expiries: [Int64]
+    /// Each key's scopes as a mask over `scopeNames` (`UInt64.max`: any operation).
+    let scopeMasks: [UInt64]
+    /// Every scope some key names.
+    let scopeNames: NameTable
     /// Limit `i` is `shapes[shapeOf[i]]`, guarded by slot `i` of `limiter`.
     let shapeOf: [UInt32]
     /// The distinct limits, each once.
@@ -166,6 +178,10 @@ public final class AuthorizationTable: Sendable {
         var entries: [Entry] = []
         var keys: [KeyDigest] = []
         var expiries: [Int64] = []
+        var scopeMasks: [UInt64] = []
+        let scopeNames =
+            inherited?.scopeNames
+            ?? NameTable(Set(configuration.merchants.flatMap { $0.keys.flatMap { $0.scopes ?? [] } }).sorted())
         var shapeOf: [UInt32] = []
         var shapes: [RateLimit] = []
         var shapeIndex: [RateLimit: UInt32] = [:]
@@ -177,6 +193,7 @@ public final class AuthorizationTable: Sendable {
         entries.reserveCapacity(configuration.merchants.count)
         keys.reserveCapacity(keyCount)
         expiries.reserveCapacity(keyCount)
+        scopeMasks.reserveCapacity(keyCount)
         shapeOf.reserveCapacity(limitCount)
         if redis.isEnabled { sharing.reserveCapacity(limitCount) }
         func addLimit(_ limit: RateLimit, shared: FleetLimit?, position: Int, merchant: String) {
@@ -205,6 +222,7 @@ public final class AuthorizationTable: Sendable {
                 if let entry = before[index] {
                     keys += inherited.keys[entry.keys]
                     expiries += inherited.expiries[entry.keys]
+                    scopeMasks += inherited.scopeMasks[entry.keys]
                     for (position, limit) in entry.limits.enumerated() {
                         addLimit(
                             inherited.limit(limit), shared: inherited.fleetLimit(limit), position: position,
@@ -216,6 +234,12 @@ public final class AuthorizationTable: Sendable {
                 for key in merchant.keys {
                     keys.append(key.digest)
                     expiries.append(key.expiresAt ?? .max)
+                    scopeMasks.append(
+                        key.scopes.map { scopes in
+                            scopes.reduce(0) { mask, scope in
+                                scopeNames.index(of: scope).map { mask | 1 << UInt64($0) } ?? mask
+                            }
+                        } ?? .max)
                 }
                 for (position, entry) in merchant.limits.enumerated() {
                     let shared =
@@ -236,9 +260,12 @@ public final class AuthorizationTable: Sendable {
         decoy = keys.count..<keys.count + widest
         keys += repeatElement(hasher?.digest(of: "switchyard-decoy") ?? KeyDigest(zero: ()), count: widest)
         expiries += repeatElement(Int64.max, count: widest)
+        scopeMasks += repeatElement(UInt64.max, count: widest)
         self.entries = entries
         self.keys = keys
         self.expiries = expiries
+        self.scopeMasks = scopeMasks
+        self.scopeNames = scopeNames
         self.shapeOf = shapeOf
         self.shapes = shapes
         self.sharing = sharing
@@ -338,6 +365,12 @@ public final class AuthorizationTable: Sendable {
         let entry = entries[merchant]
         guard query.wallSeconds < expiries[matched] else {
             return AuthorizationVerdict(reason: .expiredKey)
+        }
+        let scopes = scopeMasks[matched]
+        if scopes != .max {
+            guard query.operation.count > 0, let operation = scopeNames.index(of: query.operation),
+                scopes & 1 << UInt64(operation) != 0
+            else { return AuthorizationVerdict(reason: .scopeDenied) }
         }
         switch entry.status {
         case .active: break

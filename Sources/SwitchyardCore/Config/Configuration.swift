@@ -96,6 +96,12 @@ public struct Configuration: Equatable, Sendable {
             MerchantConfiguration(
                 reading: $0, gateways: methods, configured: configuration.gateways, redis: configuration.redis)
         }
+        let scopes = Set(configuration.merchants.flatMap { $0.keys.flatMap { $0.scopes ?? [] } })
+        if scopes.count > MerchantConfiguration.maxScopes {
+            reader.report(
+                field: "merchants",
+                "the keys name \(scopes.count) distinct scopes; at most \(MerchantConfiguration.maxScopes)")
+        }
         RoutingRuleReader.checkNames(
             configuration.routing.rules + configuration.merchants.flatMap(\.rules), reader: reader.section("routing"))
         reader.rejectUnknownKeys(known: sections)

@@ -14,6 +14,10 @@ public struct MerchantConfiguration: Equatable, Sendable {
         public var mode = Mode.live
         /// Unix seconds after which the key is refused; nil: no expiry.
         public var expiresAt: Int64?
+        /// The operations the key may be used for (`payments:create`, ...);
+        /// nil: any. A request for another operation, or naming none, is
+        /// denied with `scope_denied`.
+        public var scopes: [String]?
 
         public init(digest: KeyDigest) { self.digest = digest }
     }
@@ -48,7 +52,7 @@ public struct MerchantConfiguration: Equatable, Sendable {
     static let fields = [
         "id", "status", "tier", "keys", "limits", "client_allowlist", "allowed_methods", "gateways", "rules",
     ]
-    static let keyFields = ["hash", "mode", "expires"]
+    static let keyFields = ["hash", "mode", "expires", "scopes"]
     /// Limits one merchant may have (the limiter tracks them in one word).
     public static let maxLimits = 16
     /// Keys one merchant may hold at once: rotation needs two or three, and
@@ -97,6 +101,23 @@ public struct MerchantConfiguration: Equatable, Sendable {
         if idProblem != nil { return nil }
     }
 
+    static let maxScopesPerKey = 16
+    /// Distinct scopes across all merchants' keys: a key's are a bit mask.
+    public static let maxScopes = 64
+
+    /// Why `text` is not a scope name (`payments:create`: lower-case words of
+    /// `a-z 0-9 _ - .` joined by `:`, 1 to 64 bytes), or nil.
+    static func scopeProblem(_ text: String) -> String? {
+        let allowed = Set("abcdefghijklmnopqrstuvwxyz0123456789_-.:")
+        guard (1...64).contains(text.utf8.count), text.allSatisfy(allowed.contains), !text.hasPrefix(":"),
+            !text.hasSuffix(":"), !text.contains("::")
+        else {
+            return "'\(text)' is not a scope: lower-case words (a-z 0-9 _ - .) joined by ':', "
+                + "1 to 64 bytes, such as payments:create"
+        }
+        return nil
+    }
+
     private mutating func readAuthorization(_ reader: ConfigReader, redis: RedisConfiguration) {
         let statusText = reader.choice("status", default: status.rawValue, from: Status.allCases.map(\.rawValue))
         status = Status(rawValue: statusText) ?? .active
@@ -118,6 +139,21 @@ public struct MerchantConfiguration: Equatable, Sendable {
                 MerchantConfiguration.instant(text).map { .success($0) }
                     ?? .failure(InvalidValue("'\(text)' is not a UTC time such as 2027-01-31T00:00:00Z"))
             }
+            var listed = 0
+            let scopes =
+                keyReader.keys.contains("scopes")
+                ? keyReader.strings("scopes", default: []) { scope in
+                    listed += 1
+                    return MerchantConfiguration.scopeProblem(scope)
+                } : nil
+            if let scopes {
+                if listed == 0 {
+                    keyReader.report(field: "scopes", "an empty list allows nothing: name scopes or leave it out")
+                }
+                if scopes.count > MerchantConfiguration.maxScopesPerKey {
+                    keyReader.report(field: "scopes", "at most \(MerchantConfiguration.maxScopesPerKey) scopes per key")
+                }
+            }
             keyReader.rejectUnknownKeys(known: MerchantConfiguration.keyFields)
             guard let digest else { continue }
             if keys.contains(where: { $0.digest == digest }) {
@@ -126,6 +162,7 @@ public struct MerchantConfiguration: Equatable, Sendable {
             var key = Key(digest: digest)
             key.mode = Key.Mode(rawValue: mode) ?? .live
             key.expiresAt = expires
+            key.scopes = scopes
             keys.append(key)
         }
         for limitReader in reader.list("limits") {

@@ -23,7 +23,7 @@ extension RequestHandler {
             guard checkAuthorization(view, merchant, authorization, request, output, written: &written) else {
                 return written
             }
-            let reply = authorizeReply(view, merchant, publication, routing)
+            let reply = authorizeReply(view, operation: view.extensions.operation, merchant, publication, routing)
             return FrameEncoder.encode(into: output, header: replyHeader(for: request)) { reply.write(to: &$0) }!
         }
     }
@@ -57,7 +57,8 @@ extension RequestHandler {
                 else { return written }
                 query = valid
             }
-            let reply = authorizeReply(view.authorize, merchant, publication, routing)
+            let reply = authorizeReply(
+                view.authorize, operation: view.route.extensions.operation, merchant, publication, routing)
             guard reply.allowed, let query else {
                 return FrameEncoder.encode(into: output, header: replyHeader(for: request)) { reply.write(to: &$0) }!
             }
@@ -100,14 +101,15 @@ extension RequestHandler {
         return true
     }
 
+    /// `operation`: what the request is for (AUTHORIZE's extension, or DECIDE's after its ROUTE fields).
     private func authorizeReply(
-        _ view: AuthorizeRequestView, _ merchant: Int?, _ publication: RoutingService.Publication,
-        _ routing: LoopRouting
+        _ view: AuthorizeRequestView, operation: UnsafeRawBufferPointer, _ merchant: Int?,
+        _ publication: RoutingService.Publication, _ routing: LoopRouting
     ) -> AuthorizeReply {
         let verdict = publication.authorization.authorize(
             AuthorizationQuery(
                 merchantID: view.merchantID, key: view.credential, address: view.clientAddress, cost: Int(view.cost),
-                now: routing.now, wallSeconds: routing.wallSeconds), merchant: merchant)
+                now: routing.now, wallSeconds: routing.wallSeconds, operation: operation), merchant: merchant)
         publication.counters.countAuthorization(loop: routing.loopIndex, merchant: merchant, reason: verdict.reason)
         return AuthorizeReply(
             allowed: verdict.allowed, reason: verdict.reason.rawValue, limit: UInt32(clamping: verdict.limit),
