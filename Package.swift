@@ -115,7 +115,8 @@ var package = Package(
 
         .testTarget(name: "SwitchyardWireTests", dependencies: ["SwitchyardWire", "CRouting"], swiftSettings: strict),
         .testTarget(name: "CCryptoTests", dependencies: ["CCrypto"], swiftSettings: strict),
-        .testTarget(name: "SwitchyardCoreTests", dependencies: ["SwitchyardCore"], swiftSettings: strict),
+        .testTarget(
+            name: "SwitchyardCoreTests", dependencies: ["SwitchyardCore", "SwitchyardTesting"], swiftSettings: strict),
         .testTarget(
             name: "SwitchyardSimulationTests", dependencies: ["SwitchyardSimulation", "SwitchyardCore"],
             swiftSettings: strict
@@ -150,7 +151,7 @@ if Context.environment["SWITCHYARD_BENCHMARKS"] != nil {
         .executableTarget(
             name: "SwitchyardBenchmarks",
             dependencies: [
-                "SwitchyardWire", "SwitchyardServer", "SwitchyardCore", "CRouting",
+                "SwitchyardWire", "SwitchyardServer", "SwitchyardCore", "SwitchyardTesting", "CRouting",
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "Benchmarks/SwitchyardBenchmarks",

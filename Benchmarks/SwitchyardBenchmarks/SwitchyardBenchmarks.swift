@@ -104,6 +104,12 @@ let benchmarks: @Sendable () -> Void = {
         DecisionFixture(configuration: DecisionFixture.shadowConfiguration)
     }
 
+    Benchmark("AUTHORIZE check of an HS256 bearer token (x1000)") { benchmark, fixture in
+        for _ in benchmark.scaledIterations { fixture.verify() }
+    } setup: {
+        TokenFixture()
+    }
+
     Benchmark("ROUTE decision over 8 eligible gateways, ranking cached (x1000)") { benchmark, fixture in
         for _ in benchmark.scaledIterations { fixture.decideCached() }
     } setup: {

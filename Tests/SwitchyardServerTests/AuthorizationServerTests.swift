@@ -232,6 +232,72 @@ import Testing
     }
 }
 
+/// Bearer tokens (credential kind 2) over the protocol, with the PyJWT
+/// vectors of `TokenVerifierTests` (valid from 2023 to 2033).
+@Suite struct TokenServerTests {
+    static func configuration() -> Configuration {
+        var configuration = AuthorizationServerTests.configuration()
+        var tokens = TokenVectors.settings()
+        tokens.secrets = ["m_1": [TokenSettings.Secret(kid: "k1", bytes: TokenVectors.secret)]]
+        configuration.authorization.tokens = tokens
+        return configuration
+    }
+
+    /// Without a client address unless given: the failed ones below would
+    /// spend the address's small budget of failures.
+    static func request(_ vector: String, operation: String? = nil, address: [UInt8] = []) -> AuthorizeRequest {
+        AuthorizeRequest(
+            merchantID: "m_1", credential: TokenVectors.vectors[vector] ?? vector, clientAddress: address,
+            credentialKind: 2, operation: operation)
+    }
+
+    @Test func tokensAuthorizeWithTheirScopesAndEachRejectionHasItsReason() throws {
+        let server = try TestServer(configuration: Self.configuration(), keyHasher: AuthorizationServerTests.hasher)
+        let connection = try Connection(to: server.address)
+        let first = try connection.authorize(Self.request("valid", operation: "payments:create"))
+        #expect(first.allowed, "\(first.reason)")
+        #expect(
+            try connection.authorize(Self.request("valid", operation: "payouts:create")).reason
+                == AuthorizationReason.scopeDenied.rawValue)
+        #expect(try connection.authorize(Self.request("noScope")).allowed, "no scope claim: any operation")
+        for (vector, reason) in [
+            ("expired", AuthorizationReason.tokenExpired), ("notYetValid", .tokenNotYetValid),
+            ("wrongAudience", .tokenClaimsRejected), ("otherMerchant", .tokenClaimsRejected),
+            ("otherSecret", .tokenSignatureInvalid), ("unknownKid", .tokenKeyUnknown),
+            ("algNone", .tokenAlgorithmRejected), ("oversizedHeader", .tokenMalformed),
+        ] {
+            let reply = try connection.authorize(Self.request(vector))
+            #expect(!reply.allowed && reply.reason == reason.rawValue, "\(vector): \(reply.reason)")
+        }
+        var decide = DecideServerTests.decide()
+        decide.authorize = Self.request("valid", operation: "payments:create")
+        let decided = try connection.decide(decide)
+        #expect(decided.authorization.allowed && decided.route?.entries.isEmpty == false)
+    }
+
+    @Test func badTokensAreFailedAuthenticationsAndOversizedOnesBadInput() throws {
+        let server = try TestServer(configuration: Self.configuration(), keyHasher: AuthorizationServerTests.hasher)
+        let connection = try Connection(to: server.address)
+        // The address's budget of failures is 2 (AuthorizationServerTests): forged tokens spend it.
+        let address = AuthorizationServerTests.address
+        for _ in 0..<3 { _ = try connection.authorize(Self.request("otherSecret", address: address)) }
+        #expect(
+            try connection.authorize(Self.request("valid", operation: "payments:create", address: address)).reason
+                == AuthorizationReason.authAttemptsLimited.rawValue)
+        #expect(
+            AuthorizationServerTests.status {
+                _ = try connection.authorize(Self.request(String(repeating: "a", count: 4_097)))
+            } == .invalidCredential)
+        // Without authorization.tokens, kind 2 is not served.
+        let plain = try TestServer(
+            configuration: AuthorizationServerTests.configuration(), keyHasher: AuthorizationServerTests.hasher)
+        #expect(
+            AuthorizationServerTests.status {
+                _ = try Connection(to: plain.address).authorize(Self.request("valid"))
+            } == .unsupportedCredential)
+    }
+}
+
 /// DECIDE: authorize and route in one round trip.
 @Suite struct DecideServerTests {
     static func decide(

@@ -14,6 +14,26 @@ public enum AuthorizationReason: UInt16, Sendable, CaseIterable {
     /// The key is good, but its scopes do not include the request's operation
     /// (or the request names none).
     case scopeDenied = 9
+    /// Bearer tokens (``TokenVerifier/Failure``, in the same order).
+    case tokenMalformed = 10
+    case tokenAlgorithmRejected = 11
+    case tokenKeyUnknown = 12
+    case tokenSignatureInvalid = 13
+    case tokenExpired = 14
+    case tokenNotYetValid = 15
+    case tokenClaimsRejected = 16
+
+    init(_ failure: TokenVerifier.Failure) {
+        switch failure {
+        case .malformed: self = .tokenMalformed
+        case .algorithmRejected: self = .tokenAlgorithmRejected
+        case .keyUnknown: self = .tokenKeyUnknown
+        case .signatureInvalid: self = .tokenSignatureInvalid
+        case .expired: self = .tokenExpired
+        case .notYetValid: self = .tokenNotYetValid
+        case .claimsRejected: self = .tokenClaimsRejected
+        }
+    }
 
     /// The reason in snake case, as metrics label it.
     public var name: String {
@@ -28,6 +48,13 @@ public enum AuthorizationReason: UInt16, Sendable, CaseIterable {
         case .rateLimited: "rate_limited"
         case .authAttemptsLimited: "auth_attempts_limited"
         case .scopeDenied: "scope_denied"
+        case .tokenMalformed: "token_malformed"
+        case .tokenAlgorithmRejected: "token_algorithm_rejected"
+        case .tokenKeyUnknown: "token_key_unknown"
+        case .tokenSignatureInvalid: "token_signature_invalid"
+        case .tokenExpired: "token_expired"
+        case .tokenNotYetValid: "token_not_yet_valid"
+        case .tokenClaimsRejected: "token_claims_rejected"
         }
     }
 }
@@ -35,7 +62,9 @@ public enum AuthorizationReason: UInt16, Sendable, CaseIterable {
 /// One authorization request, as views of the request's bytes.
 public struct AuthorizationQuery {
     public var merchantID: UnsafeRawBufferPointer
+    /// An API key, or a bearer token when `isToken`.
     public var key: UnsafeRawBufferPointer
+    public var isToken = false
     /// 0 bytes (none), 4 (IPv4) or 16 (IPv6), network order.
     public var address: UnsafeRawBufferPointer
     public var cost: Int
@@ -47,12 +76,13 @@ public struct AuthorizationQuery {
     public var operation: UnsafeRawBufferPointer
 
     public init(
-        merchantID: UnsafeRawBufferPointer, key: UnsafeRawBufferPointer, address: UnsafeRawBufferPointer, cost: Int,
-        now: UInt64, wallSeconds: Int64,
+        merchantID: UnsafeRawBufferPointer, key: UnsafeRawBufferPointer, isToken: Bool = false,
+        address: UnsafeRawBufferPointer, cost: Int, now: UInt64, wallSeconds: Int64,
         operation: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)
     ) {
         self.merchantID = merchantID
         self.key = key
+        self.isToken = isToken
         self.address = address
         self.cost = cost
         self.now = now
@@ -95,6 +125,8 @@ public final class AuthorizationTable: Sendable {
     let scopeMasks: [UInt64]
     /// Every scope some key names.
     let scopeNames: NameTable
+    /// Bearer tokens' checks and the merchants' secrets; nil: tokens are not accepted.
+    public let tokens: TokenVerifier?
     /// Limit `i` is `shapes[shapeOf[i]]`, guarded by slot `i` of `limiter`.
     let shapeOf: [UInt32]
     /// The distinct limits, each once.
@@ -266,6 +298,15 @@ public final class AuthorizationTable: Sendable {
         self.expiries = expiries
         self.scopeMasks = scopeMasks
         self.scopeNames = scopeNames
+        tokens = configuration.authorization.tokens.map { settings in
+            TokenVerifier(
+                settings: settings,
+                secrets: configuration.merchants.map { merchant in
+                    (settings.secrets[merchant.id] ?? []).compactMap {
+                        try? TokenVerifier.Secret(kid: $0.kid, secret: $0.bytes)
+                    }
+                })
+        }
         self.shapeOf = shapeOf
         self.shapes = shapes
         self.sharing = sharing
@@ -333,14 +374,9 @@ public final class AuthorizationTable: Sendable {
     /// this table (nil: unknown).
     public func authorize(_ query: AuthorizationQuery, merchant: Int?) -> AuthorizationVerdict {
         let addressSlot = query.address.count == 0 ? nil : addressSlot(query.address)
-        // Hash and compare before anything can return, the same way for an
-        // unknown merchant: the time does not tell which it was.
-        let candidates = merchant.map { entries[$0].keys } ?? decoy
-        var matched = -1
-        if let digest = hasher?.digest(of: query.key) {
-            for i in candidates where keys[i].matches(digest) && matched < 0 { matched = i }
-        }
-        if merchant == nil { matched = -1 }
+        // The credential is checked before anything can return, the same
+        // way for an unknown merchant: the time does not tell which it was.
+        let presented = query.isToken ? checkToken(query, merchant) : checkKey(query, merchant)
 
         // Brute-force protection first: once limited, even a correct key is
         // refused. An unknown merchant's failures go to a slot of their own
@@ -355,18 +391,21 @@ public final class AuthorizationTable: Sendable {
             return limited
         }
         if merchant != nil, let merchantLimited { return merchantLimited }
-        guard let merchant, matched >= 0 else {
-            if let addressSlot {
-                _ = addressFailures.spend(addressSlot, limit: settings.failuresPerAddress, now: query.now, cost: 1)
+        let scopes: UInt64
+        switch presented {
+        case .refused(let reason, let failedAuthentication):
+            if failedAuthentication {
+                if let addressSlot {
+                    _ = addressFailures.spend(addressSlot, limit: settings.failuresPerAddress, now: query.now, cost: 1)
+                }
+                _ = merchantFailures.spend(failureSlot, limit: settings.failuresPerMerchant, now: query.now, cost: 1)
             }
-            _ = merchantFailures.spend(failureSlot, limit: settings.failuresPerMerchant, now: query.now, cost: 1)
-            return AuthorizationVerdict(reason: merchant == nil ? .unknownMerchant : .badKey)
+            return AuthorizationVerdict(reason: reason)
+        case .accepted(let mask):
+            scopes = mask
         }
+        guard let merchant else { return AuthorizationVerdict(reason: .unknownMerchant) }
         let entry = entries[merchant]
-        guard query.wallSeconds < expiries[matched] else {
-            return AuthorizationVerdict(reason: .expiredKey)
-        }
-        let scopes = scopeMasks[matched]
         if scopes != .max {
             guard query.operation.count > 0, let operation = scopeNames.index(of: query.operation),
                 scopes & 1 << UInt64(operation) != 0
@@ -479,6 +518,47 @@ public final class AuthorizationTable: Sendable {
     }
 
     /// The refusal when a failure budget has nothing left; nil while it has.
+    /// What a credential check found: the credential's scopes, or a
+    /// refusal (and whether it counts as a failed authentication).
+    private enum Presented {
+        case accepted(scopes: UInt64)
+        case refused(AuthorizationReason, failedAuthentication: Bool)
+    }
+
+    /// Hashes the key and compares it with every key of the merchant (or as
+    /// many decoys), then checks the matching key's expiry.
+    private func checkKey(_ query: AuthorizationQuery, _ merchant: Int?) -> Presented {
+        let candidates = merchant.map { entries[$0].keys } ?? decoy
+        var matched = -1
+        if let digest = hasher?.digest(of: query.key) {
+            for i in candidates where keys[i].matches(digest) && matched < 0 { matched = i }
+        }
+        guard merchant != nil, matched >= 0 else {
+            return .refused(merchant == nil ? .unknownMerchant : .badKey, failedAuthentication: true)
+        }
+        guard query.wallSeconds < expiries[matched] else { return .refused(.expiredKey, failedAuthentication: false) }
+        return .accepted(scopes: scopeMasks[matched])
+    }
+
+    /// Verifies a bearer token for the merchant. A token that is out of its
+    /// time is refused like an expired key; any other failure is a failed
+    /// authentication.
+    private func checkToken(_ query: AuthorizationQuery, _ merchant: Int?) -> Presented {
+        guard let merchant else { return .refused(.unknownMerchant, failedAuthentication: true) }
+        guard let tokens else { return .refused(.tokenKeyUnknown, failedAuthentication: true) }
+        switch tokens.verify(
+            query.key, merchant: merchant, merchantID: query.merchantID, operation: query.operation,
+            now: query.wallSeconds)
+        {
+        // The token's scopes are checked in the verifier: a mask of nothing
+        // refuses every operation, of everything admits any.
+        case .success(let verified): return .accepted(scopes: verified.permitsOperation ? .max : 0)
+        case .failure(let failure):
+            return .refused(
+                AuthorizationReason(failure), failedAuthentication: failure != .expired && failure != .notYetValid)
+        }
+    }
+
     private func attemptsLimited(_ budgets: RateLimiterTable, _ slot: Int, _ limit: RateLimit, _ now: UInt64)
         -> AuthorizationVerdict?
     {

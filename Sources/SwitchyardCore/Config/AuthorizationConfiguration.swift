@@ -7,18 +7,24 @@ public struct AuthorizationConfiguration: Equatable, Sendable {
     /// Client addresses tracked at once (a fixed table; addresses that share
     /// a slot share a budget, which errs on the side of refusing).
     public var addressSlots = 65_536
+    /// Bearer tokens; nil: API keys only.
+    public var tokens: TokenSettings?
 
     public init() {}
 
-    static let fields = ["failures_per_merchant", "failures_per_address", "address_slots"]
+    static let fields = ["failures_per_merchant", "failures_per_address", "address_slots", "tokens"]
     static let limitFields = ["rate", "period_ms", "burst"]
 
-    init(reading reader: ConfigReader) {
+    /// `directory`: the configuration file's, for the paths it names.
+    init(reading reader: ConfigReader, directory: String) {
         failuresPerMerchant = AuthorizationConfiguration.readLimit(
             reader.section("failures_per_merchant"), default: failuresPerMerchant)
         failuresPerAddress = AuthorizationConfiguration.readLimit(
             reader.section("failures_per_address"), default: failuresPerAddress)
         addressSlots = reader.integer("address_slots", default: addressSlots, in: 1_024...(1 << 26))
+        if reader.keys.contains("tokens") {
+            tokens = TokenSettings(reading: reader.section("tokens"), directory: directory)
+        }
         reader.rejectUnknownKeys(known: AuthorizationConfiguration.fields)
     }
 

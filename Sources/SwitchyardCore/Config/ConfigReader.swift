@@ -34,7 +34,7 @@ package final class ConfigReader {
         self.problems = other.problems
         (self.node, self.pairs) = ConfigReader.entries(of: root)
         if let root, root.mapping == nil, !ConfigReader.isNull(root) {
-            report(at: root, field: "", "the top level must be a mapping with a merchants list")
+            report(at: root, field: "", "the top level must be a mapping")
         }
     }
 

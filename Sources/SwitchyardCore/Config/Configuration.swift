@@ -60,7 +60,8 @@ public struct Configuration: Equatable, Sendable {
         var configuration = Configuration()
         configuration.server = ServerConfiguration(reading: reader.section("server"))
         configuration.logging = LoggingConfiguration(reading: reader.section("logging"))
-        configuration.authorization = AuthorizationConfiguration(reading: reader.section("authorization"))
+        configuration.authorization = AuthorizationConfiguration(
+            reading: reader.section("authorization"), directory: directory(of: file))
         configuration.redis = RedisConfiguration(reading: reader.section("redis"))
         configuration.gateways = uniqueEntries(reader.list("gateways"), kind: "gateway", id: \.id) {
             GatewayConfiguration(reading: $0)
@@ -117,6 +118,14 @@ public struct Configuration: Equatable, Sendable {
         } catch {
             throw ConfigurationError(file: file, message: "not valid YAML: \(error)")
         }
+    }
+
+    /// A reader over another file the configuration names (the token
+    /// secrets), whose problems join `reader`'s.
+    static func reader(yaml: String, file: String, sharingProblemsWith reader: ConfigReader) throws(ConfigurationError)
+        -> ConfigReader
+    {
+        ConfigReader(root: try compose(yaml, file: file), file: file, sharingProblemsWith: reader)
     }
 
     /// A reader over a YAML document of another kind that shares the

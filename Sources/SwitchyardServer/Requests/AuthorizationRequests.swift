@@ -85,11 +85,19 @@ extension RequestHandler {
             written = writeError(status, for: request, close: false, into: output, message)
             return false
         }
-        guard view.credentialKind == 1 else {
-            return refuse(.unsupportedCredential, "credential_kind must be 1 (API key)")
-        }
-        guard (1...RequestHandler.maxCredentialBytes).contains(view.credential.count) else {
-            return refuse(.invalidCredential, "credential must be 1 to 512 bytes")
+        switch view.credentialKind {
+        case 1:
+            guard (1...RequestHandler.maxCredentialBytes).contains(view.credential.count) else {
+                return refuse(.invalidCredential, "an API key must be 1 to 512 bytes")
+            }
+        case 2 where authorization.tokens != nil:
+            guard (1...TokenVerifier.maxTokenBytes).contains(view.credential.count) else {
+                return refuse(.invalidCredential, "a bearer token must be 1 to 4096 bytes")
+            }
+        default:
+            return refuse(
+                .unsupportedCredential,
+                "credential_kind must be 1 (API key), or 2 (bearer token) when authorization.tokens is configured")
         }
         guard (1...64).contains(view.merchantID.count) else {
             return refuse(.malformedBody, "merchant_id must be 1 to 64 bytes")
@@ -108,8 +116,9 @@ extension RequestHandler {
     ) -> AuthorizeReply {
         let verdict = publication.authorization.authorize(
             AuthorizationQuery(
-                merchantID: view.merchantID, key: view.credential, address: view.clientAddress, cost: Int(view.cost),
-                now: routing.now, wallSeconds: routing.wallSeconds, operation: operation), merchant: merchant)
+                merchantID: view.merchantID, key: view.credential, isToken: view.credentialKind == 2,
+                address: view.clientAddress, cost: Int(view.cost), now: routing.now, wallSeconds: routing.wallSeconds,
+                operation: operation), merchant: merchant)
         publication.counters.countAuthorization(loop: routing.loopIndex, merchant: merchant, reason: verdict.reason)
         return AuthorizeReply(
             allowed: verdict.allowed, reason: verdict.reason.rawValue, limit: UInt32(clamping: verdict.limit),

@@ -1,0 +1,248 @@
+/// JSON Web Tokens (RFC 7519) presented as bearer credentials, signed with
+/// HS256 under a secret of the merchant's, checked without allocation:
+/// the three parts are decoded into stack buffers and the JSON read in
+/// place.
+///
+/// In order: the token's shape; `alg` (exactly `HS256`: never `none`, never
+/// an algorithm the secret is not for) and `crit` (none understood, so
+/// none allowed); the secret (by `kid` when the token names one, else each
+/// of the merchant's); the signature, before any claim is trusted; then
+/// `exp` (required) and `nbf` with the clock skew, `iss`, `aud`, and the
+/// merchant claim, which must name the merchant the request is for.
+public struct TokenVerifier: Sendable {
+    public enum Failure: Error, Equatable, Sendable {
+        /// Not three base64url parts of JSON objects within the size limits,
+        /// a claim of the wrong type or given twice, or a `crit` header.
+        case malformed
+        /// An `alg` other than one allowed for the merchant's secrets.
+        case algorithmRejected
+        /// The merchant has no secret, or none with the token's `kid`.
+        case keyUnknown
+        case signatureInvalid
+        case expired
+        case notYetValid
+        /// No `exp`, or `iss`, `aud` or the merchant claim are not the expected ones.
+        case claimsRejected
+    }
+
+    public struct Verified: Equatable, Sendable {
+        /// Whether the token's scopes include the request's operation (a
+        /// token without a scope claim may do anything; one with a claim,
+        /// only what it lists, and a request naming no operation, nothing).
+        public let permitsOperation: Bool
+        public let expires: Int64
+    }
+
+    /// One of a merchant's HS256 secrets, with the `kid` tokens name it by (empty: none).
+    public struct Secret: Sendable {
+        let kid: [UInt8]
+        let hasher: KeyHasher
+
+        public init(kid: String, secret: [UInt8]) throws(KeyHasher.SecretError) {
+            self.kid = Array(kid.utf8)
+            hasher = try KeyHasher(secret: secret)
+        }
+    }
+
+    /// The largest token taken, and of its decoded header and claims.
+    public static let maxTokenBytes = 4_096
+    static let maxHeaderBytes = 512
+    static let maxClaimsBytes = 2_048
+
+    let issuer: [UInt8]
+    let audience: [UInt8]
+    let merchantClaim: [UInt8]
+    let scopesClaim: [UInt8]
+    let skew: Int64
+    /// Per merchant (table order): its secrets.
+    let secrets: [[Secret]]
+
+    public init(settings: TokenSettings, secrets: [[Secret]]) {
+        issuer = Array(settings.issuer.utf8)
+        audience = Array(settings.audience.utf8)
+        merchantClaim = Array(settings.merchantClaim.utf8)
+        scopesClaim = Array(settings.scopesClaim.utf8)
+        skew = Int64(settings.clockSkewSeconds)
+        self.secrets = secrets
+    }
+
+    /// Verifies `token` for merchant `merchant` (its index, and its id as the
+    /// request gave it) at Unix second `now`, for `operation` (empty: none named).
+    public func verify(
+        _ token: UnsafeRawBufferPointer, merchant: Int, merchantID: UnsafeRawBufferPointer,
+        operation: UnsafeRawBufferPointer, now: Int64
+    ) -> Result<Verified, Failure> {
+        guard token.count <= Self.maxTokenBytes, let (first, second) = Self.dots(token) else {
+            return .failure(.malformed)
+        }
+        let signingInput = UnsafeRawBufferPointer(rebasing: token[..<second])
+        return withUnsafeTemporaryAllocation(byteCount: Self.maxHeaderBytes, alignment: 8) { header in
+            withUnsafeTemporaryAllocation(byteCount: Self.maxClaimsBytes, alignment: 8) { claims in
+                withUnsafeTemporaryAllocation(byteCount: 64, alignment: 8) { signature in
+                    guard let headerCount = Base64URL.decode(slice(token, 0, first), into: header),
+                        let claimsCount = Base64URL.decode(slice(token, first + 1, second), into: claims),
+                        let signatureCount = Base64URL.decode(slice(token, second + 1, token.count), into: signature)
+                    else { return .failure(.malformed) }
+                    return verify(
+                        header: UnsafeRawBufferPointer(rebasing: header[..<headerCount]),
+                        claims: UnsafeRawBufferPointer(rebasing: claims[..<claimsCount]),
+                        signature: UnsafeRawBufferPointer(rebasing: signature[..<signatureCount]),
+                        signingInput: signingInput, merchant: merchant, merchantID: merchantID,
+                        operation: operation, now: now)
+                }
+            }
+        }
+    }
+
+    private func verify(
+        header: UnsafeRawBufferPointer, claims: UnsafeRawBufferPointer, signature: UnsafeRawBufferPointer,
+        signingInput: UnsafeRawBufferPointer, merchant: Int, merchantID: UnsafeRawBufferPointer,
+        operation: UnsafeRawBufferPointer, now: Int64
+    ) -> Result<Verified, Failure> {
+        // The header: alg, kid, and no crit.
+        var algorithm: JSONObjectReader.Text?
+        var kid: JSONObjectReader.Text?
+        var malformed = false
+        let isObject = JSONObjectReader.members(header) { key, value in
+            if key.equals(Self.algKey) {
+                guard algorithm == nil, case .text(let text) = value else { return malformed = true }
+                algorithm = text
+            } else if key.equals(Self.kidKey) {
+                guard kid == nil, case .text(let text) = value else { return malformed = true }
+                kid = text
+            } else if key.equals(Self.critKey) {
+                malformed = true
+            }
+        }
+        guard isObject, !malformed, let algorithm else { return .failure(.malformed) }
+        guard algorithm.equals(Self.hs256) else { return .failure(.algorithmRejected) }
+
+        // The signature, under the secret the kid names (or any of the merchant's).
+        guard merchant < secrets.count, !secrets[merchant].isEmpty else { return .failure(.keyUnknown) }
+        var known = false
+        var signed = false
+        for secret in secrets[merchant] where kid.map({ $0.equals(secret.kid) }) ?? true {
+            known = true
+            if signature.count == 32, secret.hasher.digest(of: signingInput).matches(KeyDigest(bytes: signature)) {
+                signed = true
+            }
+        }
+        guard known else { return .failure(.keyUnknown) }
+        guard signed else { return .failure(.signatureInvalid) }
+
+        // The claims, now that they are the issuer's.
+        var expires: Int64?
+        var notBefore: Int64?
+        var issuerMatches: Bool?
+        var audienceMatches: Bool?
+        var merchantMatches: Bool?
+        var permits: Bool?
+        let claimsAreObject = JSONObjectReader.members(claims) { key, value in
+            if key.equals(Self.expKey) || key.equals(Self.nbfKey) {
+                let isExpiry = key.equals(Self.expKey)
+                guard (isExpiry ? expires : notBefore) == nil, case .number(let number) = value,
+                    let seconds = JSONObjectReader.seconds(number)
+                else { return malformed = true }
+                if isExpiry { expires = seconds } else { notBefore = seconds }
+            } else if key.equals(Self.issKey) {
+                guard issuerMatches == nil, case .text(let text) = value else { return malformed = true }
+                issuerMatches = text.equals(issuer)
+            } else if key.equals(Self.audKey) {
+                guard audienceMatches == nil else { return malformed = true }
+                switch value {
+                case .text(let text): audienceMatches = text.equals(audience)
+                case .array(let array):
+                    var found = false
+                    var wellTyped = true
+                    JSONObjectReader.elements(array) { element in
+                        guard case .text(let text) = element else { return wellTyped = false }
+                        if text.equals(audience) { found = true }
+                    }
+                    guard wellTyped else { return malformed = true }
+                    audienceMatches = found
+                default: malformed = true
+                }
+            } else if key.equals(merchantClaim) {
+                guard merchantMatches == nil, case .text(let text) = value else { return malformed = true }
+                merchantMatches = text.equals(merchantID)
+            } else if key.equals(scopesClaim) {
+                guard permits == nil, let found = Self.lists(operation, in: value) else { return malformed = true }
+                permits = found
+            }
+        }
+        guard claimsAreObject, !malformed else { return .failure(.malformed) }
+        guard let expires else { return .failure(.claimsRejected) }
+        guard now < expires.addingReportingOverflow(skew).partialValue else { return .failure(.expired) }
+        if let notBefore, now.addingReportingOverflow(skew).partialValue < notBefore {
+            return .failure(.notYetValid)
+        }
+        guard issuerMatches == true || issuer.isEmpty, audienceMatches == true, merchantMatches == true else {
+            return .failure(.claimsRejected)
+        }
+        return .success(Verified(permitsOperation: permits ?? true, expires: expires))
+    }
+
+    /// Whether a scope claim, space-separated in a string (OAuth's `scope`)
+    /// or an array of strings (`scp`), lists `operation` (never, when it is
+    /// empty). Nil when the claim has another type.
+    private static func lists(_ operation: UnsafeRawBufferPointer, in value: JSONObjectReader.Value) -> Bool? {
+        var found = false
+        func search(_ text: JSONObjectReader.Text, split: Bool) {
+            withUnsafeTemporaryAllocation(byteCount: 1_024, alignment: 1) { scratch in
+                let bytes: UnsafeRawBufferPointer
+                if text.escaped {
+                    guard let count = JSONObjectReader.unescape(text.raw, into: scratch) else { return }
+                    bytes = UnsafeRawBufferPointer(rebasing: scratch[..<count])
+                } else {
+                    bytes = text.raw
+                }
+                var start = 0
+                for end in 0...bytes.count where end == bytes.count || (split && bytes[end] == 0x20) {
+                    if end > start, operation.count > 0, JSONObjectReader.same(slice(bytes, start, end), operation) {
+                        found = true
+                    }
+                    start = end + 1
+                }
+            }
+        }
+        switch value {
+        case .text(let text): search(text, split: true)
+        case .array(let array):
+            var wellTyped = true
+            JSONObjectReader.elements(array) { element in
+                guard case .text(let text) = element else { return wellTyped = false }
+                search(text, split: false)
+            }
+            guard wellTyped else { return nil }
+        default: return nil
+        }
+        return found
+    }
+
+    /// The two dots of a compact JWS, when there are exactly two around a
+    /// header and claims. (An empty signature is `alg: none`'s, refused for
+    /// its algorithm.)
+    private static func dots(_ token: UnsafeRawBufferPointer) -> (Int, Int)? {
+        var found = (-1, -1)
+        for i in 0..<token.count where token[i] == UInt8(ascii: ".") {
+            if found.0 < 0 {
+                found.0 = i
+            } else if found.1 < 0 {
+                found.1 = i
+            } else {
+                return nil
+            }
+        }
+        guard found.0 > 0, found.1 > found.0 + 1 else { return nil }
+        return found
+    }
+
+    private static let algKey = Array("alg".utf8), kidKey = Array("kid".utf8), critKey = Array("crit".utf8)
+    private static let hs256 = Array("HS256".utf8)
+    private static let expKey = Array("exp".utf8), nbfKey = Array("nbf".utf8), issKey = Array("iss".utf8)
+    private static let audKey = Array("aud".utf8)
+}
+
+private func slice(_ bytes: UnsafeRawBufferPointer, _ from: Int, _ to: Int) -> UnsafeRawBufferPointer {
+    UnsafeRawBufferPointer(rebasing: bytes[from..<to])
+}
