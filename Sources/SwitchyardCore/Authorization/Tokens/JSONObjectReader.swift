@@ -1,3 +1,5 @@
+import Foundation
+
 /// Reads the members of one JSON object (a token's header or claims) in
 /// place: keys and values are views of the bytes, nothing is allocated, and
 /// nested arrays and objects are checked and skipped (16 levels at most).
@@ -19,6 +21,11 @@ enum JSONObjectReader {
         }
 
         func equals(_ text: [UInt8]) -> Bool { text.withUnsafeBytes { equals($0) } }
+
+        /// For the names the verifier looks for: a literal's bytes, read in place.
+        func equals(_ name: StaticString) -> Bool {
+            equals(UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+        }
     }
 
     enum Value {
@@ -131,11 +138,13 @@ enum JSONObjectReader {
     }
 
     private static func string(_ json: UnsafeRawBufferPointer, _ start: Int) -> (Text, Int)? {
-        guard start < json.count, json[start] == UInt8(ascii: "\"") else { return nil }
+        guard start < json.count, json[start] == UInt8(ascii: "\""), let base = json.baseAddress else { return nil }
+        // Through a typed pointer: the string's bytes are most of what is read.
+        let bytes = base.assumingMemoryBound(to: UInt8.self)
         var i = start + 1
         var escaped = false
         while i < json.count {
-            let byte = json[i]
+            let byte = bytes[i]
             if byte == UInt8(ascii: "\"") {
                 return (Text(raw: slice(json, start + 1, i), escaped: escaped), i + 1)
             }
@@ -237,8 +246,8 @@ enum JSONObjectReader {
 
     static func same(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
         guard a.count == b.count else { return false }
-        for i in 0..<a.count where a[i] != b[i] { return false }
-        return true
+        guard a.count > 0, let x = a.baseAddress, let y = b.baseAddress else { return true }
+        return memcmp(x, y, a.count) == 0
     }
 
     /// A JSON number's whole part as seconds (NumericDate, RFC 7519): the

@@ -1,3 +1,5 @@
+import Foundation
+
 /// JSON Web Tokens (RFC 7519) presented as bearer credentials, signed with
 /// HS256 under a secret of the merchant's, checked without allocation:
 /// the three parts are decoded into stack buffers and the JSON read in
@@ -44,10 +46,12 @@ public struct TokenVerifier: Sendable {
         }
     }
 
-    /// The largest token taken, and of its decoded header and claims.
+    /// The largest token taken, and of its decoded header and claims. (The
+    /// decoded parts go to stack buffers, which Swift gives up to 1 KiB
+    /// each; larger ones would come from the heap.)
     public static let maxTokenBytes = 4_096
     static let maxHeaderBytes = 512
-    static let maxClaimsBytes = 2_048
+    static let maxClaimsBytes = 1_024
 
     let issuer: [UInt8]
     let audience: [UInt8]
@@ -104,18 +108,18 @@ public struct TokenVerifier: Sendable {
         var kid: JSONObjectReader.Text?
         var malformed = false
         let isObject = JSONObjectReader.members(header) { key, value in
-            if key.equals(Self.algKey) {
+            if key.equals("alg") {
                 guard algorithm == nil, case .text(let text) = value else { return malformed = true }
                 algorithm = text
-            } else if key.equals(Self.kidKey) {
+            } else if key.equals("kid") {
                 guard kid == nil, case .text(let text) = value else { return malformed = true }
                 kid = text
-            } else if key.equals(Self.critKey) {
+            } else if key.equals("crit") {
                 malformed = true
             }
         }
         guard isObject, !malformed, let algorithm else { return .failure(.malformed) }
-        guard algorithm.equals(Self.hs256) else { return .failure(.algorithmRejected) }
+        guard algorithm.equals("HS256") else { return .failure(.algorithmRejected) }
 
         // The signature, under the secret the kid names (or any of the merchant's).
         guard merchant < secrets.count, !secrets[merchant].isEmpty else { return .failure(.keyUnknown) }
@@ -138,16 +142,16 @@ public struct TokenVerifier: Sendable {
         var merchantMatches: Bool?
         var permits: Bool?
         let claimsAreObject = JSONObjectReader.members(claims) { key, value in
-            if key.equals(Self.expKey) || key.equals(Self.nbfKey) {
-                let isExpiry = key.equals(Self.expKey)
+            if key.equals("exp") || key.equals("nbf") {
+                let isExpiry = key.equals("exp")
                 guard (isExpiry ? expires : notBefore) == nil, case .number(let number) = value,
                     let seconds = JSONObjectReader.seconds(number)
                 else { return malformed = true }
                 if isExpiry { expires = seconds } else { notBefore = seconds }
-            } else if key.equals(Self.issKey) {
+            } else if key.equals("iss") {
                 guard issuerMatches == nil, case .text(let text) = value else { return malformed = true }
                 issuerMatches = text.equals(issuer)
-            } else if key.equals(Self.audKey) {
+            } else if key.equals("aud") {
                 guard audienceMatches == nil else { return malformed = true }
                 switch value {
                 case .text(let text): audienceMatches = text.equals(audience)
@@ -188,7 +192,7 @@ public struct TokenVerifier: Sendable {
     private static func lists(_ operation: UnsafeRawBufferPointer, in value: JSONObjectReader.Value) -> Bool? {
         var found = false
         func search(_ text: JSONObjectReader.Text, split: Bool) {
-            withUnsafeTemporaryAllocation(byteCount: 1_024, alignment: 1) { scratch in
+            withUnsafeTemporaryAllocation(byteCount: 512, alignment: 1) { scratch in
                 let bytes: UnsafeRawBufferPointer
                 if text.escaped {
                     guard let count = JSONObjectReader.unescape(text.raw, into: scratch) else { return }
@@ -223,24 +227,14 @@ public struct TokenVerifier: Sendable {
     /// header and claims. (An empty signature is `alg: none`'s, refused for
     /// its algorithm.)
     private static func dots(_ token: UnsafeRawBufferPointer) -> (Int, Int)? {
-        var found = (-1, -1)
-        for i in 0..<token.count where token[i] == UInt8(ascii: ".") {
-            if found.0 < 0 {
-                found.0 = i
-            } else if found.1 < 0 {
-                found.1 = i
-            } else {
-                return nil
-            }
-        }
-        guard found.0 > 0, found.1 > found.0 + 1 else { return nil }
-        return found
+        guard let start = token.baseAddress, let first = memchr(start, 0x2E, token.count) else { return nil }
+        let one = start.distance(to: UnsafeRawPointer(first))
+        guard let second = memchr(first + 1, 0x2E, token.count - one - 1) else { return nil }
+        let two = start.distance(to: UnsafeRawPointer(second))
+        guard one > 0, two > one + 1, memchr(second + 1, 0x2E, token.count - two - 1) == nil else { return nil }
+        return (one, two)
     }
 
-    private static let algKey = Array("alg".utf8), kidKey = Array("kid".utf8), critKey = Array("crit".utf8)
-    private static let hs256 = Array("HS256".utf8)
-    private static let expKey = Array("exp".utf8), nbfKey = Array("nbf".utf8), issKey = Array("iss".utf8)
-    private static let audKey = Array("aud".utf8)
 }
 
 private func slice(_ bytes: UnsafeRawBufferPointer, _ from: Int, _ to: Int) -> UnsafeRawBufferPointer {
