@@ -517,7 +517,6 @@ public final class AuthorizationTable: Sendable {
         }
     }
 
-    /// The refusal when a failure budget has nothing left; nil while it has.
     /// What a credential check found: the credential's scopes, or a
     /// refusal (and whether it counts as a failed authentication).
     private enum Presented {
@@ -559,6 +558,7 @@ public final class AuthorizationTable: Sendable {
         }
     }
 
+    /// The refusal when a failure budget has nothing left; nil while it has.
     private func attemptsLimited(_ budgets: RateLimiterTable, _ slot: Int, _ limit: RateLimit, _ now: UInt64)
         -> AuthorizationVerdict?
     {
