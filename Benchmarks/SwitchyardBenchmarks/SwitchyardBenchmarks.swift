@@ -17,7 +17,8 @@ import SwitchyardWire
 /// 10 ms) land in some samples. The check compares each benchmark's p90
 /// per sample with its threshold and tolerates up to 250: an allocation on
 /// the request path costs at least 1,000 per sample (one per iteration), and
-/// an allocation in one request of four, 250.
+/// an allocation in one request of four, 250. The server fixtures publish
+/// snapshots once a second for the same reason (see `ServerFixture.init`).
 let allowedBackgroundMallocsPerSample = 250
 
 let benchmarks: @Sendable () -> Void = {
@@ -257,6 +258,12 @@ final class ServerFixture: @unchecked Sendable {
         var configuration = base
         configuration.server.listen = "127.0.0.1:0"
         configuration.server.loops = 1
+        // The merger allocates a new snapshot each time it publishes, which
+        // is its job and off the request path; at the default 10 ms a slow
+        // host fits three publications into one sample of 1,000 REPORTs and
+        // their mallocs crossed the tolerance (CI, 252 of 250). Publishing
+        // once a second keeps the count about the loop's own work.
+        configuration.routing.snapshotIntervalMilliseconds = 1_000
         var logger = Logger(label: "benchmark")
         logger.logLevel = .error
         server = try Server(configuration: configuration, logger: logger, keyHasher: keyHasher)
