@@ -10,16 +10,16 @@ import Testing
     static let vectors = TokenVectors.vectors
     static let now: Int64 = 1_800_000_000
 
-    static func settings(scopesClaim: String = "scope") -> TokenSettings {
-        TokenVectors.settings(scopesClaim: scopesClaim)
+    static func settings(scopesClaim: String = "scope", publicKeys: [String] = ["r1", "r2", "e1"]) -> TokenSettings {
+        TokenVectors.settings(scopesClaim: scopesClaim, publicKeys: publicKeys)
     }
 
     static func verify(
         _ name: String, merchant: String = "m_1", kid: String = "k1", scopesClaim: String = "scope", now: Int64 = now,
-        operation: String = "payments:create"
+        operation: String = "payments:create", publicKeys: [String] = ["r1", "r2", "e1"]
     ) -> Result<TokenVerifier.Verified, TokenVerifier.Failure> {
         let verifier = TokenVerifier(
-            settings: settings(scopesClaim: scopesClaim),
+            settings: settings(scopesClaim: scopesClaim, publicKeys: publicKeys),
             secrets: [[try! TokenVerifier.Secret(kid: kid, secret: secret)]])
         let token = Array((vectors[name] ?? name).utf8)
         let merchantID = Array(merchant.utf8)
@@ -74,9 +74,32 @@ import Testing
         ("a.b.c.d", .malformed),
         ("..", .malformed),
         ("e30.e30.", .malformed),
+        ("rs256UnknownKid", .keyUnknown),
+        ("rs256WrongKey", .signatureInvalid),
+        ("rs256SwappedClaims", .signatureInvalid),
+        ("rs256Expired", .expired),
+        ("es256UnderRSAKid", .algorithmRejected),
+        ("rs384", .algorithmRejected),
+        ("hs256KeyedWithPublicKey", .keyUnknown),
     ])
     func everyRejectionHasItsReason(_ name: String, _ expected: TokenVerifier.Failure) {
         #expect(Self.failure(name) == expected, "\(name)")
+    }
+
+    @Test(arguments: ["rs256", "rs256Rotated", "rs256WithoutKid", "es256"])
+    func publicKeyTokensAreAccepted(_ name: String) throws {
+        let verified = try Self.verify(name).get()
+        #expect(verified.expires == 2_000_000_000 && verified.permitsOperation)
+        #expect(try !Self.verify(name, operation: "payouts:create").get().permitsOperation)
+    }
+
+    /// Rotation: with r1 retired, its tokens name a kid no longer known and
+    /// r2's still pass; an algorithm no configured key is for is refused as such.
+    @Test func publicKeysRotateByKid() throws {
+        #expect(Self.verify("rs256", publicKeys: ["r2"]) == .failure(.keyUnknown))
+        #expect(try Self.verify("rs256Rotated", publicKeys: ["r2"]).get().permitsOperation)
+        #expect(Self.verify("es256", publicKeys: ["r1", "r2"]) == .failure(.algorithmRejected))
+        #expect(Self.verify("rs256WithoutKid", publicKeys: ["r2"]) == .failure(.signatureInvalid))
     }
 
     @Test func theClockSkewBoundsBothEnds() {

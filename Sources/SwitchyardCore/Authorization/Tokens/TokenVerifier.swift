@@ -1,24 +1,30 @@
 import Foundation
+import Synchronization
 
 /// JSON Web Tokens (RFC 7519) presented as bearer credentials, signed with
-/// HS256 under a secret of the merchant's, checked without allocation:
-/// the three parts are decoded into stack buffers and the JSON read in
-/// place.
+/// HS256 under a secret of the merchant's, or with RS256 or ES256 under one
+/// of the issuer's public keys. The three parts are decoded into stack
+/// buffers and the JSON read in place, so an HS256 check allocates nothing;
+/// an RS256 or ES256 one allocates only inside OpenSSL.
 ///
-/// In order: the token's shape; `alg` (exactly `HS256`: never `none`, never
-/// an algorithm the secret is not for) and `crit` (none understood, so
-/// none allowed); the secret (by `kid` when the token names one, else each
-/// of the merchant's); the signature, before any claim is trusted; then
-/// `exp` (required) and `nbf` with the clock skew, `iss`, `aud`, and the
-/// merchant claim, which must name the merchant the request is for.
+/// In order: the token's shape; `alg` and `crit` (none understood, so none
+/// allowed); the key: for HS256 the merchant's secret (by `kid` when the
+/// token names one, else each of them), for RS256 and ES256 the public key
+/// the `kid` names (else each for that algorithm). `alg` must be the one
+/// the key is for: never `none`, never HS256 under a public key. Then the
+/// signature, before any claim is trusted; then `exp` (required) and `nbf`
+/// with the clock skew, `iss`, `aud`, and the merchant claim, which must
+/// name the merchant the request is for.
 public struct TokenVerifier: Sendable {
     public enum Failure: Error, Equatable, Sendable {
         /// Not three base64url parts of JSON objects within the size limits,
         /// a claim of the wrong type or given twice, or a `crit` header.
         case malformed
-        /// An `alg` other than one allowed for the merchant's secrets.
+        /// An `alg` no configured key is for, or not the one the key its
+        /// `kid` names is for.
         case algorithmRejected
-        /// The merchant has no secret, or none with the token's `kid`.
+        /// No key for the token: for HS256 the merchant has no secret (or
+        /// none with its `kid`), for RS256 and ES256 no public key has its `kid`.
         case keyUnknown
         case signatureInvalid
         case expired
@@ -60,6 +66,13 @@ public struct TokenVerifier: Sendable {
     let skew: Int64
     /// Per merchant (table order): its secrets.
     let secrets: [[Secret]]
+    /// The issuer's keys, with the `kid` each is named by.
+    let publicKeys: [(kid: [UInt8], key: PublicKey)]
+    /// Tells this verifier's cached verdicts from those of the one it
+    /// replaced (a reload may have removed a key or changed a claim).
+    public let generation: UInt64
+
+    private static let generations = Atomic<UInt64>(0)
 
     public init(settings: TokenSettings, secrets: [[Secret]]) {
         issuer = Array(settings.issuer.utf8)
@@ -68,6 +81,11 @@ public struct TokenVerifier: Sendable {
         scopesClaim = Array(settings.scopesClaim.utf8)
         skew = Int64(settings.clockSkewSeconds)
         self.secrets = secrets
+        // The files were checked when the configuration was read.
+        publicKeys = settings.publicKeys.compactMap { file in
+            (try? PublicKey(pem: file.pem, algorithm: file.algorithm)).map { (Array(file.kid.utf8), $0) }
+        }
+        generation = Self.generations.add(1, ordering: .relaxed).newValue
     }
 
     /// Verifies `token` for merchant `merchant` (its index, and its id as the
@@ -82,7 +100,7 @@ public struct TokenVerifier: Sendable {
         let signingInput = UnsafeRawBufferPointer(rebasing: token[..<second])
         return withUnsafeTemporaryAllocation(byteCount: Self.maxHeaderBytes, alignment: 8) { header in
             withUnsafeTemporaryAllocation(byteCount: Self.maxClaimsBytes, alignment: 8) { claims in
-                withUnsafeTemporaryAllocation(byteCount: 64, alignment: 8) { signature in
+                withUnsafeTemporaryAllocation(byteCount: PublicKey.maxSignatureBytes, alignment: 8) { signature in
                     guard let headerCount = Base64URL.decode(slice(token, 0, first), into: header),
                         let claimsCount = Base64URL.decode(slice(token, first + 1, second), into: claims),
                         let signatureCount = Base64URL.decode(slice(token, second + 1, token.count), into: signature)
@@ -119,20 +137,17 @@ public struct TokenVerifier: Sendable {
             }
         }
         guard isObject, !malformed, let algorithm else { return .failure(.malformed) }
-        guard algorithm.equals("HS256") else { return .failure(.algorithmRejected) }
-
-        // The signature, under the secret the kid names (or any of the merchant's).
-        guard merchant < secrets.count, !secrets[merchant].isEmpty else { return .failure(.keyUnknown) }
-        var known = false
-        var signed = false
-        for secret in secrets[merchant] where kid.map({ $0.equals(secret.kid) }) ?? true {
-            known = true
-            if signature.count == 32, secret.hasher.digest(of: signingInput).matches(KeyDigest(bytes: signature)) {
-                signed = true
-            }
+        let signed: Result<Void, Failure>
+        if algorithm.equals("HS256") {
+            signed = checkHMAC(signature, of: signingInput, kid: kid, merchant: merchant)
+        } else if algorithm.equals("RS256") {
+            signed = checkPublicKey(signature, of: signingInput, kid: kid, algorithm: .rs256)
+        } else if algorithm.equals("ES256") {
+            signed = checkPublicKey(signature, of: signingInput, kid: kid, algorithm: .es256)
+        } else {
+            return .failure(.algorithmRejected)
         }
-        guard known else { return .failure(.keyUnknown) }
-        guard signed else { return .failure(.signatureInvalid) }
+        if case .failure(let failure) = signed { return .failure(failure) }
 
         // The claims, now that they are the issuer's.
         var expires: Int64?
@@ -184,6 +199,44 @@ public struct TokenVerifier: Sendable {
             return .failure(.claimsRejected)
         }
         return .success(Verified(permitsOperation: permits ?? true, expires: expires))
+    }
+
+    /// The signature under the merchant's secret the kid names (or any of its secrets).
+    private func checkHMAC(
+        _ signature: UnsafeRawBufferPointer, of signingInput: UnsafeRawBufferPointer, kid: JSONObjectReader.Text?,
+        merchant: Int
+    ) -> Result<Void, Failure> {
+        guard merchant < secrets.count, !secrets[merchant].isEmpty else { return .failure(.keyUnknown) }
+        var known = false
+        var signed = false
+        for secret in secrets[merchant] where kid.map({ $0.equals(secret.kid) }) ?? true {
+            known = true
+            if signature.count == 32, secret.hasher.digest(of: signingInput).matches(KeyDigest(bytes: signature)) {
+                signed = true
+            }
+        }
+        guard known else { return .failure(.keyUnknown) }
+        return signed ? .success(()) : .failure(.signatureInvalid)
+    }
+
+    /// The signature under the public key the kid names (or, without one,
+    /// any key for the algorithm). Only algorithms of configured keys are
+    /// allowed, and a key only for its own.
+    private func checkPublicKey(
+        _ signature: UnsafeRawBufferPointer, of signingInput: UnsafeRawBufferPointer, kid: JSONObjectReader.Text?,
+        algorithm: PublicKey.Algorithm
+    ) -> Result<Void, Failure> {
+        guard publicKeys.contains(where: { $0.key.algorithm == algorithm }) else { return .failure(.algorithmRejected) }
+        var known = false
+        for (name, key) in publicKeys where kid.map({ $0.equals(name) }) ?? true {
+            guard key.algorithm == algorithm else {
+                if kid != nil { return .failure(.algorithmRejected) }
+                continue
+            }
+            known = true
+            if key.verifies(signature, of: signingInput) { return .success(()) }
+        }
+        return .failure(known ? .signatureInvalid : .keyUnknown)
     }
 
     /// Whether a scope claim, space-separated in a string (OAuth's `scope`)
