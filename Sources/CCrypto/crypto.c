@@ -108,7 +108,22 @@ void ccrypto_hmac_sha256(const ccrypto_hmac_key *key, const void *data, size_t c
 }
 
 int ccrypto_equal(const void *a, const void *b, size_t count) {
-    return CRYPTO_memcmp(a, b, count) == 0;
+    // Every byte is read whatever the ones before it held (no early exit),
+    // eight at a time: CRYPTO_memcmp goes byte by byte, several times slower
+    // over a token of a few hundred bytes.
+    const unsigned char *x = a;
+    const unsigned char *y = b;
+    uint64_t difference = 0;
+    size_t i = 0;
+    for (; i + 8 <= count; i += 8) {
+        uint64_t u;
+        uint64_t v;
+        memcpy(&u, x + i, 8);
+        memcpy(&v, y + i, 8);
+        difference |= u ^ v;
+    }
+    for (; i < count; i++) difference |= (uint64_t)(x[i] ^ y[i]);
+    return difference == 0;
 }
 
 void ccrypto_hmac_key_clear(ccrypto_hmac_key *key) {

@@ -275,6 +275,45 @@ import Testing
         #expect(decided.authorization.allowed && decided.route?.entries.isEmpty == false)
     }
 
+    /// RS256 and ES256 under the issuer's public keys; a token seen before
+    /// comes from the loop's cache, which a reload does not let outlive a
+    /// retired key nor hide a suspension.
+    @Test func publicKeyTokensRotateByKidAcrossAReload() throws {
+        let configuration = Self.configuration()
+        let server = try TestServer(configuration: configuration, keyHasher: AuthorizationServerTests.hasher)
+        let connection = try Connection(to: server.address)
+        for vector in ["rs256", "rs256Rotated", "es256", "rs256"] {
+            let reply = try connection.authorize(Self.request(vector, operation: "payments:create"))
+            #expect(reply.allowed, "\(vector): \(reply.reason)")
+        }
+        for (vector, reason) in [
+            ("es256UnderRSAKid", AuthorizationReason.tokenAlgorithmRejected), ("rs256WrongKey", .tokenSignatureInvalid),
+            ("rs256UnknownKid", .tokenKeyUnknown), ("hs256KeyedWithPublicKey", .tokenKeyUnknown),
+        ] {
+            let reply = try connection.authorize(Self.request(vector))
+            #expect(!reply.allowed && reply.reason == reason.rawValue, "\(vector): \(reply.reason)")
+        }
+
+        var retired = configuration
+        retired.authorization.tokens?.publicKeys = TokenVectors.publicKeyFiles(["r2", "e1"])
+        server.server.reload(retired)
+        var reason: UInt16 = 0
+        for _ in 0..<200 where reason != AuthorizationReason.tokenKeyUnknown.rawValue {
+            reason = try connection.authorize(Self.request("rs256", operation: "payments:create")).reason
+            if reason != AuthorizationReason.tokenKeyUnknown.rawValue { usleep(2_000) }
+        }
+        #expect(reason == AuthorizationReason.tokenKeyUnknown.rawValue, "r1 retired: its cached token lapsed")
+        #expect(try connection.authorize(Self.request("rs256Rotated", operation: "payments:create")).allowed)
+
+        retired.merchants[0].status = .suspended
+        server.server.reload(retired)
+        for _ in 0..<200 where reason != AuthorizationReason.merchantSuspended.rawValue {
+            reason = try connection.authorize(Self.request("rs256Rotated", operation: "payments:create")).reason
+            if reason != AuthorizationReason.merchantSuspended.rawValue { usleep(2_000) }
+        }
+        #expect(reason == AuthorizationReason.merchantSuspended.rawValue)
+    }
+
     @Test func badTokensAreFailedAuthenticationsAndOversizedOnesBadInput() throws {
         let server = try TestServer(configuration: Self.configuration(), keyHasher: AuthorizationServerTests.hasher)
         let connection = try Connection(to: server.address)

@@ -74,11 +74,13 @@ public struct AuthorizationQuery {
     public var wallSeconds: Int64
     /// The operation the request is for, checked against the key's scopes (empty: none named).
     public var operation: UnsafeRawBufferPointer
+    /// The calling loop's verified tokens (nil: every token is verified).
+    public var tokenCache: TokenCache?
 
     public init(
         merchantID: UnsafeRawBufferPointer, key: UnsafeRawBufferPointer, isToken: Bool = false,
         address: UnsafeRawBufferPointer, cost: Int, now: UInt64, wallSeconds: Int64,
-        operation: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)
+        operation: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0), tokenCache: TokenCache? = nil
     ) {
         self.merchantID = merchantID
         self.key = key
@@ -88,6 +90,7 @@ public struct AuthorizationQuery {
         self.now = now
         self.wallSeconds = wallSeconds
         self.operation = operation
+        self.tokenCache = tokenCache
     }
 }
 
@@ -547,7 +550,7 @@ public final class AuthorizationTable: Sendable {
         guard let tokens else { return .refused(.tokenKeyUnknown, failedAuthentication: true) }
         switch tokens.verify(
             query.key, merchant: merchant, merchantID: query.merchantID, operation: query.operation,
-            now: query.wallSeconds)
+            now: query.wallSeconds, cache: query.tokenCache)
         {
         // The token's scopes are checked in the verifier: a mask of nothing
         // refuses every operation, of everything admits any.

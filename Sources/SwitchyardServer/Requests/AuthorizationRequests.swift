@@ -118,7 +118,7 @@ extension RequestHandler {
             AuthorizationQuery(
                 merchantID: view.merchantID, key: view.credential, isToken: view.credentialKind == 2,
                 address: view.clientAddress, cost: Int(view.cost), now: routing.now, wallSeconds: routing.wallSeconds,
-                operation: operation), merchant: merchant)
+                operation: operation, tokenCache: routing.tokenCache), merchant: merchant)
         publication.counters.countAuthorization(loop: routing.loopIndex, merchant: merchant, reason: verdict.reason)
         return AuthorizeReply(
             allowed: verdict.allowed, reason: verdict.reason.rawValue, limit: UInt32(clamping: verdict.limit),

@@ -21,6 +21,9 @@ final class LoopRouting {
     @exclusivity(unchecked) private var sequence: UInt32 = 0
     /// The loop's last decisions, for `ADMIN_EXPLAIN`.
     let decisionLog: DecisionLog
+    /// Bearer tokens this loop has verified, sized by the publication's
+    /// `authorization.tokens.cache_entries` (nil: no tokens, or no cache).
+    private(set) var tokenCache: TokenCache?
     /// The loop's clock readings for this batch of events.
     var now: UInt64 = 0
     var wallSeconds: Int64 = 0
@@ -33,6 +36,7 @@ final class LoopRouting {
         publication = service.current
         seenPublications = service.publicationCount
         random = SplitMix64(seed: seed)
+        resizeTokenCache()
     }
 
     /// Takes the newest snapshot if one was published since the last look:
@@ -42,6 +46,15 @@ final class LoopRouting {
         guard count != seenPublications else { return }
         seenPublications = count
         publication = service.current
+        resizeTokenCache()
+    }
+
+    /// Only a reload that changes the size (or turns tokens on or off)
+    /// replaces the cache; entries of a replaced verifier lapse by themselves.
+    private func resizeTokenCache() {
+        let wanted = publication.authorization.tokens?.cacheEntries ?? 0
+        guard wanted != (tokenCache?.requestedCapacity ?? 0) else { return }
+        tokenCache = wanted == 0 ? nil : TokenCache(capacity: wanted)
     }
 
     // MARK: - Decision ids

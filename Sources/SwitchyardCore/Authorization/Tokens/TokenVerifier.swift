@@ -71,6 +71,8 @@ public struct TokenVerifier: Sendable {
     /// Tells this verifier's cached verdicts from those of the one it
     /// replaced (a reload may have removed a key or changed a claim).
     public let generation: UInt64
+    /// How many verified tokens a loop's ``TokenCache`` holds (0: none).
+    public let cacheEntries: Int
 
     private static let generations = Atomic<UInt64>(0)
 
@@ -86,6 +88,28 @@ public struct TokenVerifier: Sendable {
             (try? PublicKey(pem: file.pem, algorithm: file.algorithm)).map { (Array(file.kid.utf8), $0) }
         }
         generation = Self.generations.add(1, ordering: .relaxed).newValue
+        cacheEntries = settings.cacheEntries
+    }
+
+    /// The verdict `cache` remembers for the token, else `verify`'s, which
+    /// the cache then remembers when the token was accepted.
+    public func verify(
+        _ token: UnsafeRawBufferPointer, merchant: Int, merchantID: UnsafeRawBufferPointer,
+        operation: UnsafeRawBufferPointer, now: Int64, cache: TokenCache?
+    ) -> Result<Verified, Failure> {
+        guard let cache else {
+            return verify(token, merchant: merchant, merchantID: merchantID, operation: operation, now: now)
+        }
+        if let hit = cache.lookup(token, merchant: merchant, operation: operation, generation: generation, now: now) {
+            return .success(hit)
+        }
+        let result = verify(token, merchant: merchant, merchantID: merchantID, operation: operation, now: now)
+        if case .success(let verified) = result {
+            cache.remember(
+                token, merchant: merchant, operation: operation, generation: generation, verified: verified,
+                validUntil: verified.expires.addingReportingOverflow(skew).partialValue)
+        }
+        return result
     }
 
     /// Verifies `token` for merchant `merchant` (its index, and its id as the
