@@ -48,6 +48,8 @@ public final class Server: Sendable {
     let redisSettings: RedisConfiguration
     /// The log format the process started with (it needs a restart).
     let logFormat: LoggingConfiguration.Format
+    /// The audit log of decisions; nil when `audit.path` is not set.
+    let audit: AuditLog?
     private let budget = ConnectionBudget()
     let state: Mutex<State>
     let logger: Logger
@@ -72,11 +74,13 @@ public final class Server: Sendable {
         case address(AddressError)
         case adminAddress(AddressError)
         case system(SyscallError)
+        case audit(SyscallError)
 
         public var description: String {
             switch self {
             case .address(let error): "server.listen: \(error)"
             case .adminAddress(let error): "server.admin_listen: \(error)"
+            case .audit(let error): "audit.path: \(error)"
             case .system(let error): "\(error)"
             }
         }
@@ -139,6 +143,12 @@ public final class Server: Sendable {
             (listeners + [admin?.fd].compactMap { $0 }).forEach(Descriptor.close)
             throw .system(error)
         }
+        do {
+            audit = whole.audit.isEnabled ? try AuditLog(settings: whole.audit, loops: loops, logger: logger) : nil
+        } catch {
+            (listeners + [admin?.fd].compactMap { $0 }).forEach(Descriptor.close)
+            throw .audit(error)
+        }
         var seed = SystemRandomNumberGenerator()
         let routing = RoutingService(
             configuration: whole, loops: loops, logger: logger, seed: seed.next(), instanceTag: seed.next(),
@@ -162,6 +172,7 @@ public final class Server: Sendable {
     public func start() throws(SyscallError) {
         let (settings, listeners, adminListener) = state.withLock { ($0.settings, $0.listeners, $0.adminListener) }
         try routing.start()
+        try audit?.start()
         try fleet?.start { [weak self] overrides in self?.apply(overrides, cause: "redis") }
         try adminWorker.start(replyingThrough: handles) { [weak self] frame in
             self?.answerAdmin(frame) ?? Server.adminShutdownReply(frame)
@@ -175,7 +186,8 @@ public final class Server: Sendable {
                 do {
                     var seed = SystemRandomNumberGenerator()
                     let loopRouting = LoopRouting(
-                        service: routing, loopIndex: handle.index, seed: seed.next(), decisionLog: handle.decisions)
+                        service: routing, loopIndex: handle.index, seed: seed.next(), decisionLog: handle.decisions,
+                        audit: self.audit)
                     var admin: AdminServer?
                     if handle.index == 0 && adminListener >= 0 {
                         let metrics = MetricsExporter(fleet: self.fleet != nil)
@@ -254,6 +266,9 @@ public final class Server: Sendable {
         }
         if whole.redis != redisSettings { notes.append("the redis section changes only on restart") }
         if whole.logging.format != logFormat { notes.append("logging.format changes only on restart") }
+        if whole.audit != (audit?.settings ?? AuditSettings()) {
+            notes.append("the audit section changes only on restart")
+        }
         return notes
     }
 
@@ -330,6 +345,8 @@ public final class Server: Sendable {
         // The merger folds the loops' last outcomes in, then the fleet flushes them.
         routing.shutdown()
         fleet?.shutdown()
+        // After the loops: their last records are written too.
+        audit?.shutdown()
     }
 
     /// Applies the fleet's SRE overrides (read from Redis by the sync
@@ -404,7 +421,8 @@ public final class Server: Sendable {
             redisConnected: fleet?.isConnected ?? false, syncAge: fleet?.syncAgeSeconds, dropped: routing.fleetDropped,
             limitsDegraded: (routing.current.authorization.leases?.degradedSince ?? 0) != 0,
             leases: fleet?.leaseCounters, loopMetrics: handles.map(\.metrics), totals: totals,
-            gateways: gateways)
+            gateways: gateways, audit: audit.map { (written: $0.written, dropped: $0.dropped, rotations: $0.rotations) }
+        )
     }
 
     /// What routing has counted so far (reports by outcome, unknown decisions, breaker transitions).

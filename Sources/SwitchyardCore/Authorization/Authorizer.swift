@@ -36,7 +36,10 @@ public enum AuthorizationReason: UInt16, Sendable, CaseIterable {
     }
 
     /// The reason in snake case, as metrics label it.
-    public var name: String {
+    public var name: String { snakeCase.description }
+
+    /// The same, for writers that must not allocate (the audit log).
+    public var snakeCase: StaticString {
         switch self {
         case .allowed: "allowed"
         case .unknownMerchant: "unknown_merchant"

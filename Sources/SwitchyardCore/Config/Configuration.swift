@@ -9,6 +9,7 @@ public struct Configuration: Equatable, Sendable {
     public var routing = RoutingConfiguration()
     public var authorization = AuthorizationConfiguration()
     public var redis = RedisConfiguration()
+    public var audit = AuditSettings()
     /// The gateways, in the order the file lists them. None by default.
     public var gateways: [GatewayConfiguration] = []
     /// The merchants ROUTE and REPORT accept, with their routing rules. None by default.
@@ -37,7 +38,7 @@ public struct Configuration: Equatable, Sendable {
     }
 
     public static let sections = [
-        "server", "logging", "routing", "authorization", "redis", "gateways", "merchants", "merchants_file",
+        "server", "logging", "routing", "authorization", "redis", "audit", "gateways", "merchants", "merchants_file",
     ]
 
     /// Reads and validates a YAML file.
@@ -63,6 +64,7 @@ public struct Configuration: Equatable, Sendable {
         configuration.authorization = AuthorizationConfiguration(
             reading: reader.section("authorization"), directory: directory(of: file))
         configuration.redis = RedisConfiguration(reading: reader.section("redis"))
+        configuration.audit = AuditSettings(reading: reader.section("audit"))
         configuration.gateways = uniqueEntries(reader.list("gateways"), kind: "gateway", id: \.id) {
             GatewayConfiguration(reading: $0)
         }

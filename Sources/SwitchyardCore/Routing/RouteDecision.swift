@@ -21,7 +21,10 @@ public enum RouteReason: UInt16, Sendable, CaseIterable {
     case split = 9
 
     /// The reason in snake case, as explanations show it.
-    public var name: String {
+    public var name: String { snakeCase.description }
+
+    /// The same, for writers that must not allocate (the audit log).
+    public var snakeCase: StaticString {
         switch self {
         case .bestScore: "best_score"
         case .exploration: "exploration"
@@ -48,6 +51,17 @@ public enum RouteFailure: Error, Equatable, Sendable {
     case allTried
     /// Every remaining gateway is forced open, or open under `fail_closed`.
     case allUnhealthy
+
+    /// The failure in snake case, as the audit log names it.
+    public var snakeCase: StaticString {
+        switch self {
+        case .methodNotAllowed: "method_not_allowed"
+        case .noGatewayForPayment: "no_gateway_for_payment"
+        case .excludedByRules: "excluded_by_rules"
+        case .allTried: "all_tried"
+        case .allUnhealthy: "all_unhealthy"
+        }
+    }
 }
 
 /// One place in a failover list.

@@ -107,6 +107,8 @@ final class MetricsExporter {
         var totals = LabelledTotals()
         /// Per (gateway, method): reports by outcome, transitions, breaker state, success estimate.
         var gateways: [GatewaySample] = []
+        /// The audit log's tallies; nil without one.
+        var audit: (written: Int, dropped: Int, rotations: Int)?
     }
 
     struct GatewaySample {
@@ -186,6 +188,14 @@ final class MetricsExporter {
                 "gateway_success_rate", "The fleet-level success-rate estimate (posterior mean) for the method.",
                 labels
             ).set(gateway.successRate)
+        }
+        if let audit = sample.audit {
+            advance("audit_records_written", "Audit records appended to the audit log.", [], to: UInt64(audit.written))
+            advance(
+                "audit_records_dropped",
+                "Audit records dropped: no room in a loop's buffer (the writer fell behind) or refused by the file.",
+                [], to: UInt64(audit.dropped))
+            advance("audit_rotations", "Times the audit log was rotated.", [], to: UInt64(audit.rotations))
         }
         return registry.emitToBuffer() + Array(histograms(sample.loopMetrics).utf8)
     }

@@ -24,6 +24,10 @@ extension RequestHandler {
                 return written
             }
             let reply = authorizeReply(view, operation: view.extensions.operation, merchant, publication, routing)
+            auditAuthorization(
+                AuditSubject(
+                    event: "authorize", merchantID: view.merchantID, operation: view.extensions.operation,
+                    extensions: view.extensions), reply)
             return FrameEncoder.encode(into: output, header: replyHeader(for: request)) { reply.write(to: &$0) }!
         }
     }
@@ -59,17 +63,22 @@ extension RequestHandler {
             }
             let reply = authorizeReply(
                 view.authorize, operation: view.route.extensions.operation, merchant, publication, routing)
+            let subject = AuditSubject(
+                event: "decide", merchantID: view.authorize.merchantID, operation: view.route.extensions.operation,
+                extensions: view.route.extensions, payment: view.route.payment)
             guard reply.allowed, let query else {
+                auditAuthorization(subject, reply)
                 return FrameEncoder.encode(into: output, header: replyHeader(for: request)) { reply.write(to: &$0) }!
             }
             // Allowed: the units are spent; a routing failure is then an error reply.
             if let failure = decideRoute(query, publication, routing) {
+                auditFailure(subject, failure)
                 let (status, message) = RequestHandler.describe(failure)
                 return writeError(status, for: request, close: false, into: output, message)
             }
             var writer = FrameEncoder.bodyWriter(in: output)
             reply.write(to: &writer)
-            writeRoute(publication, query, routing, to: &writer)
+            writeRoute(publication, query, routing, subject, to: &writer)
             return FrameEncoder.finish(writer, header: replyHeader(for: request), in: output)
                 ?? writeError(.internalError, for: request, close: false, into: output, "DECIDE reply did not fit")
         }

@@ -66,12 +66,17 @@ extension RequestHandler {
             guard let query = routeQuery(view, snapshot.table, routing, request, output, written: &written) else {
                 return written
             }
+            let subject = AuditSubject(
+                event: "route", merchantID: view.payment.merchantID,
+                operation: UnsafeRawBufferPointer(start: nil, count: 0),
+                extensions: view.extensions, payment: view.payment)
             if let failure = decideRoute(query, publication, routing) {
+                auditFailure(subject, failure)
                 let (status, message) = RequestHandler.describe(failure)
                 return writeError(status, for: request, close: false, into: output, message)
             }
             var writer = FrameEncoder.bodyWriter(in: output)
-            writeRoute(publication, query, routing, to: &writer)
+            writeRoute(publication, query, routing, subject, to: &writer)
             return FrameEncoder.finish(writer, header: replyHeader(for: request), in: output)
                 ?? writeError(.internalError, for: request, close: false, into: output, "ROUTE reply did not fit")
         }
@@ -159,10 +164,10 @@ extension RequestHandler {
 
     /// The ROUTE reply fields of `routing.decision` (made for `query` on the
     /// publication's snapshot), under a new decision id, which the loop's
-    /// decision log remembers for `ADMIN_EXPLAIN`.
+    /// decision log remembers for `ADMIN_EXPLAIN` and the audit log records.
     func writeRoute(
         _ publication: RoutingService.Publication, _ query: RouteQuery, _ routing: LoopRouting,
-        to writer: inout BodyWriter
+        _ subject: AuditSubject, to writer: inout BodyWriter
     ) {
         let snapshot = publication.snapshot
         let table = snapshot.table
@@ -186,6 +191,7 @@ extension RequestHandler {
             log.entry(i, of: decisionID, entry)
         }
         log.finish(decisionID)
+        auditDecision(subject, decisionID: decisionID, routing.decision, table: table)
     }
 
     func report(

@@ -24,12 +24,21 @@ final class LoopRouting {
     /// Bearer tokens this loop has verified, sized by the publication's
     /// `authorization.tokens.cache_entries` (nil: no tokens, or no cache).
     private(set) var tokenCache: TokenCache?
+    /// This loop's ring to the audit log, and the events it records (nil: no audit log).
+    let audit: (ring: AuditRing, events: Set<AuditSettings.Event>)?
+    /// Where a record is written before it goes to the ring whole.
+    let auditScratch: UnsafeMutableRawBufferPointer
     /// The loop's clock readings for this batch of events.
     var now: UInt64 = 0
     var wallSeconds: Int64 = 0
 
-    init(service: RoutingService, loopIndex: Int, seed: UInt64, decisionLog: DecisionLog = DecisionLog()) {
+    init(
+        service: RoutingService, loopIndex: Int, seed: UInt64, decisionLog: DecisionLog = DecisionLog(),
+        audit: AuditLog? = nil
+    ) {
         self.service = service
+        self.audit = audit.map { ($0.rings[loopIndex], $0.settings.events) }
+        auditScratch = .allocate(byteCount: audit == nil ? 0 : LoopRouting.maxAuditRecordBytes, alignment: 16)
         self.loopIndex = loopIndex
         self.decisionLog = decisionLog
         ring = service.rings[loopIndex]
@@ -38,6 +47,12 @@ final class LoopRouting {
         random = SplitMix64(seed: seed)
         resizeTokenCache()
     }
+
+    deinit { auditScratch.deallocate() }
+
+    /// The longest audit record: 64 gateways of up to 64-byte names with
+    /// their figures, and request strings escaped (up to 6 bytes each).
+    static let maxAuditRecordBytes = 16_384
 
     /// Takes the newest snapshot if one was published since the last look:
     /// one atomic load per batch, the lock only when something changed.

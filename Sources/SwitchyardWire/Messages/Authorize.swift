@@ -10,11 +10,13 @@ public struct AuthorizeRequest: Hashable, Sendable {
     /// The operation the request is for (`payments:create`, ...), checked
     /// against the key's scopes; sent only when given.
     public var operation: String?
+    /// The caller's W3C `traceparent`, for the audit log; sent only when given.
+    public var traceparent: String?
 
     public init(
         merchantID: String, credential: String, clientAddress: [UInt8] = [], cost: UInt32 = 1,
         credentialKind: UInt8 = 1,
-        operation: String? = nil
+        operation: String? = nil, traceparent: String? = nil
     ) {
         self.merchantID = merchantID
         self.credentialKind = credentialKind
@@ -22,11 +24,12 @@ public struct AuthorizeRequest: Hashable, Sendable {
         self.clientAddress = clientAddress
         self.cost = cost
         self.operation = operation
+        self.traceparent = traceparent
     }
 
     public func write(to writer: inout BodyWriter) {
         writeFields(to: &writer)
-        RequestExtensions.write(labels: [:], operation: operation, to: &writer)
+        RequestExtensions.write(labels: [:], operation: operation, traceparent: traceparent, to: &writer)
     }
 
     /// The fields before the extensions (DECIDE's ROUTE fields follow them).

@@ -12,7 +12,9 @@ public struct DecideRequest: Hashable, Sendable {
     public func write(to writer: inout BodyWriter) {
         authorize.writeFields(to: &writer)
         route.writeFields(to: &writer)
-        RequestExtensions.write(labels: route.labels, operation: authorize.operation, to: &writer)
+        RequestExtensions.write(
+            labels: route.labels, operation: authorize.operation,
+            traceparent: authorize.traceparent ?? route.traceparent, to: &writer)
     }
 }
 

@@ -8,6 +8,9 @@ public struct RequestExtensions {
         public static let labels: UInt8 = 1
         /// AUTHORIZE and DECIDE: the operation the request is for, checked against the key's scopes.
         public static let operation: UInt8 = 2
+        /// AUTHORIZE, ROUTE and DECIDE: the caller's W3C `traceparent`, which
+        /// the audit log records.
+        public static let traceparent: UInt8 = 3
     }
 
     public static let maxLabels = 16
@@ -20,17 +23,32 @@ public struct RequestExtensions {
     public let labelCount: Int
     /// The operation's name (empty: none given).
     public let operation: UnsafeRawBufferPointer
+    /// The `traceparent` as sent (empty: none), checked for its form: see ``traceID``.
+    public let traceparent: UnsafeRawBufferPointer
 
     static var none: RequestExtensions {
-        RequestExtensions(
-            labelBytes: UnsafeRawBufferPointer(start: nil, count: 0), labelCount: 0,
-            operation: UnsafeRawBufferPointer(start: nil, count: 0))
+        let empty = UnsafeRawBufferPointer(start: nil, count: 0)
+        return RequestExtensions(labelBytes: empty, labelCount: 0, operation: empty, traceparent: empty)
     }
 
-    private init(labelBytes: UnsafeRawBufferPointer, labelCount: Int, operation: UnsafeRawBufferPointer) {
+    private init(
+        labelBytes: UnsafeRawBufferPointer, labelCount: Int, operation: UnsafeRawBufferPointer,
+        traceparent: UnsafeRawBufferPointer
+    ) {
         self.labelBytes = labelBytes
         self.labelCount = labelCount
         self.operation = operation
+        self.traceparent = traceparent
+    }
+
+    /// The trace id of the `traceparent` (32 hex digits; empty: none sent).
+    public var traceID: UnsafeRawBufferPointer {
+        traceparent.isEmpty ? traceparent : UnsafeRawBufferPointer(rebasing: traceparent[3..<35])
+    }
+
+    /// The caller's span within the trace (16 hex digits; empty: none sent).
+    public var parentID: UnsafeRawBufferPointer {
+        traceparent.isEmpty ? traceparent : UnsafeRawBufferPointer(rebasing: traceparent[36..<52])
     }
 
     /// Reads the extensions that fill `bytes`; nil when they do not fill
@@ -40,6 +58,7 @@ public struct RequestExtensions {
         var labels: UnsafeRawBufferPointer?
         var count = 0
         var operation: UnsafeRawBufferPointer?
+        var traceparent: UnsafeRawBufferPointer?
         while reader.remaining > 0 {
             let tag = reader.u8()
             let content = reader.str16()
@@ -52,13 +71,33 @@ public struct RequestExtensions {
             case Tag.operation:
                 guard operation == nil, (1...Self.maxOperation).contains(content.count) else { return nil }
                 operation = content
+            case Tag.traceparent:
+                guard traceparent == nil, Self.isTraceparent(content) else { return nil }
+                traceparent = content
             default:
                 continue
             }
         }
+        let none = RequestExtensions.none
         self.init(
-            labelBytes: labels ?? RequestExtensions.none.labelBytes, labelCount: count,
-            operation: operation ?? RequestExtensions.none.operation)
+            labelBytes: labels ?? none.labelBytes, labelCount: count, operation: operation ?? none.operation,
+            traceparent: traceparent ?? none.traceparent)
+    }
+
+    /// W3C Trace Context's `traceparent`: `version-traceid-parentid-flags`
+    /// in lowercase hex (2, 32, 16 and 2 digits). Version `ff` is invalid,
+    /// an all-zero trace or parent id too; a later version may append
+    /// fields after a `-`, version 00 none.
+    static func isTraceparent(_ text: UnsafeRawBufferPointer) -> Bool {
+        guard text.count == 55 || (text.count > 55 && text[55] == 0x2D && !(text[0] == 0x30 && text[1] == 0x30)),
+            text[2] == 0x2D, text[35] == 0x2D, text[52] == 0x2D
+        else { return false }
+        func hex(_ range: Range<Int>) -> Bool {
+            range.allSatisfy { (0x30...0x39).contains(text[$0]) || (0x61...0x66).contains(text[$0]) }
+        }
+        func zero(_ range: Range<Int>) -> Bool { range.allSatisfy { text[$0] == 0x30 } }
+        return hex(0..<2) && hex(3..<35) && hex(36..<52) && hex(53..<55) && !(text[0] == 0x66 && text[1] == 0x66)
+            && !zero(3..<35) && !zero(36..<52)
     }
 
     /// The number of pairs a labels extension holds, when it is well formed:
@@ -96,9 +135,11 @@ public struct RequestExtensions {
     }
 
     /// Writes the extensions a client sends: the labels (in key order, so the
-    /// same labels always make the same bytes) and the operation, each only
-    /// when given.
-    public static func write(labels: [String: String], operation: String?, to writer: inout BodyWriter) {
+    /// same labels always make the same bytes), the operation and the
+    /// traceparent, each only when given.
+    public static func write(
+        labels: [String: String], operation: String?, traceparent: String? = nil, to writer: inout BodyWriter
+    ) {
         if !labels.isEmpty {
             let pairs = labels.sorted { $0.key < $1.key }
             writer.u8(Tag.labels)
@@ -113,6 +154,10 @@ public struct RequestExtensions {
         if let operation {
             writer.u8(Tag.operation)
             writer.str16(operation)
+        }
+        if let traceparent {
+            writer.u8(Tag.traceparent)
+            writer.str16(traceparent)
         }
     }
 }

@@ -13,10 +13,12 @@ public struct RouteRequest: Hashable, Sendable {
     /// Labels for routing rules' `labels` conditions (up to 16; keys 1 to
     /// 32 bytes, values up to 64). Sent only when there are some.
     public var labels: [String: String]
+    /// The caller's W3C `traceparent`, for the audit log; sent only when given.
+    public var traceparent: String?
 
     public init(
         merchantID: String, paymentID: String, attempt: UInt8 = 1, method: String, currency: String, amount: UInt64,
-        cardNetwork: String = "", tried: [String] = [], labels: [String: String] = [:]
+        cardNetwork: String = "", tried: [String] = [], labels: [String: String] = [:], traceparent: String? = nil
     ) {
         self.merchantID = merchantID
         self.paymentID = paymentID
@@ -27,12 +29,13 @@ public struct RouteRequest: Hashable, Sendable {
         self.cardNetwork = cardNetwork
         self.tried = tried
         self.labels = labels
+        self.traceparent = traceparent
     }
 
     public func write(to writer: inout BodyWriter) {
         writer.str8(merchantID)
         writeFields(to: &writer)
-        RequestExtensions.write(labels: labels, operation: nil, to: &writer)
+        RequestExtensions.write(labels: labels, operation: nil, traceparent: traceparent, to: &writer)
     }
 
     /// The fields after merchant_id up to the extensions: DECIDE carries
