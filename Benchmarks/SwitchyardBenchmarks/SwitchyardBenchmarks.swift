@@ -1,4 +1,5 @@
 import Benchmark
+import Glibc
 import Logging
 import SwitchyardCore
 import SwitchyardPosix
@@ -18,7 +19,7 @@ import SwitchyardWire
 /// per sample with its threshold and tolerates up to 250: an allocation on
 /// the request path costs at least 1,000 per sample (one per iteration), and
 /// an allocation in one request of four, 250. The server fixtures publish
-/// snapshots once a second for the same reason (see `ServerFixture.init`).
+/// snapshots every 100 ms for the same reason (see `ServerFixture.init`).
 let allowedBackgroundMallocsPerSample = 250
 
 let benchmarks: @Sendable () -> Void = {
@@ -228,6 +229,14 @@ let benchmarks: @Sendable () -> Void = {
         try ServerFixture.decide()
     }
 
+    Benchmark("DECIDE round trip through the server, 8 gateways, audit log on (x1000)") { benchmark, fixture in
+        for _ in benchmark.scaledIterations { fixture.roundTrip(batch: 1) }
+    } setup: {
+        try ServerFixture.decide(auditPath: "/tmp/switchyard-benchmark-audit-\(getpid()).jsonl")
+    } teardown: {
+        unlink("/tmp/switchyard-benchmark-audit-\(getpid()).jsonl")
+    }
+
     Benchmark("REPORT round trip through the server, a new attempt each (x1000)") { benchmark, fixture in
         for _ in benchmark.scaledIterations { fixture.roundTrip(batch: 1) }
     } setup: {
@@ -271,9 +280,10 @@ final class ServerFixture: @unchecked Sendable {
         // The merger allocates a new snapshot each time it publishes, which
         // is its job and off the request path; at the default 10 ms a slow
         // host fits three publications into one sample of 1,000 REPORTs and
-        // their mallocs crossed the tolerance (CI, 252 of 250). Publishing
-        // once a second keeps the count about the loop's own work.
-        configuration.routing.snapshotIntervalMilliseconds = 1_000
+        // their mallocs crossed the tolerance (CI, 252 of 250). At 100 ms a
+        // sample (15 to 30 ms) holds at most one. (Not longer: REPORTs would
+        // fill the 65,536 places of the loop's ring between merges.)
+        configuration.routing.snapshotIntervalMilliseconds = 100
         var logger = Logger(label: "benchmark")
         logger.logLevel = .error
         server = try Server(configuration: configuration, logger: logger, keyHasher: keyHasher)
@@ -301,10 +311,16 @@ final class ServerFixture: @unchecked Sendable {
 
     /// A server answering DECIDE for a merchant with a key, checked to
     /// authorize and route (the whole path, not a denial's shortcut).
-    static func decide() throws -> ServerFixture {
+    /// With `auditPath`, every decision is also an audit record (the file
+    /// rotated at 64 MiB, none kept).
+    static func decide(auditPath: String? = nil) throws -> ServerFixture {
+        var configuration = DecisionFixture.decideConfiguration
+        if let auditPath {
+            configuration.audit.path = auditPath
+            configuration.audit.retainFiles = 0
+        }
         let fixture = try ServerFixture(
-            frame: DecisionFixture.decideFrame, configuration: DecisionFixture.decideConfiguration,
-            keyHasher: DecisionFixture.keyHasher)
+            frame: DecisionFixture.decideFrame, configuration: configuration, keyHasher: DecisionFixture.keyHasher)
         guard let reply = DecideReply(body: fixture.lastReplyBody), reply.authorization.allowed, reply.route != nil
         else { fatalError("DECIDE was not allowed and routed") }
         return fixture
