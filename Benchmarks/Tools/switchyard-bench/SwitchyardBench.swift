@@ -78,6 +78,16 @@ struct SwitchyardBench: ParsableCommand {
     @Option(help: "AUTHORIZE and DECIDE: the API key every merchant is asked with.")
     var apiKey = "sk_live_bench"
 
+    @Option(
+        help: """
+            AUTHORIZE and DECIDE: a bearer token (JWT, credential kind 2) instead of the API key. A token \
+            names its merchant: give that one with --merchant (and no --merchants).
+            """)
+    var bearerToken: String?
+
+    @Option(help: "AUTHORIZE and DECIDE: the operation every request names, for key and token scopes.")
+    var operation: String?
+
     @Option(help: "--mix: Zipf exponent of the merchants' shares (0: all alike; 1: m_1 twice m_2's traffic).")
     var merchantSkew = 1.0
 
@@ -167,7 +177,8 @@ struct SwitchyardBench: ParsableCommand {
         return try Workload(
             Workload.Settings(
                 mix: mixList ?? WeightList(only: op.rawValue), payments: payments, merchants: merchants,
-                merchant: merchant, apiKey: apiKey, gatewaySuccess: success, reportGateway: gateway,
+                merchant: merchant, apiKey: apiKey, bearerToken: bearerToken, operation: operation,
+                gatewaySuccess: success, reportGateway: gateway,
                 pingPayload: payload, seed: seed, labels: try labelPairs()))
     }
 

@@ -116,6 +116,10 @@ final class Workload {
         var merchants: Int
         var merchant: String
         var apiKey: String
+        /// Sent instead of the API key, as credential kind 2.
+        var bearerToken: String?
+        /// The operation AUTHORIZE and DECIDE name (nil: none).
+        var operation: String?
         var gatewaySuccess: [String: Double]
         /// What a REPORT reports on when the mix routes nothing (REPORT alone).
         var reportGateway: String
@@ -129,7 +133,8 @@ final class Workload {
     struct EncodedPayment {
         /// str8 merchant_id.
         var merchant: Range<Int>
-        /// The AUTHORIZE fields (merchant, credential, client address, cost).
+        /// The AUTHORIZE fields (merchant, credential, client address, cost),
+        /// without extensions: DECIDE's come after its ROUTE fields.
         var authorize: Range<Int>
         /// str8 method, str8 currency, u64 amount, str8 card_network: what
         /// ROUTE, DECIDE and REPORT all carry after the payment id.
@@ -142,8 +147,11 @@ final class Workload {
         let arena: [UInt8]
         let payments: [EncodedPayment]
         let pingBody: Range<Int>
-        /// The labels extension every ROUTE and DECIDE ends with (empty: none).
+        /// The extensions every ROUTE ends with (labels), and every AUTHORIZE
+        /// and DECIDE (operation; DECIDE's with the labels). Empty: none.
         let labels: Range<Int>
+        let authorizeExtensions: Range<Int>
+        let decideExtensions: Range<Int>
         let reportGateway: [UInt8]
         /// With one operation and payments per connection (`--op`, not
         /// REPORT), each payment's whole request body, sent as it is: ROUTE
@@ -167,7 +175,8 @@ final class Workload {
             }
             func add(merchant: String, method: String, currency: String, amount: UInt64, network: String) {
                 let authorize = AuthorizeRequest(
-                    merchantID: merchant, credential: settings.apiKey, clientAddress: [10, 0, 0, 1])
+                    merchantID: merchant, credential: settings.bearerToken ?? settings.apiKey,
+                    clientAddress: [10, 0, 0, 1], credentialKind: settings.bearerToken == nil ? 1 : 2)
                 payments.append(
                     EncodedPayment(
                         merchant: append { $0.str8(merchant) },
@@ -206,6 +215,10 @@ final class Workload {
                 }
             }
             let labelRange = append { RequestExtensions.write(labels: settings.labels, operation: nil, to: &$0) }
+            let authorizeRange = append { RequestExtensions.write(labels: [:], operation: settings.operation, to: &$0) }
+            let decideRange = append {
+                RequestExtensions.write(labels: settings.labels, operation: settings.operation, to: &$0)
+            }
             var wholeBodies: [Range<Int>] = []
             if case .perConnection = settings.payments, settings.mix.names.count == 1,
                 let operation = Operation(rawValue: settings.mix.names[0]),
@@ -213,14 +226,20 @@ final class Workload {
             {
                 for (index, payment) in payments.enumerated() {
                     guard operation != .authorize else {
-                        wholeBodies.append(payment.authorize)
+                        let (fields, tail) = (Array(arena[payment.authorize]), Array(arena[authorizeRange]))
+                        wholeBodies.append(
+                            append { writer in
+                                fields.withUnsafeBytes { writer.raw($0) }
+                                tail.withUnsafeBytes { writer.raw($0) }
+                            })
                         continue
                     }
                     let opening = operation == .route ? payment.merchant : payment.authorize
                     let id = (Workload.hexDigits(UInt32(index)), Workload.zeroDigits, Workload.zeroDigits)
                     // Copied out first: `append` grows the arena they sit in.
                     let (head, segment, tail) = (
-                        Array(arena[opening]), Array(arena[payment.segment]), Array(arena[labelRange])
+                        Array(arena[opening]), Array(arena[payment.segment]),
+                        Array(arena[operation == .route ? labelRange : decideRange])
                     )
                     wholeBodies.append(
                         append { writer in
@@ -240,6 +259,8 @@ final class Workload {
             self.wholeBodies = wholeBodies
             pingBody = 0..<settings.pingPayload
             self.labels = labelRange
+            authorizeExtensions = authorizeRange
+            decideExtensions = decideRange
             reportGateway = Array(settings.reportGateway.utf8)
         }
     }
@@ -331,12 +352,16 @@ final class Workload {
             case .ping, .get:
                 connection.send(.ping) { $0.raw(bytes(pool.pingBody)) }
             case .authorize:
-                connection.send(.authorize) { $0.raw(bytes(fields.authorize)) }
+                connection.send(.authorize) {
+                    $0.raw(bytes(fields.authorize))
+                    $0.raw(bytes(pool.authorizeExtensions))
+                }
             case .route, .decide:
                 connection.send(operation == .route ? .route : .decide) {
                     Workload.writeRouted(
                         &$0, opening: bytes(operation == .route ? fields.merchant : fields.authorize), id: id,
-                        segment: bytes(fields.segment), labels: bytes(pool.labels))
+                        segment: bytes(fields.segment),
+                        labels: bytes(operation == .route ? pool.labels : pool.decideExtensions))
                 }
             case .report:
                 let gateway = report.map { gateways[$0.gateway] } ?? pool.reportGateway

@@ -16,7 +16,6 @@ struct AuditRecord {
         base = buffer.baseAddress!
         capacity = buffer.count
         put(0x7B)
-        key("time")
         time(unixNanoseconds)
         text("event", event)
     }
@@ -29,73 +28,80 @@ struct AuditRecord {
     }
 
     // MARK: - Members
+    //
+    // Each member reserves the most it can take, once, then stores bytes
+    // unchecked: a bounds check per byte, and a memcpy call per short
+    // literal, were most of a record's cost.
 
     mutating func text(_ name: StaticString, _ value: StaticString) {
+        guard reserve(name, value.utf8CodeUnitCount + 2) else { return }
         key(name)
-        put(0x22)
+        store(0x22)
         literal(value)
-        put(0x22)
+        store(0x22)
     }
 
     /// An escaped string; `null` when `value` is empty.
     mutating func text(_ name: StaticString, bytes value: UnsafeRawBufferPointer) {
+        guard reserve(name, value.count * 6 + 4) else { return }
         key(name)
         guard !value.isEmpty else { return literal("null") }
-        put(0x22)
+        store(0x22)
         for byte in value {
             switch byte {
             case 0x22, 0x5C:
-                put(0x5C)
-                put(byte)
+                store(0x5C)
+                store(byte)
             case 0x20..<0x7F:
-                put(byte)
+                store(byte)
             default:
                 literal("\\u00")
-                put(Self.hex[Int(byte >> 4)])
-                put(Self.hex[Int(byte & 0xF)])
+                store(Self.hex[Int(byte >> 4)])
+                store(Self.hex[Int(byte & 0xF)])
             }
         }
-        put(0x22)
+        store(0x22)
     }
 
     mutating func number(_ name: StaticString, _ value: UInt64) {
+        guard reserve(name, 20) else { return }
         key(name)
-        digits(value, minimumWidth: 1)
+        digits(value)
     }
 
     /// A decimal string: JSON numbers past 2^53 lose digits in many readers.
     mutating func numberText(_ name: StaticString, _ value: UInt64) {
+        guard reserve(name, 22) else { return }
         key(name)
-        put(0x22)
-        digits(value, minimumWidth: 1)
-        put(0x22)
+        store(0x22)
+        digits(value)
+        store(0x22)
     }
 
     /// Up to six decimals, trailing zeros dropped (0.97, 12.5, 1).
     mutating func decimal(_ name: StaticString, _ value: Double) {
+        guard reserve(name, 20) else { return }
         key(name)
         let micros = value.isFinite && value > 0 ? UInt64(min(value, 1e12) * 1_000_000 + 0.5) : 0
-        digits(micros / 1_000_000, minimumWidth: 1)
-        var fraction = micros % 1_000_000
+        digits(micros / 1_000_000)
+        let fraction = micros % 1_000_000
         guard fraction > 0 else { return }
-        var width = 6
-        while fraction % 10 == 0 {
-            fraction /= 10
-            width -= 1
-        }
-        put(0x2E)
-        digits(fraction, minimumWidth: width)
+        store(0x2E)
+        fixed(fraction, width: 6)
+        while base.load(fromByteOffset: count - 1, as: UInt8.self) == 0x30 { count -= 1 }
     }
 
     mutating func null(_ name: StaticString) {
+        guard reserve(name, 4) else { return }
         key(name)
         literal("null")
     }
 
     /// `"name":[`; members written until ``endArray()`` are its elements.
     mutating func beginArray(_ name: StaticString) {
+        guard reserve(name, 1) else { return }
         key(name)
-        put(0x5B)
+        store(0x5B)
         needsComma = false
     }
 
@@ -118,36 +124,48 @@ struct AuditRecord {
 
     // MARK: - Bytes
 
+    /// Room for a member named `name` with up to `value` bytes of value;
+    /// false (and the record refused) when there is none.
+    private mutating func reserve(_ name: StaticString, _ value: Int) -> Bool {
+        guard !overflowed, count + name.utf8CodeUnitCount + 4 + value <= capacity else {
+            overflowed = true
+            return false
+        }
+        return true
+    }
+
     private mutating func key(_ name: StaticString) {
-        if needsComma { put(0x2C) }
+        if needsComma { store(0x2C) }
         needsComma = true
-        put(0x22)
+        store(0x22)
         literal(name)
-        put(0x22)
-        put(0x3A)
+        store(0x22)
+        store(0x3A)
     }
 
     /// RFC 3339 in UTC with microseconds: `2026-11-22T21:45:33.123456Z`.
     private mutating func time(_ unixNanoseconds: Int64) {
+        guard reserve("time", 40) else { return }
+        key("time")
         let seconds = unixNanoseconds / 1_000_000_000
         let (year, month, day) = Self.civil(days: seconds / 86_400)
         let clock = seconds % 86_400
-        put(0x22)
-        digits(UInt64(year), minimumWidth: 4)
-        put(0x2D)
-        digits(UInt64(month), minimumWidth: 2)
-        put(0x2D)
-        digits(UInt64(day), minimumWidth: 2)
-        put(0x54)
-        digits(UInt64(clock / 3_600), minimumWidth: 2)
-        put(0x3A)
-        digits(UInt64(clock / 60 % 60), minimumWidth: 2)
-        put(0x3A)
-        digits(UInt64(clock % 60), minimumWidth: 2)
-        put(0x2E)
-        digits(UInt64(unixNanoseconds % 1_000_000_000 / 1_000), minimumWidth: 6)
-        put(0x5A)
-        put(0x22)
+        store(0x22)
+        fixed(UInt64(year), width: 4)
+        store(0x2D)
+        fixed(UInt64(month), width: 2)
+        store(0x2D)
+        fixed(UInt64(day), width: 2)
+        store(0x54)
+        fixed(UInt64(clock / 3_600), width: 2)
+        store(0x3A)
+        fixed(UInt64(clock / 60 % 60), width: 2)
+        store(0x3A)
+        fixed(UInt64(clock % 60), width: 2)
+        store(0x2E)
+        fixed(UInt64(unixNanoseconds % 1_000_000_000 / 1_000), width: 6)
+        store(0x5A)
+        store(0x22)
     }
 
     /// The proleptic Gregorian date of a day count since 1970-01-01 (for
@@ -164,27 +182,43 @@ struct AuditRecord {
         return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
-    private mutating func digits(_ value: UInt64, minimumWidth: Int) {
-        var width = 0
-        var shifted = value
-        repeat {
+    /// `value` in decimal; the caller reserved 20 bytes.
+    private mutating func digits(_ value: UInt64) {
+        var width = 1
+        var bound: UInt64 = 10
+        while width < 20 && value >= bound {
             width += 1
-            shifted /= 10
-        } while shifted > 0
-        width = max(width, minimumWidth)
-        guard count + width <= capacity else { return overflowed = true }
-        var rest = value
-        for offset in stride(from: width - 1, through: 0, by: -1) {
-            base.storeBytes(of: UInt8(0x30 + rest % 10), toByteOffset: count + offset, as: UInt8.self)
-            rest /= 10
+            bound = bound &* 10
         }
+        fixed(value, width: width)
+    }
+
+    /// The last `width` decimal digits of `value`, zero-padded, two at a time.
+    private mutating func fixed(_ value: UInt64, width: Int) {
+        var rest = value
+        var offset = count + width
+        while offset - count >= 2 {
+            let pair = Int(rest % 100) * 2
+            rest /= 100
+            offset -= 2
+            base.storeBytes(of: Self.pairs[pair], toByteOffset: offset, as: UInt8.self)
+            base.storeBytes(of: Self.pairs[pair + 1], toByteOffset: offset + 1, as: UInt8.self)
+        }
+        if offset > count { base.storeBytes(of: UInt8(0x30 + rest % 10), toByteOffset: count, as: UInt8.self) }
         count += width
     }
 
+    /// A short literal, byte by byte: a memcpy call costs more than the copy.
     private mutating func literal(_ text: StaticString) {
-        guard count + text.utf8CodeUnitCount <= capacity else { return overflowed = true }
-        (base + count).copyMemory(from: text.utf8Start, byteCount: text.utf8CodeUnitCount)
-        count += text.utf8CodeUnitCount
+        let start = text.utf8Start
+        for i in 0..<text.utf8CodeUnitCount { store(start[i]) }
+    }
+
+    /// A byte the caller has reserved room for.
+    @inline(__always)
+    private mutating func store(_ byte: UInt8) {
+        base.storeBytes(of: byte, toByteOffset: count, as: UInt8.self)
+        count += 1
     }
 
     @inline(__always)
@@ -195,4 +229,12 @@ struct AuditRecord {
     }
 
     private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
+    /// "00", "01", ... "99", back to back.
+    private static let pairs: [UInt8] = {
+        var pairs: [UInt8] = []
+        for tens in 0..<10 {
+            for ones in 0..<10 { pairs += [UInt8(0x30 + tens), UInt8(0x30 + ones)] }
+        }
+        return pairs
+    }()
 }

@@ -61,7 +61,6 @@ extension RequestHandler {
             record.text("reason", entry.reason.snakeCase)
             record.decimal("score", entry.score)
             record.decimal("success_rate", entry.successRate)
-            record.decimal("latency_ms", entry.latencyMilliseconds)
             record.endElement()
         }
         record.endArray()
