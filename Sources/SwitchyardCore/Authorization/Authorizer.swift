@@ -78,7 +78,9 @@ public struct AuthorizationQuery {
     /// The operation the request is for, checked against the key's scopes (empty: none named).
     public var operation: UnsafeRawBufferPointer
     /// The calling loop's verified tokens (nil: every token is verified).
-    public var tokenCache: TokenCache?
+    /// Unowned: the loop holds it for longer than any query, and a strong
+    /// reference would be retained and released with every copy of the query.
+    public unowned(unsafe) var tokenCache: TokenCache?
 
     public init(
         merchantID: UnsafeRawBufferPointer, key: UnsafeRawBufferPointer, isToken: Bool = false,

@@ -37,25 +37,26 @@ extension RequestHandler {
         finish(&record, subject, ring: audit.ring)
     }
 
-    /// A decision: the list offered, with each gateway's reason and figures,
-    /// the first gateway's propensity and the rule followed.
-    func auditDecision(
-        _ subject: AuditSubject, decisionID: UInt64, _ decision: borrowing RouteDecision, table: RoutingTable
-    ) {
+    /// The loop's decision (`routing.decision`, read in place: passing it
+    /// would copy it and retain its arrays even with no audit log): the list
+    /// offered, with each gateway's reason and figures, the first gateway's
+    /// propensity and the rule followed.
+    func auditDecision(_ subject: AuditSubject, decisionID: UInt64, table: RoutingTable) {
         guard let audit = routing.audit, audit.events.contains(.decisions) else { return }
+        let routing = self.routing
         var record = begin(subject, result: "routed")
-        record.text("reason", decision.entries.first?.reason.snakeCase ?? "none")
+        record.text("reason", routing.decision.entries.first?.reason.snakeCase ?? "none")
         record.numberText("decision_id", decisionID)
-        if decision.rule >= 0 {
-            var name = table.rules.name(of: decision.rule)
+        if routing.decision.rule >= 0 {
+            var name = table.rules.name(of: routing.decision.rule)
             name.withUTF8 { record.text("rule", bytes: UnsafeRawBufferPointer($0)) }
         } else {
             record.null("rule")
         }
-        record.decimal("propensity", decision.firstProbability)
+        record.decimal("propensity", routing.decision.firstProbability)
         record.beginArray("gateways")
-        for i in 0..<decision.entries.count {
-            let entry = decision.entries[i]
+        for i in 0..<routing.decision.entries.count {
+            let entry = routing.decision.entries[i]
             record.beginElement()
             record.text("gateway", bytes: table.gatewayIDs.bytes(of: entry.gateway))
             record.text("reason", entry.reason.snakeCase)

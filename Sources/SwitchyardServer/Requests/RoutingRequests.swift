@@ -191,7 +191,7 @@ extension RequestHandler {
             log.entry(i, of: decisionID, entry)
         }
         log.finish(decisionID)
-        auditDecision(subject, decisionID: decisionID, routing.decision, table: table)
+        auditDecision(subject, decisionID: decisionID, table: table)
     }
 
     func report(
