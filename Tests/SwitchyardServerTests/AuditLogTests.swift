@@ -84,13 +84,29 @@ import Testing
         return settings
     }
 
-    static func line(_ index: Int, width: Int = 100) -> [UInt8] {
-        let head = "{\"n\":\(index),\"pad\":\""
-        return Array((head + String(repeating: "x", count: width - head.utf8.count - 3) + "\"}\n").utf8)
+    /// A denial's record for merchant `m_NNNN` (index `index`), as a loop
+    /// puts it in its ring: 62 bytes, and a JSON line of constant length.
+    static func event(_ index: Int) -> [UInt8] {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: AuditEvent.maxBytes, alignment: 16)
+        defer { buffer.deallocate() }
+        let merchant = Array(String(format: "m_%04d", index).utf8)
+        return merchant.withUnsafeBytes { merchant in
+            let none = UnsafeRawBufferPointer(start: nil, count: 0)
+            let length = AuditEvent.begin(
+                buffer.baseAddress!, kind: .authorization, request: .authorize,
+                reason: AuthorizationReason.badKey.rawValue, attempt: 0, strings: (merchant, none, none, none, none),
+                unixNanoseconds: 1_795_384_533_123_456_789)
+            return Array(AuditEvent.finish(buffer.baseAddress!, length: length))
+        }
     }
 
     static func lines(_ path: String) -> [String] {
         ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+    }
+
+    static func merchant(_ line: String) -> Int? {
+        let parsed = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+        return (parsed?["merchant"] as? String).flatMap { Int($0.dropFirst(2)) }
     }
 
     /// Back-pressure: with the writer behind, a full ring drops records and
@@ -99,23 +115,18 @@ import Testing
         let directory = try TemporaryDirectory()
         let log = try AuditLog(settings: Self.settings(directory), loops: 2, logger: Logger(label: "test"))
         var accepted = 0
-        for index in 0..<100 {
-            if Self.line(index).withUnsafeBytes({ log.rings[0].append($0) }) { accepted += 1 }
-        }
-        #expect(accepted == 40, "4,096 bytes hold 40 records of 100")
-        #expect(log.dropped == 60 && log.written == 0)
+        for index in 0..<100 where Self.event(index).withUnsafeBytes({ log.rings[0].append($0) }) { accepted += 1 }
+        #expect(accepted == 4_096 / 62, "4,096 bytes hold 66 records of 62")
+        #expect(log.dropped == 100 - accepted && log.written == 0)
         log.drain()
-        #expect(log.written == 40 && log.dropped == 60)
+        #expect(log.written == accepted && log.dropped == 100 - accepted)
         let written = Self.lines(directory.path + "/audit.jsonl")
-        #expect(written.count == 40)
-        for (index, line) in written.enumerated() {
-            let parsed = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
-            #expect(parsed?["n"] as? Int == index)
-        }
+        #expect(written.map(Self.merchant) == Array(0..<accepted))
+        #expect(written.first?.contains("\"reason\":\"bad_key\"") == true)
         // The ring has room again, including across its wrap.
-        for index in 100..<130 { #expect(Self.line(index).withUnsafeBytes { log.rings[0].append($0) }) }
+        for index in 100..<130 { #expect(Self.event(index).withUnsafeBytes { log.rings[0].append($0) }) }
         log.drain()
-        #expect(Self.lines(directory.path + "/audit.jsonl").count == 70 && log.dropped == 60)
+        #expect(Self.lines(directory.path + "/audit.jsonl").count == accepted + 30 && log.dropped == 100 - accepted)
     }
 
     @Test func theFileRotatesBetweenRecordsAndKeepsTheRetainedOnes() throws {
@@ -124,26 +135,23 @@ import Testing
             settings: Self.settings(directory, maxFileBytes: 4_096, retain: 2, buffer: 65_536), loops: 1,
             logger: Logger(label: "test"))
         for round in 0..<4 {
-            for index in 0..<100 { _ = Self.line(round * 100 + index).withUnsafeBytes { log.rings[0].append($0) } }
+            for index in 0..<100 { _ = Self.event(round * 100 + index).withUnsafeBytes { log.rings[0].append($0) } }
             log.drain()
         }
         #expect(log.written == 400 && log.dropped == 0)
         let base = directory.path + "/audit.jsonl"
-        let files = [base, base + ".1", base + ".2"]
-        for file in files {
+        let lineBytes = (Self.lines(base).first?.utf8.count ?? 0) + 1
+        for file in [base, base + ".1", base + ".2"] {
             let size = (try FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
-            #expect(size <= 4_096 && size % 100 == 0, "\(file): \(size) bytes, whole records")
+            #expect(size > 0 && size <= 4_096 && size % lineBytes == 0, "\(file): \(size) bytes, whole records")
         }
         #expect(!FileManager.default.fileExists(atPath: base + ".3"), "retain_files 2")
-        // The newest records are in the current file, the ones before in .1.
-        let current = Self.lines(base)
-        #expect(current.last?.hasPrefix("{\"n\":399,") == true)
-        let previous = try #require(Self.lines(base + ".1").last)
-        let first = try #require(current.first)
-        #expect(
-            Int(previous.dropFirst(5).prefix(while: \.isNumber))! + 1 == Int(
-                first.dropFirst(5).prefix(while: \.isNumber))!)
-        #expect(log.rotations >= 9)
+        // The newest records are in the current file, the ones just before in .1.
+        let current = Self.lines(base).compactMap(Self.merchant)
+        #expect(current.last == 399)
+        let previous = Self.lines(base + ".1").compactMap(Self.merchant)
+        #expect(previous.last.map { $0 + 1 } == current.first)
+        #expect(log.rotations == 400 / (4_096 / lineBytes))
     }
 
     @Test func anUnwritablePathFailsAtStart() throws {

@@ -52,6 +52,28 @@ public enum RouteFailure: Error, Equatable, Sendable {
     /// Every remaining gateway is forced open, or open under `fail_closed`.
     case allUnhealthy
 
+    /// A number for each failure, as the audit log carries it from a loop to its writer.
+    public var code: UInt16 {
+        switch self {
+        case .methodNotAllowed: 1
+        case .noGatewayForPayment: 2
+        case .excludedByRules: 3
+        case .allTried: 4
+        case .allUnhealthy: 5
+        }
+    }
+
+    public init?(code: UInt16) {
+        switch code {
+        case 1: self = .methodNotAllowed
+        case 2: self = .noGatewayForPayment
+        case 3: self = .excludedByRules
+        case 4: self = .allTried
+        case 5: self = .allUnhealthy
+        default: return nil
+        }
+    }
+
     /// The failure in snake case, as the audit log names it.
     public var snakeCase: StaticString {
         switch self {

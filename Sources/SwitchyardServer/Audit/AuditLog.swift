@@ -4,11 +4,12 @@ import SwitchyardCore
 import SwitchyardPosix
 import Synchronization
 
-/// The audit log: the loops put records (JSON lines) in their own
-/// ``AuditRing``, and a background thread appends them to the file every
-/// `flush_interval_ms`, so a request never waits on the disk. The file is
-/// rotated by size, between records: `path` becomes `path.1`, `path.1`
-/// becomes `path.2`, and beyond `retain_files` the oldest is deleted.
+/// The audit log: the loops put records (binary, ``AuditEvent``) in their
+/// own ``AuditRing``, and a background thread turns them into JSON lines
+/// and appends them to the file every `flush_interval_ms`, so a request
+/// never waits on the disk and never formats JSON. The file is rotated by
+/// size, between records: `path` becomes `path.1`, `path.1` becomes
+/// `path.2`, and beyond `retain_files` the oldest is deleted.
 ///
 /// Nothing is lost silently: a record with no room in its ring is dropped
 /// and counted there; records the file refused (a full disk) are counted
@@ -23,18 +24,32 @@ final class AuditLog: Sendable {
     private let lostRecords = Atomic<Int>(0)
     private let rotationCount = Atomic<Int>(0)
 
+    /// The file and the writer's buffers (the writer's alone: the lock is
+    /// for tests that drain from their own thread).
     private struct File: ~Copyable {
         var fd: Int32
         var size: Int
         /// One ring's waiting records, copied out in one piece (a ring's
         /// may wrap in the middle of a record).
         let staging: UnsafeMutableRawBufferPointer
+        /// One record as JSON.
+        let line: UnsafeMutableRawBufferPointer
+        /// JSON lines not yet written, and how many.
+        let output: UnsafeMutableRawBufferPointer
+        var pending = 0
+        var pendingRecords = 0
 
         deinit {
             if fd >= 0 { Descriptor.close(fd) }
             staging.deallocate()
+            line.deallocate()
+            output.deallocate()
         }
     }
+
+    /// The longest JSON line a record makes: 64 gateways with their names
+    /// and figures, and the request's strings escaped (6 bytes a byte at worst).
+    static let maxLineBytes = 16_384
 
     /// Opens (or creates) the file; fails when it cannot be opened for appending.
     init(settings: AuditSettings, loops: Int, logger: Logger) throws(SyscallError) {
@@ -47,7 +62,9 @@ final class AuditLog: Sendable {
         file = Mutex(
             File(
                 fd: fd, size: Int(status.st_size),
-                staging: .allocate(byteCount: settings.bufferBytes, alignment: 64)))
+                staging: .allocate(byteCount: settings.bufferBytes, alignment: 64),
+                line: .allocate(byteCount: Self.maxLineBytes, alignment: 16),
+                output: .allocate(byteCount: 256 * 1_024, alignment: 16)))
     }
 
     private static func open(_ path: String) throws(SyscallError) -> Int32 {
@@ -76,7 +93,7 @@ final class AuditLog: Sendable {
     /// Stops the writer after it has written what the loops put in.
     func shutdown() { thread.stop() }
 
-    /// Appends what every ring holds. The writer thread calls it; so may
+    /// Writes what every ring holds. The writer thread calls it; so may
     /// tests, which then need no thread.
     func drain() {
         file.withLock { file in
@@ -89,43 +106,50 @@ final class AuditLog: Sendable {
                     (staging + first.count).copyMemory(from: base, byteCount: second.count)
                 }
                 ring.release(to: end)
-                append(UnsafeRawBufferPointer(start: staging, count: count), to: &file)
+                var offset = 0
+                while offset + AuditEvent.headerBytes <= count {
+                    let record = UnsafeRawPointer(staging + offset)
+                    let length = Int(record.loadUnaligned(fromByteOffset: AuditEvent.lengthAt, as: UInt32.self))
+                    guard length >= AuditEvent.headerBytes, offset + length <= count else { break }
+                    if let json = AuditEvent.format(record, into: file.line) {
+                        add(json, to: &file)
+                    } else {
+                        lostRecords.add(1, ordering: .relaxed)
+                    }
+                    offset += length
+                }
             }
+            flush(&file)
         }
     }
 
-    /// Writes whole records, rotating first when the next would take the
-    /// file past `max_file_bytes` (a record larger than that fills a file alone).
-    private func append(_ records: UnsafeRawBufferPointer, to file: inout File) {
-        var rest = records
-        while !rest.isEmpty {
-            let room = settings.maxFileBytes - file.size
-            var take = rest.count
-            if take > room {
-                if let cut = Self.lastNewline(in: UnsafeRawBufferPointer(rebasing: rest[..<max(room, 0)])) {
-                    take = cut + 1
-                } else if file.size > 0 {
-                    rotate(&file)
-                    continue
-                } else {
-                    take = (Self.firstNewline(in: rest) ?? rest.count - 1) + 1
-                }
-            }
-            let chunk = UnsafeRawBufferPointer(rebasing: rest[..<take])
-            let records = Self.newlines(in: chunk)
-            if file.fd >= 0, Self.writeAll(file.fd, chunk) {
-                file.size += take
-                writtenRecords.add(records, ordering: .relaxed)
-            } else {
-                lostRecords.add(records, ordering: .relaxed)
-                logger.error(
-                    "audit records lost: the file refused them",
-                    metadata: ["path": "\(settings.path)", "records": "\(records)", "errno": "\(errno)"])
-                if file.fd < 0 { reopen(&file) }
-            }
-            rest = UnsafeRawBufferPointer(rebasing: rest[take...])
-            if file.size >= settings.maxFileBytes { rotate(&file) }
+    /// Queues one line, rotating first when it would take the file past
+    /// `max_file_bytes` (a line larger than that fills a file alone).
+    private func add(_ json: UnsafeRawBufferPointer, to file: inout File) {
+        if file.size + file.pending + json.count > settings.maxFileBytes && file.size + file.pending > 0 {
+            flush(&file)
+            rotate(&file)
         }
+        if file.pending + json.count > file.output.count { flush(&file) }
+        (file.output.baseAddress! + file.pending).copyMemory(from: json.baseAddress!, byteCount: json.count)
+        file.pending += json.count
+        file.pendingRecords += 1
+    }
+
+    private func flush(_ file: inout File) {
+        guard file.pending > 0 else { return }
+        if file.fd >= 0, Self.writeAll(file.fd, UnsafeRawBufferPointer(rebasing: file.output[..<file.pending])) {
+            file.size += file.pending
+            writtenRecords.add(file.pendingRecords, ordering: .relaxed)
+        } else {
+            lostRecords.add(file.pendingRecords, ordering: .relaxed)
+            logger.error(
+                "audit records lost: the file refused them",
+                metadata: ["path": "\(settings.path)", "records": "\(file.pendingRecords)", "errno": "\(errno)"])
+            if file.fd < 0 { reopen(&file) }
+        }
+        file.pending = 0
+        file.pendingRecords = 0
     }
 
     private func rotate(_ file: inout File) {
@@ -165,24 +189,5 @@ final class AuditLog: Sendable {
             done += count
         }
         return true
-    }
-
-    private static func newlines(in bytes: UnsafeRawBufferPointer) -> Int {
-        var count = 0
-        var offset = 0
-        while let found = firstNewline(in: UnsafeRawBufferPointer(rebasing: bytes[offset...])) {
-            count += 1
-            offset += found + 1
-        }
-        return count
-    }
-
-    private static func firstNewline(in bytes: UnsafeRawBufferPointer) -> Int? {
-        guard let base = bytes.baseAddress, let found = memchr(base, 0x0A, bytes.count) else { return nil }
-        return base.distance(to: UnsafeRawPointer(found))
-    }
-
-    private static func lastNewline(in bytes: UnsafeRawBufferPointer) -> Int? {
-        bytes.lastIndex(of: 0x0A)
     }
 }

@@ -2,15 +2,14 @@ import SwitchyardCore
 import SwitchyardPosix
 import SwitchyardWire
 
-/// The audit log's records of requests: written on the loop into its
-/// scratch buffer and handed whole to its ring (see ``AuditLog``). Only the
-/// merchant, operation, payment and trace ids come from the request: never
-/// its credential.
+/// The audit log's records of requests: put together on the loop in binary
+/// (``AuditEvent``) and handed whole to its ring; the writer thread turns
+/// them into JSON (see ``AuditLog``). Only the merchant, operation, payment
+/// and trace ids come from the request: never its credential.
 extension RequestHandler {
     /// Who and what a record is about, as the request gave them.
     struct AuditSubject {
-        /// `authorize`, `route` or `decide`.
-        let event: StaticString
+        let request: AuditEvent.Request
         let merchantID: UnsafeRawBufferPointer
         let operation: UnsafeRawBufferPointer
         let extensions: RequestExtensions
@@ -19,72 +18,58 @@ extension RequestHandler {
     }
 
     /// An AUTHORIZE's or DECIDE's verdict, when the log records it (every
-    /// denial; allows when configured, and never DECIDE's, which its decision's record stands for).
+    /// denial; allows when configured, and never DECIDE's, which its
+    /// decision's record stands for).
     func auditAuthorization(_ subject: AuditSubject, _ reply: AuthorizeReply) {
-        guard let audit = routing.audit, let reason = AuthorizationReason(rawValue: reply.reason) else { return }
-        let allowed = reply.allowed
-        guard allowed ? audit.events.contains(.allows) : audit.events.contains(.denials) else { return }
-        var record = begin(subject, result: allowed ? "allowed" : "denied")
-        record.text("reason", reason.snakeCase)
-        finish(&record, subject, ring: audit.ring)
+        guard let audit = routing.audit, reply.allowed ? audit.allows : audit.denials else { return }
+        let length = begin(subject, .authorization, reason: reply.reason)
+        audit.ring.append(AuditEvent.finish(routing.auditScratch.baseAddress!, length: length))
     }
 
     /// A ROUTE or DECIDE that found no gateway.
     func auditFailure(_ subject: AuditSubject, _ failure: RouteFailure) {
-        guard let audit = routing.audit, audit.events.contains(.decisions) else { return }
-        var record = begin(subject, result: "failed")
-        record.text("reason", failure.snakeCase)
-        finish(&record, subject, ring: audit.ring)
+        guard let audit = routing.audit, audit.decisions else { return }
+        let length = begin(subject, .failure, reason: failure.code)
+        audit.ring.append(AuditEvent.finish(routing.auditScratch.baseAddress!, length: length))
     }
 
     /// The loop's decision (`routing.decision`, read in place: passing it
     /// would copy it and retain its arrays even with no audit log): the list
-    /// offered, with each gateway's reason and figures, the first gateway's
-    /// propensity and the rule followed.
+    /// offered with each gateway's reason and figures, the first gateway's
+    /// propensity, the rule followed, and the table that names them.
     func auditDecision(_ subject: AuditSubject, decisionID: UInt64, table: RoutingTable) {
-        guard let audit = routing.audit, audit.events.contains(.decisions) else { return }
+        guard let audit = routing.audit, audit.decisions else { return }
         let routing = self.routing
-        var record = begin(subject, result: "routed")
-        record.text("reason", routing.decision.entries.first?.reason.snakeCase ?? "none")
-        record.numberText("decision_id", decisionID)
-        if routing.decision.rule >= 0 {
-            var name = table.rules.name(of: routing.decision.rule)
-            name.withUTF8 { record.text("rule", bytes: UnsafeRawBufferPointer($0)) }
-        } else {
-            record.null("rule")
-        }
-        record.decimal("propensity", routing.decision.firstProbability)
-        record.beginArray("gateways")
-        for i in 0..<routing.decision.entries.count {
+        let record = routing.auditScratch.baseAddress!
+        var length = begin(subject, .decision, reason: 0)
+        record.storeBytes(of: decisionID, toByteOffset: AuditEvent.decisionAt, as: UInt64.self)
+        record.storeBytes(
+            of: routing.decision.firstProbability, toByteOffset: AuditEvent.propensityAt, as: Double.self)
+        record.storeBytes(of: Int32(routing.decision.rule), toByteOffset: AuditEvent.ruleAt, as: Int32.self)
+        let count = routing.decision.entries.count
+        record.storeBytes(of: UInt8(count), toByteOffset: AuditEvent.entryCountAt, as: UInt8.self)
+        for i in 0..<count {
             let entry = routing.decision.entries[i]
-            record.beginElement()
-            record.text("gateway", bytes: table.gatewayIDs.bytes(of: entry.gateway))
-            record.text("reason", entry.reason.snakeCase)
-            record.decimal("score", entry.score)
-            record.decimal("success_rate", entry.successRate)
-            record.endElement()
+            record.storeBytes(of: UInt16(entry.gateway), toByteOffset: length, as: UInt16.self)
+            record.storeBytes(of: entry.reason.rawValue, toByteOffset: length + 2, as: UInt16.self)
+            record.storeBytes(of: entry.score, toByteOffset: length + 4, as: Double.self)
+            record.storeBytes(of: entry.successRate, toByteOffset: length + 12, as: Double.self)
+            length += AuditEvent.entryBytes
         }
-        record.endArray()
-        finish(&record, subject, ring: audit.ring)
+        let names = Unmanaged.passRetained(table)
+        record.storeBytes(of: UInt(bitPattern: names.toOpaque()), toByteOffset: AuditEvent.tableAt, as: UInt.self)
+        // A record with no room is dropped (and counted): so is its hold on the table.
+        if !audit.ring.append(AuditEvent.finish(record, length: length)) { names.release() }
     }
 
-    private func begin(_ subject: AuditSubject, result: StaticString) -> AuditRecord {
-        var record = AuditRecord(
-            into: routing.auditScratch, event: subject.event, unixNanoseconds: WallClock.nanoseconds())
-        record.text("merchant", bytes: subject.merchantID)
-        record.text("operation", bytes: subject.operation)
-        if let payment = subject.payment {
-            record.text("payment_id", bytes: payment.paymentID)
-            record.number("attempt", UInt64(payment.attempt))
-        }
-        record.text("result", result)
-        return record
-    }
-
-    private func finish(_ record: inout AuditRecord, _ subject: AuditSubject, ring: AuditRing) {
-        record.text("trace_id", bytes: subject.extensions.traceID)
-        record.text("parent_id", bytes: subject.extensions.parentID)
-        guard let bytes = record.finish() else { return ring.countDropped() }
-        ring.append(bytes)
+    private func begin(_ subject: AuditSubject, _ kind: AuditEvent.Kind, reason: UInt16) -> Int {
+        AuditEvent.begin(
+            routing.auditScratch.baseAddress!, kind: kind, request: subject.request, reason: reason,
+            attempt: subject.payment?.attempt ?? 0,
+            strings: (
+                subject.merchantID, subject.operation,
+                subject.payment?.paymentID ?? UnsafeRawBufferPointer(start: nil, count: 0),
+                subject.extensions.traceID, subject.extensions.parentID
+            ), unixNanoseconds: WallClock.nanoseconds())
     }
 }

@@ -26,7 +26,7 @@ extension RequestHandler {
             let reply = authorizeReply(view, operation: view.extensions.operation, merchant, publication, routing)
             auditAuthorization(
                 AuditSubject(
-                    event: "authorize", merchantID: view.merchantID, operation: view.extensions.operation,
+                    request: .authorize, merchantID: view.merchantID, operation: view.extensions.operation,
                     extensions: view.extensions), reply)
             return FrameEncoder.encode(into: output, header: replyHeader(for: request)) { reply.write(to: &$0) }!
         }
@@ -64,7 +64,7 @@ extension RequestHandler {
             let reply = authorizeReply(
                 view.authorize, operation: view.route.extensions.operation, merchant, publication, routing)
             let subject = AuditSubject(
-                event: "decide", merchantID: view.authorize.merchantID, operation: view.route.extensions.operation,
+                request: .decide, merchantID: view.authorize.merchantID, operation: view.route.extensions.operation,
                 extensions: view.route.extensions, payment: view.route.payment)
             guard reply.allowed, let query else {
                 auditAuthorization(subject, reply)

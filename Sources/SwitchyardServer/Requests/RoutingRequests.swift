@@ -67,7 +67,7 @@ extension RequestHandler {
                 return written
             }
             let subject = AuditSubject(
-                event: "route", merchantID: view.payment.merchantID,
+                request: .route, merchantID: view.payment.merchantID,
                 operation: UnsafeRawBufferPointer(start: nil, count: 0),
                 extensions: view.extensions, payment: view.payment)
             if let failure = decideRoute(query, publication, routing) {

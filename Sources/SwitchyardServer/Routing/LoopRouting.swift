@@ -25,7 +25,7 @@ final class LoopRouting {
     /// `authorization.tokens.cache_entries` (nil: no tokens, or no cache).
     private(set) var tokenCache: TokenCache?
     /// This loop's ring to the audit log, and the events it records (nil: no audit log).
-    let audit: (ring: AuditRing, events: Set<AuditSettings.Event>)?
+    let audit: (ring: AuditRing, denials: Bool, allows: Bool, decisions: Bool)?
     /// Where a record is written before it goes to the ring whole.
     let auditScratch: UnsafeMutableRawBufferPointer
     /// The loop's clock readings for this batch of events.
@@ -37,8 +37,13 @@ final class LoopRouting {
         audit: AuditLog? = nil
     ) {
         self.service = service
-        self.audit = audit.map { ($0.rings[loopIndex], $0.settings.events) }
-        auditScratch = .allocate(byteCount: audit == nil ? 0 : LoopRouting.maxAuditRecordBytes, alignment: 16)
+        self.audit = audit.map {
+            (
+                $0.rings[loopIndex], $0.settings.events.contains(.denials), $0.settings.events.contains(.allows),
+                $0.settings.events.contains(.decisions)
+            )
+        }
+        auditScratch = .allocate(byteCount: audit == nil ? 0 : AuditEvent.maxBytes, alignment: 16)
         self.loopIndex = loopIndex
         self.decisionLog = decisionLog
         ring = service.rings[loopIndex]
@@ -49,10 +54,6 @@ final class LoopRouting {
     }
 
     deinit { auditScratch.deallocate() }
-
-    /// The longest audit record: 64 gateways of up to 64-byte names with
-    /// their figures, and request strings escaped (up to 6 bytes each).
-    static let maxAuditRecordBytes = 16_384
 
     /// Takes the newest snapshot if one was published since the last look:
     /// one atomic load per batch, the lock only when something changed.
