@@ -1,5 +1,5 @@
-/// One audit record: a JSON object on one line, written into a loop's
-/// scratch buffer without allocating. Field names are literals; strings
+/// One audit record: a JSON object on one line, written by the audit
+/// writer into its line buffer without allocating. Field names are literals; strings
 /// from requests are escaped (a byte outside printable ASCII becomes
 /// `\u00XX`, so any bytes make valid JSON and can be read back exactly).
 struct AuditRecord {
@@ -31,7 +31,7 @@ struct AuditRecord {
     //
     // Each member reserves the most it can take, once, then stores bytes
     // unchecked: a bounds check per byte, and a memcpy call per short
-    // literal, were most of a record's cost.
+    // literal, were most of a record's cost when loops formatted records.
 
     mutating func text(_ name: StaticString, _ value: StaticString) {
         guard reserve(name, value.utf8CodeUnitCount + 2) else { return }
