@@ -160,3 +160,14 @@ if Context.environment["SWITCHYARD_BENCHMARKS"] != nil {
         )
     )
 }
+
+// Under a sanitizer (SWITCHYARD_SANITIZER=1 swift test --sanitize=thread),
+// malloc must be the sanitizer's: jemalloc's would take the runtime's
+// allocations out of its sight, and it aborts on the first free it did not
+// see. The daemon is then built on the system allocator.
+if Context.environment["SWITCHYARD_SANITIZER"] != nil,
+    let server = package.targets.firstIndex(where: { $0.name == "SwitchyardServer" })
+{
+    package.targets[server].dependencies.removeAll { "\($0)".contains("CJemalloc") }
+    package.targets[server].swiftSettings = strict + [.define("SWITCHYARD_NO_JEMALLOC")]
+}

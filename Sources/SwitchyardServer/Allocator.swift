@@ -1,10 +1,22 @@
-import CJemalloc
 import Glibc
+
+#if !SWITCHYARD_NO_JEMALLOC
+    import CJemalloc
+#endif
 
 /// Facts about the process allocator. The daemon links jemalloc, and these
 /// checks prove that malloc really goes to it (a library linked but not bound
 /// would still answer mallctl while glibc's malloc served every request).
 public enum Allocator {
+    #if SWITCHYARD_NO_JEMALLOC
+        // A sanitizer build (Package.swift): no jemalloc, so no figures.
+        private static func mallctl(
+            _ name: UnsafePointer<CChar>, _ old: UnsafeMutableRawPointer?, _ oldSize: UnsafeMutablePointer<Int>?,
+            _ new: UnsafeMutableRawPointer?, _ newSize: Int
+        ) -> Int32 { -1 }
+        private static let MALLCTL_ARENAS_ALL = 4_096
+    #endif
+
     /// jemalloc's version string, when jemalloc is linked.
     public static var jemallocVersion: String? {
         var version: UnsafePointer<CChar>? = nil

@@ -20,7 +20,10 @@ import Testing
         """
     }
 
-    @Test func buildInfoProvesJemallocIsTheAllocator() throws {
+    /// Sanitizer builds (Package.swift, SWITCHYARD_SANITIZER) use the sanitizer's allocator.
+    static let jemallocBuild = ProcessInfo.processInfo.environment["SWITCHYARD_SANITIZER"] == nil
+
+    @Test(.enabled(if: jemallocBuild)) func buildInfoProvesJemallocIsTheAllocator() throws {
         let (status, output) = try ChildProcess.run(Self.binary, ["--build-info"])
         #expect(status == 0)
         #expect(output.contains("allocator: jemalloc 5."))
@@ -28,7 +31,7 @@ import Testing
         #expect(output.contains("crypto: OpenSSL 3."))
     }
 
-    @Test func theDynamicLinkerBindsMallocToJemalloc() throws {
+    @Test(.enabled(if: jemallocBuild)) func theDynamicLinkerBindsMallocToJemalloc() throws {
         let child = try ChildProcess(
             executable: Self.binary, arguments: ["--build-info"],
             environment: ProcessInfo.processInfo.environment.merging(["LD_DEBUG": "bindings"]) { $1 })
