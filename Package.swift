@@ -15,6 +15,14 @@ let cStrict: [CSetting] = [
     .unsafeFlags(["-Wall", "-Wextra", "-Werror"])
 ]
 
+// Under a sanitizer (SWITCHYARD_SANITIZER=1 scripts/sanitize thread),
+// malloc must be the sanitizer's: jemalloc would take the runtime's
+// allocations out of its sight, and ThreadSanitizer aborts on the first free
+// it did not see. The daemon is then built on the system allocator.
+let sanitizerBuild = Context.environment["SWITCHYARD_SANITIZER"] != nil
+let allocator: [Target.Dependency] = sanitizerBuild ? [] : ["CJemalloc"]
+let allocatorSettings: [SwiftSetting] = sanitizerBuild ? [.define("SWITCHYARD_NO_JEMALLOC")] : []
+
 var package = Package(
     name: "switchyard",
     products: [
@@ -51,11 +59,11 @@ var package = Package(
         .target(
             name: "SwitchyardServer",
             dependencies: [
-                "SwitchyardCore", "SwitchyardWire", "SwitchyardPosix", "SwitchyardRedis", "CJemalloc",
+                "SwitchyardCore", "SwitchyardWire", "SwitchyardPosix", "SwitchyardRedis",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-            ],
-            swiftSettings: strict
+            ] + allocator,
+            swiftSettings: strict + allocatorSettings
         ),
         .target(name: "SwitchyardRedis", dependencies: ["CHiredis"], swiftSettings: strict),
         .target(name: "SwitchyardSimulation", dependencies: ["SwitchyardCore"], swiftSettings: strict),
@@ -159,15 +167,4 @@ if Context.environment["SWITCHYARD_BENCHMARKS"] != nil {
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         )
     )
-}
-
-// Under a sanitizer (SWITCHYARD_SANITIZER=1 swift test --sanitize=thread),
-// malloc must be the sanitizer's: jemalloc's would take the runtime's
-// allocations out of its sight, and it aborts on the first free it did not
-// see. The daemon is then built on the system allocator.
-if Context.environment["SWITCHYARD_SANITIZER"] != nil,
-    let server = package.targets.firstIndex(where: { $0.name == "SwitchyardServer" })
-{
-    package.targets[server].dependencies.removeAll { "\($0)".contains("CJemalloc") }
-    package.targets[server].swiftSettings = strict + [.define("SWITCHYARD_NO_JEMALLOC")]
 }
