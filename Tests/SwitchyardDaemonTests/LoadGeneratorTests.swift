@@ -139,6 +139,39 @@ import Testing
         #expect(decisions >= 800, "every request followed the labelled rule")
     }
 
+    /// `--bearer-token` and `--operation` reach the authorizer: an RS256
+    /// token for payments:create is allowed by AUTHORIZE and DECIDE (the
+    /// operation after DECIDE's ROUTE fields), and refused for an operation
+    /// outside its scope; a scoped key likewise.
+    @Test func bearerTokensAndOperationsReachTheAuthorizer() throws {
+        let hasher = try KeyHasher(secret: [UInt8](repeating: 0x5A, count: 32))
+        var configuration = TestServer.routingConfiguration()
+        var merchant = MerchantConfiguration(id: "m_1")
+        var key = MerchantConfiguration.Key(digest: hasher.digest(of: "sk_live_bench"))
+        key.scopes = ["payments:create"]
+        merchant.keys = [key]
+        configuration.merchants = [merchant]
+        configuration.authorization.tokens = TokenVectors.settings()
+        let server = try TestServer(configuration: configuration, keyHasher: hasher)
+        let token = try #require(TokenVectors.vectors["rs256"])
+        for (credential, operation, op, refused) in [
+            (["--bearer-token", token], "payments:create", "authorize", false),
+            (["--bearer-token", token], "payments:create", "decide", false),
+            (["--bearer-token", token], "payouts:create", "authorize", true),
+            (["--api-key", "sk_live_bench"], "payments:create", "decide", false),
+            (["--api-key", "sk_live_bench"], "refunds:create", "authorize", true),
+        ] {
+            let json = try run(
+                credential + [
+                    "--op", op, "--merchant", "m_1", "--operation", operation, "--address", server.address,
+                    "-c", "1", "-p", "4", "--requests", "200", "--duration", "30", "--warmup", "0",
+                ])
+            let requests = json["requests"] as? Int ?? 0
+            #expect(json["errors"] as? Int == 0 && requests >= 200, "\(op) \(operation): \(json)")
+            #expect(json["refused"] as? Int == (refused ? requests : 0), "\(op) \(operation): \(json)")
+        }
+    }
+
     @Test func refusesAMixOrALoadItCannotRun() throws {
         for (arguments, message) in [
             (["--rate", "1000", "-p", "4"], "--pipeline is for the closed loop"),
