@@ -6,7 +6,7 @@ import Synchronization
 /// round before ``stop()`` returns.
 public final class BackgroundThread: Sendable {
     private let stopping = Atomic<Bool>(false)
-    private let thread = Mutex<Thread?>(nil)
+    private let thread = LockedValue<Thread?>(nil)
 
     public init() {}
 

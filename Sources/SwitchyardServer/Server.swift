@@ -51,7 +51,7 @@ public final class Server: Sendable {
     /// The audit log of decisions; nil when `audit.path` is not set.
     let audit: AuditLog?
     private let budget = ConnectionBudget()
-    let state: Mutex<State>
+    let state: LockedValue<State>
     let logger: Logger
 
     struct State {
@@ -161,7 +161,7 @@ public final class Server: Sendable {
                 routing: routing, settings: whole.redis, instanceID: configuration.instanceID, doorbell: $0,
                 logger: logger)
         }
-        state = Mutex(
+        state = LockedValue(
             State(
                 settings: ServerSettings(configuration), configuration: configuration,
                 base: whole.credentialsMovedToTables(),

@@ -1,5 +1,4 @@
 import SwitchyardPosix
-import Synchronization
 
 /// Answers admin requests on a thread of its own. An admin operation may
 /// take milliseconds (reading a configuration file, writing to Redis,
@@ -15,7 +14,7 @@ final class AdminWorker: Sendable {
         let frame: [UInt8]
     }
 
-    private let queue = Mutex<[Job]>([])
+    private let queue = LockedValue<[Job]>([])
     private let wake: EventFD
     private let thread = BackgroundThread()
 

@@ -17,7 +17,7 @@ import Synchronization
 final class AuditLog: Sendable {
     let settings: AuditSettings
     let rings: [AuditRing]
-    private let file: Mutex<File>
+    private let file: LockedValue<File>
     private let thread = BackgroundThread()
     private let logger: Logger
     private let writtenRecords = Atomic<Int>(0)
@@ -59,7 +59,7 @@ final class AuditLog: Sendable {
         let fd = try Self.open(settings.path)
         var status = stat()
         fstat(fd, &status)
-        file = Mutex(
+        file = LockedValue(
             File(
                 fd: fd, size: Int(status.st_size),
                 staging: .allocate(byteCount: settings.bufferBytes, alignment: 64),

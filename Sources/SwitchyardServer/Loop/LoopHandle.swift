@@ -11,7 +11,7 @@ final class LoopHandle: Sendable {
     let metrics = LoopMetrics()
     /// The loop's last decisions: written by the loop, read by `ADMIN_EXPLAIN`.
     let decisions = DecisionLog()
-    private let mailbox = Mutex(Mail())
+    private let mailbox = LockedValue(Mail())
     /// Bytes the loop thread has allocated since it started, as of its last
     /// report, and how many reports it has made. A loop reports at every idle
     /// sweep and when asked; a figure that grows under steady traffic means

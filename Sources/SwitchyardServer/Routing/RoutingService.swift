@@ -25,8 +25,8 @@ final class RoutingService: Sendable {
     let instanceTag: UInt16
     let loops: Int
     private let logger: Logger
-    private let merger: Mutex<Merger>
-    private let publication: Mutex<Publication>
+    private let merger: LockedValue<Merger>
+    private let publication: LockedValue<Publication>
     private let publications = Atomic<UInt64>(0)
     private let thread = BackgroundThread()
 
@@ -102,13 +102,13 @@ final class RoutingService: Sendable {
         let authorization = AuthorizationTable(configuration, hasher: keyHasher, doorbell: leaseDoorbell)
         self.loops = loops
         let counters = TableCounters(configuration: configuration, table: table, loops: loops)
-        merger = Mutex(
+        merger = LockedValue(
             Merger(
                 state: state, authorization: authorization, random: SplitMix64(seed: seed), lastPublished: now,
                 fleet: configuration.redis.isEnabled
                     ? FleetHealth(maxPendingCounters: configuration.redis.maxPendingCounters) : nil,
                 fleetBreakers: configuration.redis.isEnabled ? FleetBreakers() : nil, counters: counters))
-        publication = Mutex(
+        publication = LockedValue(
             Publication(snapshot: snapshot, tableGeneration: 1, authorization: authorization, counters: counters))
     }
 
