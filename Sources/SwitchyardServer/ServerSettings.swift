@@ -12,6 +12,7 @@ public final class ServerSettings: Sendable {
     public let maxBodyBytes: UInt32
     public let maxConnections: Int
     public let idleTimeoutNanoseconds: UInt64
+    public let frameTimeoutNanoseconds: UInt64
     public let shutdownGraceNanoseconds: UInt64
     public let instanceID: String
     /// Admin requests must carry the token with this hash; nil: admin operations are off.
@@ -25,6 +26,7 @@ public final class ServerSettings: Sendable {
         maxBodyBytes = UInt32(configuration.maxBodyBytes)
         maxConnections = configuration.maxConnections
         idleTimeoutNanoseconds = UInt64(configuration.idleTimeoutMilliseconds) * 1_000_000
+        frameTimeoutNanoseconds = UInt64(configuration.frameTimeoutMilliseconds) * 1_000_000
         shutdownGraceNanoseconds = UInt64(configuration.shutdownGraceMilliseconds) * 1_000_000
         instanceID = configuration.instanceID.isEmpty ? ServerSettings.hostName() : configuration.instanceID
         adminToken = configuration.adminTokenHash

@@ -15,10 +15,12 @@ public final class RawConnection {
 
     deinit { Descriptor.close(fd) }
 
+    /// Writes all of `bytes`; a connection the server closed is an error
+    /// (EPIPE), not a SIGPIPE that would end the test process.
     public func write(_ bytes: [UInt8]) throws {
         var offset = 0
         while offset < bytes.count {
-            let n = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            let n = bytes[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             guard n > 0 else { throw SyscallError(call: "write", errno: errno) }
             offset += n
         }
@@ -26,7 +28,7 @@ public final class RawConnection {
 
     /// Writes without blocking; returns how many bytes the socket took.
     public func writeSome(_ bytes: [UInt8]) -> Int {
-        let n = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+        let n = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) }
         return max(0, n)
     }
 

@@ -21,6 +21,7 @@ public struct Status: RawRepresentable, Hashable, Sendable, CustomStringConverti
     public static let idleTimeout = Status(rawValue: 9)
     public static let shuttingDown = Status(rawValue: 10)
     public static let internalError = Status(rawValue: 11)
+    public static let frameTimeout = Status(rawValue: 12)
 
     // 100-199: authorization.
     public static let invalidCost = Status(rawValue: 100)
@@ -57,7 +58,8 @@ public struct Status: RawRepresentable, Hashable, Sendable, CustomStringConverti
     public static let allDefined: [Status] = [
         .ok, .badMagic, .unsupportedVersion, .frameTooLarge, .invalidHeader, .unknownOpcode,
         .malformedBody, .notImplemented, .tooManyConnections, .idleTimeout, .shuttingDown,
-        .internalError, .invalidCost, .unsupportedCredential, .invalidCredential, .unknownMerchant, .unknownMethod,
+        .internalError, .frameTimeout, .invalidCost, .unsupportedCredential, .invalidCredential, .unknownMerchant,
+        .unknownMethod,
         .methodNotAllowed, .invalidAmount, .invalidAttempt,
         .invalidTried, .noGatewayForPayment, .excludedByRules, .allGatewaysTried, .allGatewaysUnhealthy,
         .unknownCurrency, .unknownGateway, .unknownOutcome, .reportBacklog, .adminDisabled, .adminTokenRejected,
@@ -78,6 +80,7 @@ public struct Status: RawRepresentable, Hashable, Sendable, CustomStringConverti
         case .idleTimeout: "IDLE_TIMEOUT"
         case .shuttingDown: "SHUTTING_DOWN"
         case .internalError: "INTERNAL_ERROR"
+        case .frameTimeout: "FRAME_TIMEOUT"
         case .invalidCost: "INVALID_COST"
         case .unsupportedCredential: "UNSUPPORTED_CREDENTIAL"
         case .invalidCredential: "INVALID_CREDENTIAL"

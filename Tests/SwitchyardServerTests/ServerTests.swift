@@ -188,6 +188,37 @@ import Testing
         #expect(raw.isClosedByServer())
     }
 
+    @Test func aSlowLorisIsClosedWhenItsFrameTakesLongerThanTheFrameTimeout() throws {
+        let server = try TestServer { $0.server.frameTimeoutMilliseconds = 200 }
+        let raw = try RawConnection(port: server.port)
+        // A byte every 20 ms keeps the connection far from idle, but the
+        // frame's 20 bytes take 400 ms: the frame timeout ends it first.
+        for byte in Frames.ping(id: 1, payload: [1, 2, 3, 4]) {
+            guard (try? raw.write([byte])) != nil else { break }  // closed under us
+            usleep(20_000)
+        }
+        let (header, _) = try raw.readFrame()
+        #expect(header.status == .frameTimeout)
+        #expect(header.flags == [.reply, .close])
+        #expect(raw.isClosedByServer())
+    }
+
+    @Test func framesThatCompleteInTimeAreAnsweredHoweverSlowlyTheyArrive() throws {
+        let server = try TestServer { $0.server.frameTimeoutMilliseconds = 1_000 }
+        let raw = try RawConnection(port: server.port)
+        // Four 16-byte frames a byte every 25 ms: 400 ms a frame, well inside
+        // the timeout, but 1.6 s in all: the clock restarts at each frame.
+        for id in 1...4 {
+            for byte in Frames.ping(id: UInt32(id)) {
+                try raw.write([byte])
+                usleep(25_000)
+            }
+            let (header, _) = try raw.readFrame()
+            #expect(header.status == .ok)
+            #expect(header.requestID == UInt32(id))
+        }
+    }
+
     @Test func anIdleConnectionIsToldAndClosed() throws {
         let server = try TestServer { $0.server.idleTimeoutMilliseconds = 100 }
         let raw = try RawConnection(port: server.port)

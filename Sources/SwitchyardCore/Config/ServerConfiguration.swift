@@ -12,6 +12,9 @@ public struct ServerConfiguration: Equatable, Sendable {
     public var maxBodyBytes: Int = 16_384
     /// A connection with no traffic for this long is closed; 0 disables.
     public var idleTimeoutMilliseconds: Int = 300_000
+    /// A frame begun but not completed for this long closes the connection
+    /// (slow-loris clients hold a buffer each); 0 disables.
+    public var frameTimeoutMilliseconds: Int = 10_000
     /// How long SIGTERM waits for in-flight replies before closing anyway.
     public var shutdownGraceMilliseconds: Int = 5_000
     /// Where the HTTP admin endpoints (`/health`, `/ready`) listen, served by
@@ -25,7 +28,7 @@ public struct ServerConfiguration: Equatable, Sendable {
 
     static let fields = [
         "listen", "loops", "instance_id", "max_connections", "max_body_bytes",
-        "idle_timeout_ms", "shutdown_grace_ms", "admin_listen", "admin_token_hash",
+        "idle_timeout_ms", "frame_timeout_ms", "shutdown_grace_ms", "admin_listen", "admin_token_hash",
     ]
 
     /// Reads `admin_listen`: an address, or `none`.
@@ -50,6 +53,8 @@ public struct ServerConfiguration: Equatable, Sendable {
         maxBodyBytes = reader.integer("max_body_bytes", default: d.maxBodyBytes, in: 256...16_777_216, unit: "bytes")
         idleTimeoutMilliseconds = reader.integer(
             "idle_timeout_ms", default: d.idleTimeoutMilliseconds, in: 0...86_400_000, unit: "milliseconds")
+        frameTimeoutMilliseconds = reader.integer(
+            "frame_timeout_ms", default: d.frameTimeoutMilliseconds, in: 0...3_600_000, unit: "milliseconds")
         shutdownGraceMilliseconds = reader.integer(
             "shutdown_grace_ms", default: d.shutdownGraceMilliseconds, in: 0...600_000, unit: "milliseconds")
         adminListen = reader.parsed("admin_listen", default: d.adminListen, ServerConfiguration.adminAddress)

@@ -11,6 +11,10 @@ struct Connection {
     var outputStart = 0
     var outputEnd = 0
     var lastActivity: UInt64 = 0
+    /// When the frame now partly in the input began to arrive; 0 when the
+    /// input ends on a frame boundary. A byte-at-a-time sender keeps
+    /// `lastActivity` fresh, so the frame timeout is what bounds it.
+    var frameStarted: UInt64 = 0
     /// Close as soon as the pending output is sent; read nothing more.
     var closing = false
     /// The peer is not reading its replies: reading is paused and the loop

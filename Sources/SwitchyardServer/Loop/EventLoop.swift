@@ -184,6 +184,7 @@ struct EventLoop: ~Copyable {
         }
         connections.slots[slot].inputCount += count
         connections.slots[slot].lastActivity = now
+        if conn.frameStarted == 0 { connections.slots[slot].frameStarted = now }
         answerBufferedFrames(slot)
         return connections.slots[slot].isOpen
     }
@@ -276,6 +277,7 @@ struct EventLoop: ~Copyable {
     private mutating func consumeInput(_ slot: Int, _ count: Int) {
         guard count > 0 else { return }
         let remaining = connections.slots[slot].inputCount - count
+        connections.slots[slot].frameStarted = remaining > 0 ? now : 0
         if remaining > 0 {
             // Only a partial frame is left; moving it to the front keeps room
             // for the rest of it (a buffer always holds one whole frame).
@@ -404,13 +406,29 @@ struct EventLoop: ~Copyable {
         }
     }
 
+    /// Closes connections idle past the idle timeout, and those whose
+    /// current frame has been arriving for longer than the frame timeout.
+    /// Frames held while reading is paused do not count against the peer
+    /// when the pause is ours (an admin request being answered); a peer that
+    /// does not read is left to the idle timeout.
     private mutating func closeIdleConnections() {
-        let timeout = settings.idleTimeoutNanoseconds
-        guard timeout > 0 else { return }
+        let idleTimeout = settings.idleTimeoutNanoseconds
+        let frameTimeout = settings.frameTimeoutNanoseconds
+        guard idleTimeout > 0 || frameTimeout > 0 else { return }
         for slot in connections.slots.indices {
             let conn = connections.slots[slot]
-            guard conn.isOpen, now - conn.lastActivity >= timeout else { continue }
-            if conn.pendingOutput == 0 { sendNotice(.idleTimeout, to: conn.fd) }
+            guard conn.isOpen else { continue }
+            let status: Status
+            if idleTimeout > 0 && now - conn.lastActivity >= idleTimeout {
+                status = .idleTimeout
+            } else if frameTimeout > 0, conn.frameStarted != 0, !conn.awaitingAdmin, !conn.writeBlocked,
+                now - conn.frameStarted >= frameTimeout
+            {
+                status = .frameTimeout
+            } else {
+                continue
+            }
+            if conn.pendingOutput == 0 { sendNotice(status, to: conn.fd) }
             close(slot)
         }
     }

@@ -221,6 +221,7 @@ private func defaultMessage(_ status: Status) -> StaticString {
     case .frameTooLarge: "frame body larger than the server's max_body_bytes"
     case .tooManyConnections: "too many connections"
     case .idleTimeout: "connection closed after the idle timeout"
+    case .frameTimeout: "connection closed: a frame was not completed in time"
     case .shuttingDown: "server shutting down"
     default: "error"
     }
