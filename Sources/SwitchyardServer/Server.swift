@@ -171,6 +171,15 @@ public final class Server: Sendable {
     /// Starts the loop threads.
     public func start() throws(SyscallError) {
         let (settings, listeners, adminListener) = state.withLock { ($0.settings, $0.listeners, $0.adminListener) }
+        // A descriptor per connection, and a few hundred to spare for the
+        // listeners, Redis, the audit file and the admin endpoints.
+        let wantedFiles = settings.maxConnections + 256
+        let fileLimit = FileLimit.raise(to: wantedFiles)
+        if fileLimit < wantedFiles {
+            logger.warning(
+                "the open-file limit is below max_connections: connections past it fail to be accepted",
+                metadata: ["limit": "\(fileLimit)", "max_connections": "\(settings.maxConnections)"])
+        }
         try routing.start()
         try audit?.start()
         try fleet?.start { [weak self] overrides in self?.apply(overrides, cause: "redis") }

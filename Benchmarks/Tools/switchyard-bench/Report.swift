@@ -11,6 +11,8 @@ struct Report {
     let mode: LoadRun.Mode
     let payload: Int
     let result: LoadRun.Result
+    /// What a hostile client run beside the load did (--attack).
+    var attack: (kind: AttackKind, tally: AttackTally)? = nil
 
     private static let percentiles: [(String, Double)] = [
         ("p50", 50), ("p90", 90), ("p99", 99), ("p99_9", 99.9), ("p99_99", 99.99),
@@ -77,6 +79,7 @@ struct Report {
             line += format(Double(tally.histogram.max) / 1_000).leftPadded(9)
             lines.append(line)
         }
+        if let attack { lines += ["", "\(attack.kind.rawValue) " + attack.tally.text] }
         return lines.compactMap { $0 }.joined(separator: "\n")
     }
 
@@ -114,7 +117,8 @@ struct Report {
             "send_lag_us": {"p50": \(lag(50)), "p99": \(lag(99)), "p99_9": \(lag(99.9)), \
             "max": \(format(Double(result.sendLag.max) / 1_000))}, \
             "seconds": \(format(result.elapsedSeconds)), "throughput_rps": \(Int(result.throughput.rounded())), \
-            "latency_us": \(Report.latencyJSON(result.all)), "operations": {\(operations.joined(separator: ", "))}}
+            "latency_us": \(Report.latencyJSON(result.all)), "operations": {\(operations.joined(separator: ", "))}\
+            \(attack.map { ", \"attack\": {\"kind\": \"\($0.kind.rawValue)\", \"tally\": \($0.tally.json)}" } ?? "")}
             """
     }
 

@@ -39,7 +39,9 @@ struct SwitchyardBench: ParsableCommand {
     @Option(help: "Protocol of the server: switchyard or redis (RESP).")
     var target: Target = .switchyard
 
-    @Option(name: [.short, .customLong("connections")], help: "Concurrent connections.")
+    @Option(
+        name: [.short, .customLong("connections")],
+        help: "Concurrent connections (0 with --attack: the attack alone, for --duration seconds).")
     var connections = 1
 
     @Option(name: [.short, .customLong("pipeline")], help: "Closed loop: requests per batch on each connection.")
@@ -121,6 +123,18 @@ struct SwitchyardBench: ParsableCommand {
     @Option(help: "GET: the Redis key.")
     var key = "switchyard-bench"
 
+    @Option(
+        help: ArgumentHelp(
+            "A hostile client to run beside the measured load: \(AttackKind.allCases.map(\.rawValue).joined(separator: ", ")).",
+            discussion: "Its tally (connections, closes, replies by status) is printed after the load's figures."))
+    var attack: AttackKind?
+
+    @Option(help: "--attack: the attacker's connections (churn uses one at a time).")
+    var attackConnections = 100
+
+    @Option(help: "--attack wrongkey: the merchant the wrong keys are sent for.")
+    var attackMerchant = "m_1"
+
     @Flag(help: "Print the result as one JSON object on standard output.")
     var json = false
 
@@ -135,7 +149,9 @@ struct SwitchyardBench: ParsableCommand {
     var histogram: String?
 
     func validate() throws {
-        guard (1...10_000).contains(connections) else { throw ValidationError("--connections must be 1 to 10000") }
+        guard (1...10_000).contains(connections) || (connections == 0 && attack != nil) else {
+            throw ValidationError("--connections must be 1 to 10000 (0 only with --attack)")
+        }
         guard (1...4_096).contains(pipeline) else { throw ValidationError("--pipeline must be 1 to 4096") }
         guard rate >= 0 && rate <= 20_000_000 else { throw ValidationError("--rate must be 0 to 20000000") }
         guard rate == 0 || pipeline == 1 else {
@@ -155,6 +171,10 @@ struct SwitchyardBench: ParsableCommand {
         default: break
         }
         if mix != nil && target == .redis { throw ValidationError("--mix is for --target switchyard") }
+        guard (1...60_000).contains(attackConnections) else {
+            throw ValidationError("--attack-connections must be 1 to 60000")
+        }
+        if attack != nil && target == .redis { throw ValidationError("--attack is for --target switchyard") }
     }
 
     private func workload() throws -> Workload {
@@ -206,6 +226,7 @@ struct SwitchyardBench: ParsableCommand {
             throw ValidationError(error.description)
         }
         let address = try SocketAddress(parsing: self.address)
+        if attack != nil || connections > 1_000 { FileLimit.raise(to: connections + attackConnections + 64) }
         var open: [LoadConnection] = []
         for index in 0..<connections {
             switch target {
@@ -222,7 +243,19 @@ struct SwitchyardBench: ParsableCommand {
         let settings = LoadRun.Settings(
             mode: mode, seconds: duration, warmupSeconds: warmup, maxRequests: requests, progress: !quiet && !json,
             seed: seed)
+        let attacker = try attack.map {
+            try Attacker(
+                AttackSettings(
+                    kind: $0, address: address, connections: attackConnections, merchant: attackMerchant, seed: seed))
+        }
+        if let attacker, connections == 0 {
+            usleep(UInt32(min(duration + warmup, 3_600) * 1_000_000))
+            let tally = attacker.stop()
+            print(json ? "{\"attack\": {\"kind\": \"\(attack!.rawValue)\", \"tally\": \(tally.json)}}" : tally.text)
+            return
+        }
         let result = try LoadRun(settings: settings).run(open, workload)
+        let attackTally = attacker?.stop()
         if let histogram {
             try write(Report.percentileDistribution(result.all), to: histogram)
             if mix != nil {
@@ -237,7 +270,8 @@ struct SwitchyardBench: ParsableCommand {
             mix == nil ? [(op.rawValue, 1.0)] : Array(zip(workload.settings.mix.names, workload.settings.mix.weights))
         let report = Report(
             target: target.rawValue, operation: mix == nil ? op.rawValue : "mix", mix: settingsMix,
-            address: self.address, connections: connections, mode: mode, payload: payload, result: result)
+            address: self.address, connections: connections, mode: mode, payload: payload, result: result,
+            attack: attack.map { ($0, attackTally ?? AttackTally()) })
         print(json ? report.json : report.text)
         if result.all.requests == 0 { throw ExitCode(1) }
     }
