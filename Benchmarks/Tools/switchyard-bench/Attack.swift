@@ -47,19 +47,17 @@ struct AttackTally: Sendable {
     var statuses: [UInt16: Int] = [:]
 
     var json: String {
-        let codes = statuses.keys.sorted().map { "\"\(Status(rawValue: $0).description)\":\(statuses[$0]!)" }
-        return """
-            {"opened":\(opened),"connect_failures":\(connectFailures),"closed_by_server":\(closedByServer),\
-            "frames_sent":\(framesSent),"bytes_sent":\(bytesSent),"statuses":{\(codes.joined(separator: ","))}}
-            """
+        """
+        {"opened": \(opened), "connect_failures": \(connectFailures), "closed_by_server": \(closedByServer), \
+        "frames_sent": \(framesSent), "bytes_sent": \(bytesSent), "statuses": \(Report.statusJSON(statuses))}
+        """
     }
 
     var text: String {
-        let codes = statuses.keys.sorted().map { "\(Status(rawValue: $0)) \(statuses[$0]!)" }
-        return """
-            attack: \(opened) connections opened (\(connectFailures) failed), \(closedByServer) closed by the server, \
-            \(framesSent) frames / \(bytesSent) bytes sent; received: \(codes.isEmpty ? "nothing" : codes.joined(separator: ", "))
-            """
+        """
+        attack: \(opened) connections opened (\(connectFailures) failed), \(closedByServer) closed by the server, \
+        \(framesSent) frames / \(bytesSent) bytes sent; received: \(statuses.isEmpty ? "nothing" : Report.byStatus(statuses))
+        """
     }
 }
 

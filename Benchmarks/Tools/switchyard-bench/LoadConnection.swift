@@ -39,7 +39,8 @@ enum Verdict {
     /// An AUTHORIZE or DECIDE reply that refused (a rate limit, say: a load
     /// test of limits needs the admitted count).
     case refused
-    case error
+    /// An error reply, with its status code (Redis's errors carry none: `UInt16.max`).
+    case error(UInt16)
 }
 
 /// One connection of the load generator, in either protocol, so Switchyard
@@ -59,6 +60,8 @@ final class LoadConnection {
         /// When the request was meant to go out: latency counts from here,
         /// so a request held back by a slow server is charged for the wait.
         var intended: UInt64
+        /// A REPORT's outcome (1 to 4); 0 for other operations.
+        var outcome: UInt8 = 0
     }
 
     struct PendingReport {
@@ -80,6 +83,14 @@ final class LoadConnection {
     /// REPORT replies by ``ReportResult`` raw value: recorded, duplicate,
     /// recorded for a decision the server does not know.
     private(set) var reportResults = [0, 0, 0]
+    /// REPORTs the server took (recorded, for a known decision or not) whose
+    /// outcome counts for the gateway: not declines, which are neutral.
+    private(set) var attributableReports = 0
+    /// Connection-level notices (SHUTTING_DOWN, IDLE_TIMEOUT, ...) by status:
+    /// they answer no request.
+    private(set) var notices: [UInt16: Int] = [:]
+    /// The server closed this connection; it takes no more requests.
+    var isClosed = false
     private var sequence: UInt64 = 0
     var blockedOnWrite = false
 
@@ -127,11 +138,13 @@ final class LoadConnection {
             sequence += 1
             paymentNumber = number << 40 | sequence
         }
-        workload.encode(
+        let outcome = workload.encode(
             operation, payment: Int(payment), paymentNumber: paymentNumber, report: report, random: &random,
             on: connection)
         inFlight.push(
-            InFlight(operation: operation, payment: payment, paymentNumber: paymentNumber, intended: intended))
+            InFlight(
+                operation: operation, payment: payment, paymentNumber: paymentNumber, intended: intended,
+                outcome: outcome))
     }
 
     /// Writes as much of the queue as the socket takes; true when all is written.
@@ -149,16 +162,25 @@ final class LoadConnection {
         case .switchyard(let connection):
             try connection.readAvailable()
             while try connection.nextReply({ header, body in
+                if header.opcode == .none {
+                    notices[header.status.rawValue, default: 0] += 1
+                    return
+                }
                 guard let request = inFlight.pop() else { return }
                 let verdict: Verdict
                 if header.status != .ok {
-                    verdict = .error
+                    verdict = .error(header.status.rawValue)
                 } else if header.opcode == .authorize || header.opcode == .decide, body.first == 0 {
                     // Both replies open with AUTHORIZE's `allowed` byte.
                     verdict = .refused
                 } else {
                     verdict = .answered
-                    if header.opcode == .report, let result = body.first, result < 3 { reportResults[Int(result)] += 1 }
+                    if header.opcode == .report, let result = body.first, result < 3 {
+                        reportResults[Int(result)] += 1
+                        if result != 1 && request.outcome != PaymentOutcome.declined.rawValue {
+                            attributableReports += 1
+                        }
+                    }
                     if workload.reportsOutcomes { rememberOutcome(of: request, header.opcode, body, workload) }
                 }
                 handle(request, verdict)
@@ -167,7 +189,7 @@ final class LoadConnection {
             let (replies, errors) = try stream.readRedisReplies()
             for index in 0..<replies {
                 guard let request = inFlight.pop() else { break }
-                handle(request, index < errors ? .error : .answered)
+                handle(request, index < errors ? .error(.max) : .answered)
             }
         }
     }

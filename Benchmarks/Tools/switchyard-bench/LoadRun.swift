@@ -38,6 +38,7 @@ struct LoadRun {
     struct Tally {
         var requests = 0
         var errors = 0
+        var errorsByStatus: [UInt16: Int] = [:]
         var refused = 0
         var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
 
@@ -46,7 +47,9 @@ struct LoadRun {
             switch verdict {
             case .answered: break
             case .refused: refused += 1
-            case .error: errors += 1
+            case .error(let status):
+                errors += 1
+                errorsByStatus[status, default: 0] += 1
             }
         }
     }
@@ -64,9 +67,17 @@ struct LoadRun {
         var sendLag = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .two)
         /// Outcomes of routed payments that found the report queue full.
         var droppedReports = 0
+        /// Connections the server closed during the run, the requests they
+        /// had in flight then (sent, never answered), and the notices that
+        /// came before the closes, by status.
+        var closedByServer = 0
+        var lostAtClose = 0
+        var notices: [UInt16: Int] = [:]
         /// REPORT replies: recorded, duplicate, recorded for an unknown decision
         /// (over the whole run, warm-up included).
         var reportResults = [0, 0, 0]
+        /// Of those taken, the ones whose outcome counts for the gateway (not declines).
+        var attributableReports = 0
         var elapsedSeconds = 0.0
         var throughput: Double { elapsedSeconds > 0 ? Double(all.requests) / elapsedSeconds : 0 }
 
@@ -119,17 +130,32 @@ struct LoadRun {
         var touched: [Int] = []
         var isTouched = [Bool](repeating: false, count: connections.count)
 
-        func flush(_ index: Int) throws {
+        /// The server closed the connection (SIGTERM's drain, a timeout): what
+        /// it had in flight is counted lost, and the run goes on without it.
+        func closedByServer(_ index: Int) {
             let connection = connections[index]
-            guard !connection.blockedOnWrite else { return }
-            if try !connection.writeQueued() {
-                connection.blockedOnWrite = true
-                try epoll.modify(connection.fd, interest: [.read, .write], token: UInt64(index))
+            guard !connection.isClosed else { return }
+            connection.isClosed = true
+            try? epoll.remove(connection.fd)
+            result.closedByServer += 1
+            var left = connection.inFlight
+            while left.pop() != nil { result.lostAtClose += 1 }
+        }
+        func flush(_ index: Int) {
+            let connection = connections[index]
+            guard !connection.blockedOnWrite, !connection.isClosed else { return }
+            do {
+                if try !connection.writeQueued() {
+                    connection.blockedOnWrite = true
+                    try epoll.modify(connection.fd, interest: [.read, .write], token: UInt64(index))
+                }
+            } catch {
+                closedByServer(index)
             }
         }
-        func sendBatch(_ index: Int, depth: Int, at now: UInt64) throws {
+        func sendBatch(_ index: Int, depth: Int, at now: UInt64) {
             connections[index].queue(depth, workload, intended: now, random: &random)
-            try flush(index)
+            flush(index)
         }
 
         for (index, connection) in connections.enumerated() {
@@ -137,7 +163,7 @@ struct LoadRun {
         }
         switch settings.mode {
         case .closed(let depth):
-            for index in connections.indices { try sendBatch(index, depth: depth, at: start) }
+            for index in connections.indices { sendBatch(index, depth: depth, at: start) }
         case .open:
             try timer.arm(atNanoseconds: start)
         }
@@ -155,17 +181,24 @@ struct LoadRun {
                 }
                 let index = Int(token)
                 let connection = connections[index]
-                if interest.contains(.write), connection.blockedOnWrite, try connection.writeQueued() {
-                    connection.blockedOnWrite = false
-                    try epoll.modify(connection.fd, interest: .read, token: token)
-                }
-                guard !interest.isDisjoint(with: [.read, .failed]) else { continue }
-                try connection.readReplies(workload) { request, verdict in
-                    if request.intended >= measureFrom { result.record(request, at: now, verdict) }
+                guard !connection.isClosed else { continue }
+                do {
+                    if interest.contains(.write), connection.blockedOnWrite, try connection.writeQueued() {
+                        connection.blockedOnWrite = false
+                        try epoll.modify(connection.fd, interest: .read, token: token)
+                    }
+                    guard !interest.isDisjoint(with: [.read, .failed]) else { continue }
+                    try connection.readReplies(workload) { request, verdict in
+                        if request.intended >= measureFrom { result.record(request, at: now, verdict) }
+                    }
+                } catch {
+                    result.flush()
+                    closedByServer(index)
+                    continue
                 }
                 result.flush()
                 if case .closed(let depth) = settings.mode, connection.inFlight.isEmpty, !stopping {
-                    try sendBatch(index, depth: depth, at: now)
+                    sendBatch(index, depth: depth, at: now)
                 }
             }
             if case .open(let rate, let poisson) = settings.mode, !stopping {
@@ -173,8 +206,10 @@ struct LoadRun {
                 // wake-up let pile up: the schedule does not wait for the
                 // server. None after the end, so a run of --rate R for D
                 // seconds sends R x D measured requests.
-                while nextArrival <= min(now, end) {
-                    let index = Int(arrivals % UInt64(connections.count))
+                while nextArrival <= min(now, end), result.closedByServer < connections.count {
+                    var index = Int(arrivals % UInt64(connections.count))
+                    // Arrivals for a closed connection go to the next open one.
+                    while connections[index].isClosed { index = (index + 1) % connections.count }
                     connections[index].queue(1, workload, intended: nextArrival, random: &random)
                     if nextArrival >= measureFrom { _ = result.sendLag.record(now - nextArrival) }
                     if !isTouched[index] {
@@ -187,27 +222,31 @@ struct LoadRun {
                 }
                 for index in touched {
                     isTouched[index] = false
-                    try flush(index)
+                    flush(index)
                 }
                 touched.removeAll(keepingCapacity: true)
                 try timer.arm(atNanoseconds: nextArrival)
             }
             progress.update(now: now, measuring: measuring, result.all)
-            if !stopping && (now >= end || (settings.maxRequests > 0 && result.all.requests >= settings.maxRequests)) {
+            let allClosed = result.closedByServer == connections.count
+            if !stopping
+                && (now >= end || allClosed
+                    || (settings.maxRequests > 0 && result.all.requests >= settings.maxRequests))
+            {
                 stopping = true
                 stopAt = now
                 result.elapsedSeconds = Double(now - measureFrom) / 1e9
             }
             // Let the requests in flight land so no connection is cut mid-reply.
             guard stopping else { continue }
-            let answered = connections.allSatisfy { $0.inFlight.isEmpty }
+            let answered = connections.allSatisfy { $0.inFlight.isEmpty || $0.isClosed }
             guard answered || now >= stopAt + 2_000_000_000 else { continue }
-            for connection in connections {
+            for connection in connections where !connection.isClosed {
                 var left = connection.inFlight
                 while let request = left.pop() {
                     guard request.intended >= measureFrom else { continue }
                     result.unanswered += 1
-                    result.record(request, at: now, .error)
+                    result.record(request, at: now, .error(.max))
                 }
             }
             result.flush()
@@ -216,6 +255,8 @@ struct LoadRun {
         result.droppedReports = connections.reduce(0) { $0 + $1.droppedReports }
         for connection in connections {
             for index in 0..<3 { result.reportResults[index] += connection.reportResults[index] }
+            result.notices.merge(connection.notices, uniquingKeysWith: +)
+            result.attributableReports += connection.attributableReports
         }
         progress.finish()
         return result

@@ -1,4 +1,5 @@
 import Histogram
+import SwitchyardWire
 
 /// The figures of one run, as a table for people or JSON for scripts.
 struct Report {
@@ -79,8 +80,25 @@ struct Report {
             line += format(Double(tally.histogram.max) / 1_000).leftPadded(9)
             lines.append(line)
         }
+        if !result.all.errorsByStatus.isEmpty {
+            lines.append("errors by status  " + Report.byStatus(result.all.errorsByStatus))
+        }
+        if result.closedByServer > 0 || !result.notices.isEmpty {
+            lines.append(
+                "closed by the server  \(result.closedByServer) connections, \(result.lostAtClose) requests in flight then; "
+                    + "notices: " + (result.notices.isEmpty ? "none" : Report.byStatus(result.notices)))
+        }
         if let attack { lines += ["", "\(attack.kind.rawValue) " + attack.tally.text] }
         return lines.compactMap { $0 }.joined(separator: "\n")
+    }
+
+    /// `NAME(code) count, ...` in code order.
+    static func byStatus(_ counts: [UInt16: Int]) -> String {
+        counts.keys.sorted().map { "\(Status(rawValue: $0)) \(counts[$0]!)" }.joined(separator: ", ")
+    }
+
+    static func statusJSON(_ counts: [UInt16: Int]) -> String {
+        "{" + counts.keys.sorted().map { "\"\(Status(rawValue: $0))\": \(counts[$0]!)" }.joined(separator: ", ") + "}"
     }
 
     private func lag(_ percentile: Double) -> String {
@@ -111,9 +129,12 @@ struct Report {
             "offered_rps": \(offered.map { String(Int($0)) } ?? "null"), \
             "payload_bytes": \(payload), "requests": \(result.all.requests), "errors": \(result.all.errors), \
             "refused": \(result.all.refused), "unanswered": \(result.unanswered), \
+            "errors_by_status": \(Report.statusJSON(result.all.errorsByStatus)), \
+            "closed_by_server": \(result.closedByServer), "lost_at_close": \(result.lostAtClose), \
+            "notices": \(Report.statusJSON(result.notices)), \
             "outcomes_not_reported": \(result.droppedReports), \
             "report_results": {"recorded": \(result.reportResults[0]), "duplicate": \(result.reportResults[1]), \
-            "unknown_decision": \(result.reportResults[2])}, \
+            "unknown_decision": \(result.reportResults[2]), "attributable": \(result.attributableReports)}, \
             "send_lag_us": {"p50": \(lag(50)), "p99": \(lag(99)), "p99_9": \(lag(99.9)), \
             "max": \(format(Double(result.sendLag.max) / 1_000))}, \
             "seconds": \(format(result.elapsedSeconds)), "throughput_rps": \(Int(result.throughput.rounded())), \

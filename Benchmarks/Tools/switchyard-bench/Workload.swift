@@ -323,11 +323,13 @@ final class Workload {
     /// Queues one request on `connection`: the pool payment's fields as
     /// encoded, with a payment id made of the run's id and the payment's
     /// number (unique, as the daemon's report ledger needs) and, for a REPORT, the
-    /// attempt's decision, gateway, and an outcome drawn for it.
+    /// attempt's decision, gateway, and an outcome drawn for it. Returns
+    /// the outcome a REPORT carries (0 for other operations).
+    @discardableResult
     func encode(
         _ operation: Operation, payment: Int, paymentNumber: UInt64, report: LoadConnection.PendingReport?,
         random: inout SplitMix64, on connection: Connection
-    ) {
+    ) -> UInt8 {
         if !pool.wholeBodies.isEmpty {
             let opcode: Opcode = operation == .authorize ? .authorize : operation == .route ? .route : .decide
             pool.arena.withUnsafeBytes { arena in
@@ -335,7 +337,7 @@ final class Workload {
                     $0.raw(UnsafeRawBufferPointer(rebasing: arena[pool.wholeBodies[payment]]))
                 }
             }
-            return
+            return 0
         }
         let fields = pool.payments[payment]
         var outcome: (outcome: UInt8, milliseconds: UInt32) = (1, 900)
@@ -379,6 +381,7 @@ final class Workload {
                 }
             }
         }
+        return operation == .report ? outcome.outcome : 0
     }
 
     func gatewayIndex(_ name: UnsafeRawBufferPointer) -> Int {
