@@ -39,6 +39,19 @@ public enum Allocator {
         return status == 0 ? value : 0
     }
 
+    /// Bytes in live allocations across the process (jemalloc's
+    /// `stats.allocated`, refreshed first); nil without jemalloc. A soak
+    /// run watches it stay flat: the daemon's own memory, without the
+    /// pages jemalloc keeps for reuse that the resident size includes.
+    public static var allocatedBytes: UInt64? {
+        // Writing any value to "epoch" refreshes the statistics.
+        var epoch: UInt64 = 1
+        guard mallctl("epoch", nil, nil, &epoch, MemoryLayout<UInt64>.size) == 0 else { return nil }
+        var size = MemoryLayout<Int>.size
+        var value = 0
+        return mallctl("stats.allocated", &value, &size, nil, 0) == 0 ? UInt64(value) : nil
+    }
+
     /// Hands the pages jemalloc holds free back to the kernel at once, in
     /// every arena. Parsing a large configuration (a million merchants is
     /// gigabytes of YAML nodes) leaves its garbage as free pages that

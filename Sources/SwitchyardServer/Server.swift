@@ -426,7 +426,8 @@ public final class Server: Sendable {
             }
         }
         return MetricsExporter.Sample(
-            connections: connectionCount, loops: loopCount, routing: routing.counters,
+            connections: connectionCount, loops: loopCount, allocatedBytes: Allocator.allocatedBytes,
+            routing: routing.counters,
             redisConnected: fleet?.isConnected ?? false, syncAge: fleet?.syncAgeSeconds, dropped: routing.fleetDropped,
             limitsDegraded: (routing.current.authorization.leases?.degradedSince ?? 0) != 0,
             leases: fleet?.leaseCounters, loopMetrics: handles.map(\.metrics), totals: totals,

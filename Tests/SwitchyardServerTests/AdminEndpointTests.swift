@@ -110,6 +110,9 @@ import Testing
         #expect(before.status == 200)
         #expect(Self.problems(before.body).isEmpty, "\(Self.problems(before.body))")
         #expect(Self.value(before.body, "switchyard_loops") == 2)
+        if Allocator.allocatedBytes != nil {  // not in sanitizer builds, which have no jemalloc
+            #expect(Self.value(before.body, "switchyard_memory_allocated_bytes") ?? 0 > 1_000_000)
+        }
         #expect(Self.value(before.body, "switchyard_redis_connected") == nil, "no fleet metrics when standalone")
         let client = try Client(address: server.address)
         for payment in 0..<20 {

@@ -12,6 +12,7 @@ final class MetricsExporter {
     private let registry = PrometheusCollectorRegistry()
     private let connections: Gauge
     private let loops: Gauge
+    private let allocated: Gauge
     private let reports: [Counter]
     private let unknownDecisions: Counter
     private let breakerTransitions: Counter
@@ -38,6 +39,8 @@ final class MetricsExporter {
     init(fleet: Bool) {
         connections = Self.gauge(registry, "connections", "Open protocol connections.")
         loops = Self.gauge(registry, "loops", "Event loops serving the protocol.")
+        allocated = Self.gauge(
+            registry, "memory_allocated_bytes", "Bytes in live allocations, process-wide (jemalloc's stats.allocated).")
         reports = PaymentOutcome.allCases.map { [registry] outcome in
             Self.counter(
                 registry, "reports", "REPORTs folded into the routing state, by outcome.",
@@ -96,6 +99,8 @@ final class MetricsExporter {
     struct Sample {
         var connections = 0
         var loops = 0
+        /// Nil without jemalloc (sanitizer builds).
+        var allocatedBytes: UInt64?
         var routing = RoutingCounters()
         var redisConnected = false
         /// Seconds since the fleet sync last completed a cycle; nil before the first (or standalone).
@@ -134,6 +139,7 @@ final class MetricsExporter {
     func scrape(_ sample: Sample) -> [UInt8] {
         connections.set(Int64(sample.connections))
         loops.set(Int64(sample.loops))
+        if let bytes = sample.allocatedBytes { allocated.set(Int64(bytes)) }
         for (counter, outcome) in zip(reports, PaymentOutcome.allCases) {
             advance(counter, to: sample.routing.reports[Int(outcome.rawValue)])
         }
