@@ -210,7 +210,8 @@ private struct AttackEngine: ~Copyable {
 
     // MARK: - Writing
 
-    /// Sends what it can without blocking; false when the server closed the connection.
+    /// Sends what the socket takes without blocking and returns how much;
+    /// 0 also when the server closed the connection (counted, and reopened).
     @discardableResult
     private mutating func send(_ index: Int, _ bytes: ArraySlice<UInt8>) -> Int {
         let fd = slots[index].fd

@@ -30,6 +30,9 @@ struct Connection {
     /// bytes: the struct stays free of reference-counted fields, so the
     /// copies the loop makes of it cost no retain or release.
     var hasOverflow = false
+    /// Its last read was large (``EventLoop`` serves a few such connections
+    /// per wake-up, after the others).
+    var heavy = false
 
     var isOpen: Bool { fd >= 0 }
     var pendingOutput: Int { outputEnd - outputStart }

@@ -21,6 +21,15 @@ struct EventLoop: ~Copyable {
     private static let paused: Epoll.Interest = []
     /// How often idle connections are looked for; also bounds how late a drain deadline is noticed.
     private static let sweepIntervalNanoseconds: UInt64 = 250_000_000
+    /// A read this large makes its connection heavy: a pipeline of a dozen
+    /// DECIDEs or more, where an API server's single request is 150 bytes.
+    private static let heavyReadBytes = 2_048
+    /// Heavy connections served per wake-up. The loop serves every light
+    /// connection first and then this many heavy ones, from a rotating
+    /// start; epoll (level-triggered) reports the rest again at once. So a
+    /// single request waits for at most this many pipelines, not for one
+    /// from every connection that floods the loop.
+    private static let heavyPerWakeup = 8
 
     private let handle: LoopHandle
     private let budget: ConnectionBudget
@@ -45,6 +54,10 @@ struct EventLoop: ~Copyable {
     private let adminWorker: AdminWorker
     /// Long admin replies not yet moved into their connection's output buffer, by slot.
     private var overflows: [Int: [UInt8]] = [:]
+    /// Events of heavy connections in this wake-up, served after the others.
+    private var heavyEvents: ContiguousArray<Int> = []
+    /// Where the next wake-up starts among its heavy connections.
+    private var heavyRotation = 0
 
     init(
         handle: LoopHandle, listener: Int32, settings: ServerSettings, routing: LoopRouting, budget: ConnectionBudget,
@@ -68,6 +81,7 @@ struct EventLoop: ~Copyable {
         self.pool = BufferPool(bufferBytes: settings.bufferBytes, retainLimit: 1_024)
         self.logger = logger
         self.logger[metadataKey: "loop"] = "\(handle.index)"
+        heavyEvents.reserveCapacity(self.epoll.capacity)
     }
 
     /// Runs until a drain has closed every connection (or its grace period ended).
@@ -87,6 +101,7 @@ struct EventLoop: ~Copyable {
             routing.now = now
             routing.wallSeconds = WallClock.seconds()
             routing.refresh()
+            heavyEvents.removeAll(keepingCapacity: true)
             for i in 0..<ready {
                 let (token, interest) = epoll.event(at: i)
                 switch token {
@@ -95,14 +110,14 @@ struct EventLoop: ~Copyable {
                 case EventLoop.adminToken: admin?.serve(now: now)
                 default:
                     guard let slot = connections.slot(for: token) else { continue }
-                    if interest.contains(.write) { onWritable(slot) }
-                    if !interest.isDisjoint(with: EventLoop.reading) { onReadable(slot) }
-                    // Both directions gone or an error: nothing can be delivered
-                    // any more. (Read first: the peer's last requests may be
-                    // answerable if only its writing side closed.)
-                    if !interest.isDisjoint(with: .failed), connections.slot(for: token) != nil { close(slot) }
+                    if connections.slots[slot].heavy {
+                        heavyEvents.append(i)
+                    } else {
+                        serve(slot, token: token, interest)
+                    }
                 }
             }
+            serveHeavyConnections()
             if now >= nextSweep {
                 nextSweep = now + EventLoop.sweepIntervalNanoseconds
                 closeIdleConnections()
@@ -113,6 +128,29 @@ struct EventLoop: ~Copyable {
         }
         for slot in connections.slots.indices where connections.slots[slot].isOpen { close(slot) }
         if listener >= 0 { Descriptor.close(listener) }
+    }
+
+    private mutating func serve(_ slot: Int, token: UInt64, _ interest: Epoll.Interest) {
+        if interest.contains(.write) { onWritable(slot) }
+        if !interest.isDisjoint(with: EventLoop.reading) { onReadable(slot) }
+        // Both directions gone or an error: nothing can be delivered any
+        // more. (Read first: the peer's last requests may be answerable if
+        // only its writing side closed.)
+        if !interest.isDisjoint(with: .failed), connections.slot(for: token) != nil { close(slot) }
+    }
+
+    /// A few of this wake-up's heavy connections, the next few at the next.
+    private mutating func serveHeavyConnections() {
+        let count = heavyEvents.count
+        guard count > 0 else { return }
+        let served = min(count, EventLoop.heavyPerWakeup)
+        let start = heavyRotation % count
+        heavyRotation &+= served
+        for k in 0..<served {
+            let (token, interest) = epoll.event(at: heavyEvents[(start + k) % count])
+            guard let slot = connections.slot(for: token) else { continue }
+            serve(slot, token: token, interest)
+        }
     }
 
     // MARK: - Accepting
@@ -184,6 +222,7 @@ struct EventLoop: ~Copyable {
         }
         connections.slots[slot].inputCount += count
         connections.slots[slot].lastActivity = now
+        connections.slots[slot].heavy = count >= EventLoop.heavyReadBytes
         if conn.frameStarted == 0 { connections.slots[slot].frameStarted = now }
         answerBufferedFrames(slot)
         return connections.slots[slot].isOpen
