@@ -57,6 +57,18 @@ import Testing
         return json
     }
 
+    /// A fresh daemon, the honest load beside `attack`, and a clean stop;
+    /// the attacker's counts and the statuses it received.
+    func underAttack(_ attack: String, connections: Int) throws -> (counts: [String: Int], statuses: [String: Int]) {
+        let directory = try TemporaryDirectory()
+        let (daemon, port) = try Self.daemon(directory)
+        let result = try tally(honestLoad(port: port, attack: attack, connections: connections))
+        daemon.signal(SIGTERM)
+        #expect(daemon.waitForExit() == 0, "\(daemon.output)")
+        #expect(daemon.output.contains("stopped"))
+        return result
+    }
+
     func tally(_ json: [String: Any]) throws -> (counts: [String: Int], statuses: [String: Int]) {
         let attack = try #require(json["attack"] as? [String: Any])
         let tally = try #require(attack["tally"] as? [String: Any])
@@ -65,65 +77,43 @@ import Testing
     }
 
     @Test func idleConnectionsTakeNothingFromTheOthers() throws {
-        let directory = try TemporaryDirectory()
-        let (daemon, port) = try Self.daemon(directory)
-        let (counts, statuses) = try tally(honestLoad(port: port, attack: "idle", connections: 2_000))
+        let (counts, statuses) = try underAttack("idle", connections: 2_000)
         #expect(counts["opened"] == 2_000)
         #expect(counts["closed_by_server"] == 0)
         #expect(statuses.isEmpty)
-        daemon.signal(SIGTERM)
-        #expect(daemon.waitForExit() == 0)
     }
 
     @Test func connectionChurnIsServed() throws {
-        let directory = try TemporaryDirectory()
-        let (daemon, port) = try Self.daemon(directory)
-        let (counts, statuses) = try tally(honestLoad(port: port, attack: "churn", connections: 1))
+        let (counts, statuses) = try underAttack("churn", connections: 1)
         // Each churned connection had its PING answered before it closed.
         #expect(counts["opened"] ?? 0 > 100)
         #expect(statuses["OK(0)"] == counts["opened"])
-        daemon.signal(SIGTERM)
-        #expect(daemon.waitForExit() == 0)
     }
 
     @Test func aSlowLorisIsCutOffByTheFrameTimeout() throws {
-        let directory = try TemporaryDirectory()
-        let (daemon, port) = try Self.daemon(directory)
-        let (counts, statuses) = try tally(honestLoad(port: port, attack: "slowloris", connections: 200))
+        let (counts, statuses) = try underAttack("slowloris", connections: 200)
         // A byte a second per connection: each frame outlives the 300 ms timeout.
         #expect(counts["closed_by_server"] ?? 0 >= 200)
         #expect(statuses["FRAME_TIMEOUT(12)"] ?? 0 >= 200)
-        daemon.signal(SIGTERM)
-        #expect(daemon.waitForExit() == 0)
     }
 
     @Test func clientsThatNeverReadAreHeldBackAlone() throws {
-        let directory = try TemporaryDirectory()
-        let (daemon, port) = try Self.daemon(directory)
-        let (counts, _) = try tally(honestLoad(port: port, attack: "nonreader", connections: 20))
+        let (counts, _) = try underAttack("nonreader", connections: 20)
         #expect(counts["opened"] == 20)
         #expect(counts["frames_sent"] ?? 0 > 20)
-        daemon.signal(SIGTERM)
-        #expect(daemon.waitForExit() == 0)
     }
 
     @Test func randomBytesAreRefusedAndClosed() throws {
-        let directory = try TemporaryDirectory()
-        let (daemon, port) = try Self.daemon(directory)
-        let (counts, statuses) = try tally(honestLoad(port: port, attack: "garbage", connections: 20))
+        let (counts, statuses) = try underAttack("garbage", connections: 20)
         #expect(counts["closed_by_server"] ?? 0 > 20)
         // Random bytes almost never start with the magic; when they do, the
         // header is refused for its version, length or flags.
         let refusals = ["BAD_MAGIC(1)", "UNSUPPORTED_VERSION(2)", "FRAME_TOO_LARGE(3)"].map { statuses[$0] ?? 0 }
         #expect(refusals.reduce(0, +) >= counts["closed_by_server"]! * 9 / 10, "\(statuses)")
-        daemon.signal(SIGTERM)
-        #expect(daemon.waitForExit() == 0)
     }
 
     @Test func absurdFieldsGetTheirErrorCodesAndNothingElse() throws {
-        let directory = try TemporaryDirectory()
-        let (daemon, port) = try Self.daemon(directory)
-        let (counts, statuses) = try tally(honestLoad(port: port, attack: "absurd", connections: 20))
+        let (counts, statuses) = try underAttack("absurd", connections: 20)
         #expect(counts["closed_by_server"] == 0, "every absurd frame is well-framed: the connection stays")
         for expected in [
             "UNSUPPORTED_VERSION(2)", "UNKNOWN_OPCODE(5)", "MALFORMED_BODY(6)", "UNSUPPORTED_CREDENTIAL(101)",
@@ -133,19 +123,12 @@ import Testing
         }
         #expect(statuses["INTERNAL_ERROR(11)"] == nil)
         #expect(statuses["OK(0)"] == nil, "no absurd request succeeds")
-        daemon.signal(SIGTERM)
-        #expect(daemon.waitForExit() == 0)
     }
 
     @Test func aWrongKeyFloodIsDeniedWhileOtherMerchantsAreServed() throws {
-        let directory = try TemporaryDirectory()
-        let (daemon, port) = try Self.daemon(directory)
-        let (counts, statuses) = try tally(honestLoad(port: port, attack: "wrongkey", connections: 20))
+        let (counts, statuses) = try underAttack("wrongkey", connections: 20)
         // Denials travel as OK replies with allowed = false.
         #expect(statuses["OK(0)"] ?? 0 > 1_000)
         #expect(counts["closed_by_server"] == 0)
-        daemon.signal(SIGTERM)
-        #expect(daemon.waitForExit() == 0)
-        #expect(daemon.output.contains("stopped"))
     }
 }
