@@ -47,6 +47,7 @@ import Testing
         #expect(server.maxConnections == 10_000)
         #expect(server.maxBodyBytes == 16_384)
         #expect(server.idleTimeoutMilliseconds == 300_000)
+        #expect(server.frameTimeoutMilliseconds == 10_000)
         #expect(server.shutdownGraceMilliseconds == 5_000)
         #expect(Configuration().logging.level == "info")
     }
@@ -66,6 +67,7 @@ import Testing
                   max_connections: 50
                   max_body_bytes: 4096
                   idle_timeout_ms: 1_000
+                  frame_timeout_ms: 0
                   shutdown_grace_ms: 0
                 logging:
                   level: debug
@@ -76,6 +78,7 @@ import Testing
         #expect(configuration.server.maxConnections == 50)
         #expect(configuration.server.maxBodyBytes == 4_096)
         #expect(configuration.server.idleTimeoutMilliseconds == 1_000)
+        #expect(configuration.server.frameTimeoutMilliseconds == 0)
         #expect(configuration.server.shutdownGraceMilliseconds == 0)
         #expect(configuration.logging.level == "debug")
     }
@@ -90,6 +93,13 @@ import Testing
         #expect(
             found.first?.description
                 == "test.yaml:2:20: server.max_connections: expected an integer from 1 to 1000000, got 'lots'")
+    }
+
+    @Test func aFrameTimeoutOutOfRangeIsNamed() {
+        let found = problems("server:\n  frame_timeout_ms: 3600001\n")
+        #expect(found.count == 1)
+        #expect(found.first?.description.contains("server.frame_timeout_ms") == true, "\(found)")
+        #expect(found.first?.description.contains("0 to 3600000") == true, "\(found)")
     }
 
     @Test func theAdminListenerTakesAnAddressOrNone() throws {

@@ -109,6 +109,7 @@ import Testing
     @Test(arguments: [
         ("too-many-connections.notice", Status.tooManyConnections),
         ("idle-timeout.notice", Status.idleTimeout),
+        ("frame-timeout.notice", Status.frameTimeout),
         ("shutting-down.notice", Status.shuttingDown),
     ])
     func documentedNoticesAreWhatTheServerSends(name: String, status: Status) throws {
